@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// Runs the real `tumorpredict` bin (as `npx tumorpredict` would) in a child process.
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+const bin = path.join(root, 'bin', 'tumorpredict.js');
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-cli-'));
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, TUMORPREDICT_DATA: dataDir } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('tumorpredict command line', () => {
+  it('is installed as a package bin', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(pkg.bin.tumorpredict).toBe('bin/tumorpredict.js');
+  });
+
+  it('--help lists serve and doctor', async () => {
+    const { code, stdout } = await cli('--help');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/serve/);
+    expect(stdout).toMatch(/doctor/);
+  });
+
+  it('an unknown command exits 2 with a usage message', async () => {
+    const { code, stderr } = await cli('frobnicate');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/unknown command/i);
+  });
+
+  it('doctor prints an honest inventory of this machine', async () => {
+    const { code, stdout } = await cli('doctor', '--data', dataDir);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`Data folder  ${dataDir}`);
+    expect(stdout).toMatch(/Node\.js\s+\d+\.\d+/);
+    expect(stdout).toMatch(/tfjs-wasm\s+yes/);
+    // The optional tfjs-node is installed without its libtensorflow download: say so, with the reason.
+    expect(stdout).toMatch(/tfjs-node\s+no[\s\S]*libtensorflow/);
+    expect(stdout).toMatch(/Keychain/);
+    // What this machine has: no GPU here. On a GPU machine the line says yes with the driver.
+    const gpu = fs.existsSync('/proc/driver/nvidia/version');
+    expect(stdout).toMatch(gpu ? /GPU\s+yes/ : /GPU\s+no/);
+  });
+
+  it('doctor --json is system.info', async () => {
+    const { stdout } = await cli('doctor', '--json', '--data', dataDir);
+    const info = JSON.parse(stdout) as { dataFolder: string; runtimes: { name: string }[] };
+    expect(info.dataFolder).toBe(dataDir);
+    expect(info.runtimes.map((r) => r.name)).toEqual(['tfjs-node-gpu', 'onnxruntime-node', 'tfjs-node', 'tfjs-wasm']);
+  });
+});

@@ -1,0 +1,18 @@
+// Every channel of the API, by name. Adding a channel here without a row in permissions.ts
+// fails the type check and the generated permission test.
+import type { z } from 'zod';
+import { systemChannels } from './system';
+
+export const CHANNELS = {
+  ...systemChannels,
+} as const;
+
+export type ChannelName = keyof typeof CHANNELS;
+export type RequestOf<C extends ChannelName> = z.input<(typeof CHANNELS)[C]['request']>;
+export type ResponseOf<C extends ChannelName> = z.output<(typeof CHANNELS)[C]['response']>;
+
+export const CHANNEL_NAMES = Object.keys(CHANNELS) as ChannelName[];
+
+export function isChannelName(name: unknown): name is ChannelName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(CHANNELS, name);
+}

@@ -1,0 +1,9 @@
+// The API contract: channel names, zod schemas, roles, the permission matrix and error codes.
+// It imports nothing of ours (lint-enforced), so the renderer, services and transports share it.
+export * from './errors';
+export * from './roles';
+export * from './channel';
+export * from './channels';
+export * from './permissions';
+export * from './envelope';
+export * from './system';

@@ -1,0 +1,10 @@
+// Handlers for the system.* channels.
+import type { Handlers } from '../handler-table';
+import type { Services } from '../compose';
+
+export function systemHandlers(services: Services): Pick<Handlers, 'system.info' | 'system.health'> {
+  return {
+    'system.info': () => services.system.info(),
+    'system.health': () => services.system.health(),
+  };
+}

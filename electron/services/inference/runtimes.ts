@@ -1,0 +1,84 @@
+// Detects which inference runtimes load on this machine, in order of preference. Each probe
+// imports the package at run time, so a missing optional package is a reason, not a crash.
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import type { RuntimeInfo, RuntimeName } from '../../contract';
+
+const require = createRequire(import.meta.url);
+
+export const RUNTIME_PREFERENCE: readonly RuntimeName[] = ['tfjs-node-gpu', 'onnxruntime-node', 'tfjs-node', 'tfjs-wasm'];
+
+function firstLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0]!.slice(0, 200);
+}
+
+export function detectGpu(): { found: boolean; detail: string } {
+  // NVIDIA's kernel driver exposes this file when a CUDA-capable GPU is present.
+  try {
+    const version = fs.readFileSync('/proc/driver/nvidia/version', 'utf8').split('\n')[0] ?? '';
+    return { found: true, detail: version.trim() };
+  } catch {
+    return { found: false, detail: 'No NVIDIA GPU driver found (/proc/driver/nvidia/version is absent); inference runs on the CPU.' };
+  }
+}
+
+function probe(name: RuntimeName, gpu: boolean): RuntimeInfo {
+  switch (name) {
+    case 'tfjs-node-gpu':
+    case 'tfjs-node': {
+      const pkg = name === 'tfjs-node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      if (name === 'tfjs-node-gpu' && !gpu) {
+        return { name, available: false, device: 'cuda', reason: 'No CUDA GPU found on this machine.' };
+      }
+      try {
+        require.resolve(pkg);
+      } catch {
+        return { name, available: false, device: name === 'tfjs-node-gpu' ? 'cuda' : 'cpu', reason: `${pkg} is not installed (optional; install it where libtensorflow can be downloaded).` };
+      }
+      try {
+        // The binding is what fails when libtensorflow was never downloaded at install.
+        const bindingPath = require.resolve(`${pkg}/package.json`).replace(/package\.json$/, 'lib/napi-v8/tfjs_binding.node');
+        if (!fs.existsSync(bindingPath)) throw new Error(`native binding missing (${bindingPath}): libtensorflow was not downloaded at install`);
+        return { name, available: true, device: name === 'tfjs-node-gpu' ? 'cuda' : 'cpu' };
+      } catch (err) {
+        return { name, available: false, device: name === 'tfjs-node-gpu' ? 'cuda' : 'cpu', reason: `${pkg} is present but its native part is not: ${firstLine(err)}. Reinstall it with network access (npm rebuild ${pkg}).` };
+      }
+    }
+    case 'onnxruntime-node': {
+      try {
+        require('onnxruntime-node');
+        const cudaProvider = (() => {
+          try {
+            const dir = require.resolve('onnxruntime-node/package.json').replace(/package\.json$/, `bin/napi-v6/${process.platform}/${process.arch}/`);
+            return fs.existsSync(dir + 'libonnxruntime_providers_cuda.so');
+          } catch {
+            return false;
+          }
+        })();
+        return { name, available: true, device: cudaProvider && gpu ? 'cuda' : 'cpu' };
+      } catch (err) {
+        return { name, available: false, device: 'cpu', reason: `onnxruntime-node did not load: ${firstLine(err)}` };
+      }
+    }
+    case 'tfjs-wasm': {
+      try {
+        require.resolve('@tensorflow/tfjs-backend-wasm');
+        require.resolve('@tensorflow/tfjs');
+        return { name, available: true, device: 'cpu' };
+      } catch (err) {
+        return { name, available: false, device: 'cpu', reason: `@tensorflow/tfjs-backend-wasm is missing: ${firstLine(err)}` };
+      }
+    }
+  }
+}
+
+export function detectRuntimes(): RuntimeInfo[] {
+  const gpu = detectGpu().found;
+  return RUNTIME_PREFERENCE.map((name) => probe(name, gpu));
+}
+
+export function pickRuntime(runtimes: RuntimeInfo[], wanted: RuntimeName | 'auto'): RuntimeName | null {
+  if (wanted !== 'auto') return runtimes.find((r) => r.name === wanted && r.available) ? wanted : null;
+  return runtimes.find((r) => r.available)?.name ?? null;
+}

@@ -1,0 +1,3 @@
+// What the workstation is and whether it is ready.
+export { createSystemService } from './system-service';
+export type { SystemService, DatabaseStatus, SystemServiceDeps } from './system-service';

@@ -1,0 +1,65 @@
+// The app frame: header with the signed-in user, navigation limited to what the role may use
+// (from the contract's page table), the page, and the status bar. Alt+1..9 switch pages.
+import { useEffect, useMemo, useState } from 'react';
+import { ROLE_LABELS, pagesFor, type PageId } from '@contract/index';
+import { useSession } from './session';
+import { PAGE_COMPONENTS } from './pages';
+import { StatusBar } from './StatusBar';
+
+export function AppFrame() {
+  const { user, signOut } = useSession();
+  const pages = useMemo(() => pagesFor(user.role), [user.role]);
+  const [current, setCurrent] = useState<PageId>(pages[0]?.id ?? 'about');
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if (!e.altKey || e.ctrlKey || e.metaKey) return;
+      const n = Number.parseInt(e.key, 10);
+      const page = Number.isInteger(n) ? pages[n - 1] : undefined;
+      if (page) {
+        e.preventDefault();
+        setCurrent(page.id);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [pages]);
+
+  const Page = PAGE_COMPONENTS[current];
+  const currentLabel = pages.find((p) => p.id === current)?.label ?? '';
+
+  return (
+    <div className="app-frame">
+      <header className="app-header">
+        <span className="app-title">TumorPredict Workstation</span>
+        <span className="app-user" data-testid="signed-in-user">
+          {user.displayName} · {ROLE_LABELS[user.role]}
+        </span>
+        <button type="button" className="btn-quiet" onClick={() => void signOut()} title="Sign out">
+          Sign out
+        </button>
+      </header>
+      <nav className="app-nav" aria-label="Main navigation">
+        <ul>
+          {pages.map((p, i) => (
+            <li key={p.id}>
+              <button
+                type="button"
+                className={p.id === current ? 'nav-item active' : 'nav-item'}
+                aria-current={p.id === current ? 'page' : undefined}
+                title={`${p.label} (Alt+${i + 1})`}
+                onClick={() => setCurrent(p.id)}
+              >
+                {p.label}
+              </button>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main className="app-main" aria-label={currentLabel} tabIndex={-1}>
+        <Page />
+      </main>
+      <StatusBar />
+    </div>
+  );
+}

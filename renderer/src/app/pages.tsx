@@ -1,0 +1,23 @@
+// Which component draws each page of the frame. Feature folders own their pages; this table
+// only maps the contract's page ids to them.
+import type { ComponentType } from 'react';
+import type { PageId } from '@contract/index';
+import { WorklistPage } from '../features/worklist/WorklistPage';
+import { ViewerPage } from '../features/viewer/ViewerPage';
+import { ReportsPage } from '../features/reports/ReportsPage';
+import { ResearchPage } from '../features/research/ResearchPage';
+import { AdminPage } from '../features/admin/AdminPage';
+import { MessagesPage } from '../features/messages/MessagesPage';
+import { PatientPage } from '../features/patient/PatientPage';
+import { AboutPage } from '../features/about/AboutPage';
+
+export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
+  worklist: WorklistPage,
+  viewer: ViewerPage,
+  reports: ReportsPage,
+  research: ResearchPage,
+  admin: AdminPage,
+  messages: MessagesPage,
+  patient: PatientPage,
+  about: AboutPage,
+};
