@@ -6,8 +6,7 @@ import { createWorkstation, type Workstation } from './ipc/compose';
 import { createConnection, type Connection } from './ipc/handler-table';
 import { resolveConfig, appRoot } from './services/config';
 import { contentSecurityPolicy, readStaticFile, rendererDistFolder, SECURITY_HEADERS } from './host';
-
-const APP_ORIGIN = 'app://workstation';
+import { APP_ORIGIN, SECURE_WEB_PREFERENCES, isAppUrl, isTrustedSenderUrl, safeExternalUrl } from './window-policy';
 
 // The renderer is served from a privileged custom scheme, not file://, so it has a real origin
 // that CSP and sender checks can name.
@@ -17,6 +16,9 @@ function parseDataFlag(argv: readonly string[]): string | undefined {
   const i = argv.indexOf('--data');
   return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--data='))?.slice('--data='.length);
 }
+
+// Every renderer sandboxed, whatever a window asks for.
+app.enableSandbox();
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
@@ -35,26 +37,22 @@ if (!app.requestSingleInstanceLock()) {
   // Every web contents: no navigation away from the app, no new windows, no webviews.
   app.on('web-contents-created', (_e, contents) => {
     contents.on('will-navigate', (event, url) => {
-      if (!url.startsWith(APP_ORIGIN + '/')) event.preventDefault();
+      if (!isAppUrl(url)) event.preventDefault();
     });
     contents.on('will-redirect', (event, url) => {
-      if (!url.startsWith(APP_ORIGIN + '/')) event.preventDefault();
+      if (!isAppUrl(url)) event.preventDefault();
     });
     contents.on('will-attach-webview', (event) => event.preventDefault());
     contents.setWindowOpenHandler(({ url }) => {
       // Only well-formed https links to the outside open, in the system browser.
-      try {
-        const u = new URL(url);
-        if (u.protocol === 'https:' && !u.username && !u.password) void shell.openExternal(u.toString());
-      } catch {
-        /* not a URL: ignore */
-      }
+      const external = safeExternalUrl(url);
+      if (external) void shell.openExternal(external);
       return { action: 'deny' };
     });
   });
 
   function isTrustedSender(sender: WebContents, frameUrl: string | undefined): boolean {
-    return mainWindow !== null && sender === mainWindow.webContents && typeof frameUrl === 'string' && frameUrl.startsWith(APP_ORIGIN + '/');
+    return mainWindow !== null && sender === mainWindow.webContents && isTrustedSenderUrl(frameUrl);
   }
 
   void app.whenReady().then(async () => {
@@ -99,18 +97,7 @@ if (!app.requestSingleInstanceLock()) {
       height: 900,
       backgroundColor: '#0b0d10',
       title: 'TumorPredict Workstation',
-      webPreferences: {
-        preload: path.join(appRoot(), 'build', 'out', 'preload.cjs'),
-        contextIsolation: true,
-        sandbox: true,
-        nodeIntegration: false,
-        nodeIntegrationInWorker: false,
-        webSecurity: true,
-        allowRunningInsecureContent: false,
-        experimentalFeatures: false,
-        webviewTag: false,
-        spellcheck: false,
-      },
+      webPreferences: { ...SECURE_WEB_PREFERENCES, preload: path.join(appRoot(), 'build', 'out', 'preload.cjs') },
     });
     mainWindow.on('closed', () => {
       mainWindow = null;
