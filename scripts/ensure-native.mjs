@@ -34,7 +34,7 @@ for (const mod of MODULES) {
     dir = path.dirname(require.resolve(`${mod.name}/package.json`));
   } catch {
     if (mod.required) failed = true;
-    console.error(`[native] ${mod.name} is not installed. Run npm ci.`);
+    console.error(`[native] ${mod.name} is not installed. Run npm install.`);
     continue;
   }
   if (loads(mod.name)) {

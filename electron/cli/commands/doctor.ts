@@ -22,7 +22,7 @@ export function formatDoctor(info: SystemInfo): string {
     const mark = r.name === info.activeRuntime ? ' <- in use' : '';
     lines.push(`    ${r.name.padEnd(17)} ${yes(r.available)} ${r.device}${mark}${r.reason ? `\n      ${r.reason}` : ''}`);
   }
-  if (!info.activeRuntime) lines.push('  No runtime loads: run `npm ci` in the checkout (tfjs-wasm is the floor that always works).');
+  if (!info.activeRuntime) lines.push('  No runtime loads: run `npm install` in the checkout (tfjs-wasm is the floor that always works).');
   return lines.join('\n');
 }
 
