@@ -44,9 +44,11 @@ for (const mod of MODULES) {
   console.log(`[native] building ${mod.name} from source (about a minute)…`);
   try {
     const gyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [path.dirname(process.execPath), '/usr/lib/node_modules/npm', '/usr/share/nodejs/npm', root] });
-    execFileSync(process.execPath, [gyp, 'rebuild', '--release', '-j', 'max'], { cwd: dir, stdio: quiet ? 'pipe' : 'inherit' });
+    // Compiler chatter is hidden; on failure its tail is printed.
+    execFileSync(process.execPath, [gyp, 'rebuild', '--release', '-j', 'max'], { cwd: dir, stdio: 'pipe', maxBuffer: 64 * 1024 * 1024 });
   } catch (err) {
-    console.error(`[native] could not build ${mod.name}: ${String(err.message).split('\n')[0]}. It ${mod.hint}.`);
+    const output = `${err.stdout ?? ''}${err.stderr ?? ''}`.split('\n').slice(-25).join('\n');
+    console.error(`${output}\n[native] could not build ${mod.name}: ${String(err.message).split('\n')[0]}. It ${mod.hint}.`);
     if (mod.required) failed = true;
     continue;
   }
