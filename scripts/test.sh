@@ -31,6 +31,7 @@ npx eslint .
 step "type check"
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p renderer/tsconfig.json --noEmit
+npx tsc -p e2e/tsconfig.json --noEmit
 step "training pipeline smoke test (Debian's PyTorch)"
 if [ -d native-models/training ] && ls native-models/training/test_*.py >/dev/null 2>&1; then
   /usr/bin/python3 -m unittest discover -s native-models/training -p 'test_*.py'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHANNEL_NAMES, MAX_REQUEST_BYTES, PERMISSIONS, ROLES, type ReplyEnvelope } from '../contract';
+import { CHANNEL_NAMES, MAX_REQUEST_BYTES, PERMISSIONS, ROLES, WorkstationError, type ReplyEnvelope } from '../contract';
 import { createLogger } from '../services/log';
 import { createConnection, createHandlerTable, type Handlers, type Session } from './handler-table';
 
@@ -16,7 +16,19 @@ function makeTable(overrides: Partial<Handlers> = {}) {
     dataFolder: '/tmp/x', runtimes: [], activeRuntime: null, gpu: { found: false, detail: '' }, keychain: { available: false, detail: '' },
     database: { encrypted: true, unlocked: true, keySource: 'keychain' as const, schemaVersion: 1 },
   };
+  // Every other channel gets a handler that says it was reached; the table refuses to start
+  // without a handler per channel.
+  const reached = Object.fromEntries(
+    CHANNEL_NAMES.map((name) => [
+      name,
+      () => {
+        calls.push(name);
+        throw new WorkstationError('CONFLICT', `reached the handler of ${name}`);
+      },
+    ]),
+  );
   const handlers = {
+    ...reached,
     'system.info': () => {
       calls.push('system.info');
       return info;
@@ -131,8 +143,8 @@ describe('handler table', () => {
       for (const role of [null, ...ROLES]) {
         const reply = await table.dispatch(connAs(role), { id: 1, channel: channelName, payload: { __probe: true } });
         const allowed = access === 'public' || (role !== null && access.includes(role));
-        // Allowed callers get past the session and role checks (the probe payload then fails its schema).
-        if (allowed) expect(reply.ok ? 'ok' : reply.error.code, `${channelName} as ${role}`).toMatch(/^(ok|INVALID_INPUT)$/);
+        // Allowed callers get past the session and role checks (to the schema check or the handler).
+        if (allowed) expect(reply.ok ? 'ok' : reply.error.code, `${channelName} as ${role}`).toMatch(/^(ok|INVALID_INPUT|CONFLICT)$/);
         else expect(reply.ok ? 'ok' : reply.error.code, `${channelName} as ${role}`).toBe(role === null ? 'UNAUTHENTICATED' : 'FORBIDDEN');
       }
     }

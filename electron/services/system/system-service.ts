@@ -10,6 +10,8 @@ export interface DatabaseStatus {
   schemaVersion: number | null;
   /** Why the database is not open, in words an admin can act on. */
   problem: string | null;
+  /** True while the database does not exist yet and waits for first-run setup (passphrase mode). */
+  setupPending?: boolean;
 }
 
 export interface SystemServiceDeps {
@@ -54,7 +56,7 @@ export function createSystemService(deps: SystemServiceDeps): SystemService {
         status: problems.length ? 'degraded' : 'ok',
         version: deps.config.appVersion,
         databaseUnlocked: db.unlocked,
-        setupRequired: db.unlocked ? !deps.adminExists() : false,
+        setupRequired: db.unlocked ? !deps.adminExists() : db.setupPending === true,
         problems,
       };
     },

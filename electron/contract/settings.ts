@@ -1,0 +1,35 @@
+// Workstation settings: one zod schema with defaults, read and written by the admin page, the CLI
+// and the tests through settings.get / settings.update.
+import { z } from 'zod';
+import { channel } from './channel';
+
+export const settingsSchema = z.object({
+  /** Minutes without a call after which a session ends. */
+  sessionIdleMinutes: z.number().int().min(1).max(24 * 60).default(15),
+  /** Failed sign-ins in a row that lock an account... */
+  lockoutAttempts: z.number().int().min(1).max(100).default(5),
+  /** ...for this many minutes. */
+  lockoutMinutes: z.number().int().min(1).max(24 * 60).default(15),
+  passwordMinLength: z.number().int().min(8).max(128).default(12),
+  passwordRequireUpper: z.boolean().default(false),
+  passwordRequireLower: z.boolean().default(false),
+  passwordRequireDigit: z.boolean().default(false),
+  passwordRequireSymbol: z.boolean().default(false),
+  /** Minutes a password reset code stays valid. */
+  resetCodeMinutes: z.number().int().min(5).max(7 * 24 * 60).default(60),
+});
+export type Settings = z.infer<typeof settingsSchema>;
+export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});
+
+export const settingsChannels = {
+  'settings.get': channel({
+    summary: 'Read the workstation settings (session, lockout, password rules, reset codes)',
+    request: z.object({}).strict(),
+    response: settingsSchema,
+  }),
+  'settings.update': channel({
+    summary: 'Change workstation settings',
+    request: settingsSchema.partial().strict(),
+    response: settingsSchema,
+  }),
+};

@@ -1,0 +1,125 @@
+// The audit log: filters (actor, action, object, outcome, date range), paging, chain
+// verification and CSV export of the filtered rows.
+import { useEffect, useState } from 'react';
+import type { AuditFilterInput, AuditRowView } from '@contract/index';
+import { api } from '../../api/client';
+
+const PAGE = 50;
+/** Inputs fill their grid cell, so the filter and form rows line up without overlapping. */
+const FULL = { width: '100%' } as const;
+const msg = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export function AuditPanel() {
+  const [filter, setFilter] = useState({ actor: '', action: '', objectId: '', outcome: '', from: '', to: '' });
+  const [applied, setApplied] = useState<AuditFilterInput>({});
+  const [offset, setOffset] = useState(0);
+  const [rows, setRows] = useState<AuditRowView[]>([]);
+  const [total, setTotal] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+  const [verify, setVerify] = useState<string | null>(null);
+
+  useEffect(() => {
+    api.call('audit.list', { ...applied, limit: PAGE, offset }).then(
+      (r) => {
+        setRows(r.rows);
+        setTotal(r.total);
+        setError(null);
+      },
+      (e: unknown) => setError(msg(e)),
+    );
+  }, [applied, offset]);
+
+  const apply = (): void => {
+    const f: AuditFilterInput = {};
+    if (filter.actor) f.actor = filter.actor;
+    if (filter.action) f.action = filter.action;
+    if (filter.objectId) f.objectId = filter.objectId;
+    if (filter.outcome) f.outcome = filter.outcome as NonNullable<AuditFilterInput['outcome']>;
+    if (filter.from) f.from = new Date(filter.from).toISOString();
+    if (filter.to) f.to = new Date(filter.to).toISOString();
+    setOffset(0);
+    setApplied(f);
+  };
+
+  const exportCsv = async (): Promise<void> => {
+    try {
+      const r = await api.call('audit.exportCsv', applied);
+      const url = URL.createObjectURL(new Blob([r.csv], { type: 'text/csv' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `audit-${new Date().toISOString().slice(0, 10)}.csv`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      setError(msg(e));
+    }
+  };
+
+  const set = (k: keyof typeof filter) => (e: { target: { value: string } }) => setFilter({ ...filter, [k]: e.target.value });
+  return (
+    <div>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          apply();
+        }}
+        style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fill, minmax(160px, 1fr))', gap: 8, alignItems: 'end' }}
+        aria-label="Audit filters"
+      >
+        <div><label htmlFor="f-actor">Actor</label><input style={FULL} id="f-actor" value={filter.actor} onChange={set('actor')} /></div>
+        <div><label htmlFor="f-action">Action (or prefix)</label><input style={FULL} id="f-action" value={filter.action} onChange={set('action')} placeholder="auth" /></div>
+        <div><label htmlFor="f-object">Object id</label><input style={FULL} id="f-object" value={filter.objectId} onChange={set('objectId')} /></div>
+        <div>
+          <label htmlFor="f-outcome">Outcome</label>
+          <select style={FULL} id="f-outcome" value={filter.outcome} onChange={set('outcome')}>
+            <option value="">any</option><option value="success">success</option><option value="failure">failure</option><option value="refused">refused</option>
+          </select>
+        </div>
+        <div><label htmlFor="f-from">From</label><input style={FULL} id="f-from" type="datetime-local" value={filter.from} onChange={set('from')} /></div>
+        <div><label htmlFor="f-to">To</label><input style={FULL} id="f-to" type="datetime-local" value={filter.to} onChange={set('to')} /></div>
+        <div style={{ display: 'flex', gap: 4 }}>
+          <button type="submit" className="primary">Filter</button>
+          <button type="button" onClick={() => void exportCsv()}>Export CSV</button>
+        </div>
+      </form>
+      <div style={{ display: 'flex', gap: 8, alignItems: 'center', margin: '12px 0' }}>
+        <button
+          type="button"
+          onClick={() =>
+            void api.call('audit.verify', {}).then(
+              (r) => setVerify(r.ok ? `Chain intact: ${r.checked} rows checked.` : `Chain BROKEN at row ${r.firstBrokenId}: ${r.reason}`),
+              (e: unknown) => setError(msg(e)),
+            )
+          }
+        >
+          Verify chain
+        </button>
+        {verify && <span role="status" data-testid="audit-verify" className={verify.startsWith('Chain intact') ? 'ok' : 'error'}>{verify}</span>}
+      </div>
+      {error && <p role="alert" className="error">{error}</p>}
+      <table data-testid="audit-table">
+        <thead>
+          <tr><th>#</th><th>When</th><th>Actor</th><th>Action</th><th>Object</th><th>Outcome</th><th>Detail</th></tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.id}>
+              <td>{r.id}</td>
+              <td>{new Date(r.at).toLocaleString()}</td>
+              <td>{r.actor}</td>
+              <td>{r.action}</td>
+              <td>{r.objectType ? `${r.objectType} ${r.objectId ?? ''}` : ''}</td>
+              <td className={r.outcome === 'success' ? '' : 'error'}>{r.outcome}</td>
+              <td className="muted">{r.detail}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div style={{ display: 'flex', gap: 8, alignItems: 'center', marginTop: 8 }}>
+        <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>Newer</button>
+        <span className="muted">{total === 0 ? 'No rows' : `${offset + 1}–${Math.min(offset + PAGE, total)} of ${total}`}</span>
+        <button type="button" disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)}>Older</button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,59 @@
+// Workstation settings (session idle minutes, lockout, password rules, reset-code lifetime),
+// edited through the one settings schema.
+import { useEffect, useState, type FormEvent } from 'react';
+import type { Settings } from '@contract/index';
+import { api } from '../../api/client';
+
+const NUMBERS: { key: keyof Settings; label: string }[] = [
+  { key: 'sessionIdleMinutes', label: 'Sign out after idle (minutes)' },
+  { key: 'lockoutAttempts', label: 'Failed sign-ins before lockout' },
+  { key: 'lockoutMinutes', label: 'Lockout duration (minutes)' },
+  { key: 'passwordMinLength', label: 'Minimum password length' },
+  { key: 'resetCodeMinutes', label: 'Reset code valid for (minutes)' },
+];
+const FLAGS: { key: keyof Settings; label: string }[] = [
+  { key: 'passwordRequireUpper', label: 'Require an upper-case letter' },
+  { key: 'passwordRequireLower', label: 'Require a lower-case letter' },
+  { key: 'passwordRequireDigit', label: 'Require a digit' },
+  { key: 'passwordRequireSymbol', label: 'Require a symbol' },
+];
+
+export function SettingsPanel() {
+  const [s, setS] = useState<Settings | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => void api.call('settings.get', {}).then(setS, (e: Error) => setError(e.message)), []);
+  if (!s) return error ? <p role="alert" className="error">{error}</p> : <p aria-busy="true">Loading…</p>;
+
+  const save = (e: FormEvent): void => {
+    e.preventDefault();
+    setSaved(false);
+    api.call('settings.update', s).then(
+      (next) => {
+        setS(next);
+        setError(null);
+        setSaved(true);
+      },
+      (err: Error) => setError(err.message),
+    );
+  };
+  return (
+    <form onSubmit={save} style={{ maxWidth: 420 }} aria-label="Settings">
+      {NUMBERS.map(({ key, label }) => (
+        <div key={key}>
+          <label htmlFor={`set-${key}`}>{label}</label>
+          <input id={`set-${key}`} type="number" min={1} required value={String(s[key])} onChange={(e) => setS({ ...s, [key]: Number(e.target.value) })} />
+        </div>
+      ))}
+      {FLAGS.map(({ key, label }) => (
+        <label key={key} style={{ display: 'flex', gap: 8, alignItems: 'center' }}>
+          <input type="checkbox" checked={Boolean(s[key])} onChange={(e) => setS({ ...s, [key]: e.target.checked })} />
+          {label}
+        </label>
+      ))}
+      {error && <p role="alert" className="error">{error}</p>}
+      {saved && <p role="status" className="ok">Settings saved.</p>}
+      <div className="form-actions"><button type="submit" className="primary">Save settings</button></div>
+    </form>
+  );
+}
