@@ -1,0 +1,93 @@
+// The encrypted blob store: round trip, content addressing, tamper detection, and a full disk
+// (a real 1 MiB tmpfs when this runs as root, else an injected ENOSPC) leaving nothing behind.
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { WorkstationError } from '../../contract';
+import { blobPath, createBlobStore } from './blob-store';
+
+const dirs: string[] = [];
+const tmp = (): string => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-blobs-')); dirs.push(d); return d; };
+afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
+
+const listAll = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listAll(path.join(d, e.name)) : [path.join(d, e.name)]));
+
+describe('blob store', () => {
+  const kek = crypto.randomBytes(32);
+
+  it('round-trips, names files by sha256, encrypts with a fresh IV each write', () => {
+    const folder = tmp();
+    const store = createBlobStore({ folder, kek: () => kek });
+    const data = Buffer.from('PATIENT^SECRET '.repeat(100));
+    const a = store.put(data);
+    expect(a.hash).toBe(crypto.createHash('sha256').update(data).digest('hex'));
+    expect(a.existed).toBe(false);
+    expect(store.put(data).existed).toBe(true);
+    expect(store.get(a.hash).equals(data)).toBe(true);
+    const file = fs.readFileSync(blobPath(folder, a.hash));
+    expect(file.includes(Buffer.from('PATIENT^SECRET'))).toBe(false);
+    // Two stores writing the same content pick different IVs.
+    const other = tmp();
+    createBlobStore({ folder: other, kek: () => kek }).put(data);
+    expect(fs.readFileSync(blobPath(other, a.hash)).subarray(4, 16).equals(file.subarray(4, 16))).toBe(false);
+  });
+
+  it('refuses a tampered, swapped or foreign-key blob', () => {
+    const folder = tmp();
+    const store = createBlobStore({ folder, kek: () => kek });
+    const a = store.put(Buffer.from('one'));
+    const b = store.put(Buffer.from('two'));
+    const fa = blobPath(folder, a.hash);
+    const bytes = fs.readFileSync(fa);
+    bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 1;
+    fs.writeFileSync(fa, bytes);
+    expect(() => store.get(a.hash)).toThrow(/integrity/);
+    fs.copyFileSync(blobPath(folder, b.hash), fa); // right file under the wrong name
+    expect(() => store.get(a.hash)).toThrow(WorkstationError);
+    const stranger = createBlobStore({ folder, kek: () => crypto.randomBytes(32) });
+    expect(() => stranger.get(b.hash)).toThrow(/integrity/);
+  });
+
+  it('a full disk gives a clear error and leaves no half-written file', () => {
+    const folder = tmp();
+    let mounted = false;
+    if (process.getuid?.() === 0) {
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', folder], { stdio: 'ignore' });
+        mounted = true;
+      } catch {
+        mounted = false; // containers without CAP_SYS_ADMIN: fall back to injection below
+      }
+    }
+    try {
+      const big = crypto.randomBytes(3 * 1024 * 1024);
+      let store = createBlobStore({ folder, kek: () => kek });
+      if (!mounted) {
+        let written = 0;
+        store = createBlobStore({
+          folder,
+          kek: () => kek,
+          io: { write: (fd, data, offset, length) => {
+            if (written + length > 1024 * 1024) { const e = new Error('ENOSPC: no space left on device') as NodeJS.ErrnoException; e.code = 'ENOSPC'; throw e; }
+            written += length;
+            return fs.writeSync(fd, data, offset, length);
+          } },
+        });
+      }
+      let err: unknown;
+      try { store.put(big); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(WorkstationError);
+      expect((err as WorkstationError).code).toBe('UNAVAILABLE');
+      expect((err as WorkstationError).message).toMatch(/full/);
+      expect(listAll(folder)).toEqual([]);
+      // Small blobs still fit afterwards.
+      const small = store.put(Buffer.from('still works'));
+      expect(store.get(small.hash).toString()).toBe('still works');
+    } finally {
+      if (mounted) execFileSync('umount', [folder]);
+    }
+  });
+});

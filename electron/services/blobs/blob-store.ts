@@ -1,0 +1,177 @@
+// The encrypted, content-addressed blob store under <data>/blobs/: AES-256-GCM files named by
+// the sha256 of their plaintext, written temp + fsync + rename so a crash never leaves half a file.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { WorkstationError } from '../../contract';
+
+/** File layout: MAGIC(4) | IV(12) | ciphertext | GCM tag(16). */
+export const BLOB_MAGIC = Buffer.from('TPB1', 'latin1');
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+export const BLOB_OVERHEAD = BLOB_MAGIC.length + IV_BYTES + TAG_BYTES;
+const HASH_RE = /^[0-9a-f]{64}$/;
+
+export function sha256Hex(data: Uint8Array): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * The blob's own key: HMAC-SHA256(kek, hash). The key-encryption key lives only in the encrypted
+ * database, so a blob file alone (or the whole blobs folder) reveals nothing.
+ */
+export function blobKey(kek: Buffer, hash: string): Buffer {
+  if (kek.length !== 32) throw new WorkstationError('INTERNAL', 'The blob store key has the wrong length.');
+  return crypto.createHmac('sha256', kek).update('tumorpredict-blob-v1:' + hash).digest();
+}
+
+/** The additional authenticated data binds a file to its name: a renamed or swapped file fails its tag. */
+function aad(hash: string): Buffer {
+  return Buffer.concat([BLOB_MAGIC, Buffer.from(hash, 'latin1')]);
+}
+
+export function encryptBlob(kek: Buffer, hash: string, plaintext: Uint8Array): Buffer {
+  const iv = crypto.randomBytes(IV_BYTES); // random 96-bit IV for every write
+  const cipher = crypto.createCipheriv('aes-256-gcm', blobKey(kek, hash), iv);
+  cipher.setAAD(aad(hash));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([BLOB_MAGIC, iv, body, cipher.getAuthTag()]);
+}
+
+export function decryptBlob(kek: Buffer, hash: string, file: Buffer): Buffer {
+  if (file.length < BLOB_OVERHEAD || !file.subarray(0, 4).equals(BLOB_MAGIC)) {
+    throw new WorkstationError('INTERNAL', 'A stored image file is damaged (it is not a workstation blob). Restore the data folder from a backup.', { details: { hash } });
+  }
+  const iv = file.subarray(4, 4 + IV_BYTES);
+  const tag = file.subarray(file.length - TAG_BYTES);
+  const decipher = crypto.createDecipheriv('aes-256-gcm', blobKey(kek, hash), iv);
+  decipher.setAAD(aad(hash));
+  decipher.setAuthTag(tag);
+  let out: Buffer;
+  try {
+    out = Buffer.concat([decipher.update(file.subarray(4 + IV_BYTES, file.length - TAG_BYTES)), decipher.final()]);
+  } catch (err) {
+    throw new WorkstationError('INTERNAL', 'A stored image file failed its integrity check (it was changed or damaged on disk). Restore the data folder from a backup.', { cause: err, details: { hash } });
+  }
+  // The tag proves the key and name; the hash proves the content is what the index expects.
+  if (sha256Hex(out) !== hash) {
+    throw new WorkstationError('INTERNAL', 'A stored image file does not match its content hash. Restore the data folder from a backup.', { details: { hash } });
+  }
+  return out;
+}
+
+/** Low-level writes, injectable so a test can simulate a disk that fills up mid-write. */
+export interface BlobIo {
+  write(fd: number, data: Uint8Array, offset: number, length: number): number;
+}
+const realIo: BlobIo = { write: (fd, data, offset, length) => fs.writeSync(fd, data, offset, length) };
+
+export function blobPath(folder: string, hash: string): string {
+  if (!HASH_RE.test(hash)) throw new WorkstationError('INVALID_INPUT', 'That is not a valid image reference.');
+  return path.join(folder, hash.slice(0, 2), hash);
+}
+
+function diskFull(folder: string, err: unknown): WorkstationError {
+  return new WorkstationError(
+    'UNAVAILABLE',
+    `The disk holding the data folder (${folder}) is full. Free some space and import again; nothing was half-written.`,
+    { cause: err, details: { reason: 'disk-full' } },
+  );
+}
+
+/**
+ * Writes one encrypted blob if it is not there yet. Synchronous on purpose: it runs in the import
+ * worker, and a single fsync'd rename is the unit of durability.
+ */
+export function writeBlobFile(folder: string, hash: string, encrypted: Uint8Array, io: BlobIo = realIo): { existed: boolean } {
+  const final = blobPath(folder, hash);
+  if (fs.existsSync(final)) return { existed: true };
+  const dir = path.dirname(final);
+  const tmp = path.join(dir, `.${hash}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  let fd: number | null = null;
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fd = fs.openSync(tmp, 'wx', 0o600);
+    let off = 0;
+    while (off < encrypted.length) off += io.write(fd, encrypted, off, encrypted.length - off);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = null;
+    fs.renameSync(tmp, final);
+    // The rename itself must reach the disk before the index row that points at it.
+    const dfd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(dfd);
+    } finally {
+      fs.closeSync(dfd);
+    }
+    return { existed: false };
+  } catch (err) {
+    if (fd !== null) {
+      try { fs.closeSync(fd); } catch { /* already failing */ }
+    }
+    try { fs.rmSync(tmp, { force: true }); } catch { /* best effort: the sweep removes it later */ }
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw diskFull(folder, err);
+    if (err instanceof WorkstationError) throw err;
+    throw new WorkstationError('UNAVAILABLE', `An image could not be written to the data folder (${folder}). Check that the folder is writable.`, { cause: err });
+  }
+}
+
+export interface BlobStoreOptions {
+  folder: string;
+  /** The key-encryption key (from the encrypted database); called when needed so a locked store fails late. */
+  kek: () => Buffer;
+  io?: BlobIo;
+}
+
+export interface BlobStore {
+  readonly folder: string;
+  /** Encrypts and writes `data` unless a blob with that content exists; returns its hash. */
+  put(data: Uint8Array): { hash: string; size: number; existed: boolean };
+  /** Reads, authenticates and decrypts a blob. */
+  get(hash: string): Buffer;
+  has(hash: string): boolean;
+  /** Removes temp files left by a crash mid-write (they are never referenced). */
+  sweepTemp(): number;
+}
+
+export function createBlobStore(options: BlobStoreOptions): BlobStore {
+  const { folder } = options;
+  return {
+    folder,
+    put(data) {
+      const hash = sha256Hex(data);
+      const res = writeBlobFile(folder, hash, encryptBlob(options.kek(), hash, data), options.io);
+      return { hash, size: data.length, existed: res.existed };
+    },
+    get(hash) {
+      const file = blobPath(folder, hash);
+      let raw: Buffer;
+      try {
+        raw = fs.readFileSync(file);
+      } catch (err) {
+        throw new WorkstationError('NOT_FOUND', 'A stored image file is missing from the data folder. Restore the data folder from a backup.', { cause: err, details: { hash } });
+      }
+      return decryptBlob(options.kek(), hash, raw);
+    },
+    has(hash) {
+      return fs.existsSync(blobPath(folder, hash));
+    },
+    sweepTemp() {
+      let n = 0;
+      if (!fs.existsSync(folder)) return 0;
+      for (const sub of fs.readdirSync(folder)) {
+        const dir = path.join(folder, sub);
+        if (!fs.statSync(dir).isDirectory()) continue;
+        for (const f of fs.readdirSync(dir)) {
+          if (f.startsWith('.') && f.endsWith('.tmp')) {
+            fs.rmSync(path.join(dir, f), { force: true });
+            n++;
+          }
+        }
+      }
+      return n;
+    },
+  };
+}

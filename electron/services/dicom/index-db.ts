@@ -1,0 +1,240 @@
+// The DICOM index in the encrypted database: patients, studies, series and instances, written in
+// one transaction per file, and the worklist queries. Rows hold metadata; pixels stay in blobs.
+import crypto from 'node:crypto';
+import { WorkstationError, type InstanceSummary, type SeriesSummary, type StudyDetail, type StudySummary } from '../../contract';
+import type { Db } from '../store';
+import type { DicomMeta } from './parse';
+
+export type IndexOutcome = { status: 'imported' | 'duplicate' | 'conflict'; studyId: string; instanceId: string; conflictOf: string | null };
+
+/** DICOM person names are Family^Given^Middle^Prefix^Suffix; show "Family, Given Middle". */
+export function displayName(pn: string): string {
+  const [family = '', given = '', middle = ''] = pn.split('=')[0]!.split('^').map((s) => s.trim());
+  const rest = [given, middle].filter(Boolean).join(' ');
+  return family && rest ? `${family}, ${rest}` : family || rest || '(no name)';
+}
+
+function patientKey(m: DicomMeta): string {
+  if (m.patient.id) return `id:${m.patient.issuer}|${m.patient.id}`;
+  return `name:${m.patient.name}|${m.patient.birthDate}`;
+}
+
+const nn = (s: string): string | null => (s === '' ? null : s);
+
+export interface ListQuery {
+  search?: string | undefined;
+  modality?: string | undefined;
+  dateFrom?: string | undefined;
+  dateTo?: string | undefined;
+  sort: 'studyDate' | 'patientName' | 'importedAt' | 'modality' | 'instanceCount';
+  direction: 'asc' | 'desc';
+  limit: number;
+  offset: number;
+}
+
+interface StudyRow {
+  id: string; study_instance_uid: string; patient_id: string; display_name: string; dicom_patient_id: string | null;
+  birth_date: string | null; sex: string | null; study_date: string | null; study_time: string | null; accession_number: string | null;
+  description: string | null; modalities: string; series_count: number; instance_count: number; conflict_count: number; derived: number; imported_at: string;
+}
+
+const toStudy = (r: StudyRow): StudySummary => ({
+  studyId: r.id,
+  studyInstanceUid: r.study_instance_uid,
+  patientId: r.patient_id,
+  patientName: r.display_name,
+  patientDicomId: r.dicom_patient_id,
+  patientBirthDate: r.birth_date,
+  patientSex: r.sex,
+  studyDate: r.study_date,
+  studyTime: r.study_time,
+  accessionNumber: r.accession_number,
+  description: r.description,
+  modalities: r.modalities ? r.modalities.split('\\') : [],
+  seriesCount: r.series_count,
+  instanceCount: r.instance_count,
+  conflictCount: r.conflict_count,
+  derived: r.derived === 1,
+  importedAt: r.imported_at,
+});
+
+const STUDY_SELECT = `SELECT s.id, s.study_instance_uid, s.patient_id, p.display_name, p.dicom_patient_id, p.birth_date, p.sex, s.study_date, s.study_time,
+  s.accession_number, s.description, s.modalities, s.series_count, s.instance_count, s.conflict_count, s.derived, s.imported_at
+  FROM studies s JOIN patients p ON p.id = s.patient_id`;
+
+const SORT_SQL: Record<ListQuery['sort'], string> = {
+  studyDate: "coalesce(s.study_date, '') %d, coalesce(s.study_time, '') %d",
+  patientName: 'p.display_name COLLATE NOCASE %d',
+  importedAt: 's.imported_at %d',
+  modality: 's.modalities %d',
+  instanceCount: 's.instance_count %d',
+};
+
+export interface InstanceRecord {
+  id: string;
+  contentSha256: string;
+  frames: number;
+  rescaleSlope: number;
+  rescaleIntercept: number;
+  windowCenter: number | null;
+  windowWidth: number | null;
+  pixelSpacing: [number, number] | null;
+  studyId: string;
+}
+
+export interface DicomIndex {
+  /** Records one validated file whose blob is already written. */
+  add(meta: DicomMeta, sha256: string, size: number, actor: string): IndexOutcome;
+  findBySha(sha256: string): { instanceId: string; studyId: string } | null;
+  countStudies(): number;
+  list(q: ListQuery): { rows: StudySummary[]; total: number };
+  get(studyId: string): StudyDetail;
+  instance(instanceId: string): InstanceRecord;
+}
+
+export function createDicomIndex(db: () => Db): DicomIndex {
+  const findBySha = (sha256: string): { instanceId: string; studyId: string } | null => {
+    const r = db().prepare('SELECT i.id AS instanceId, se.study_id AS studyId FROM instances i JOIN series se ON se.id = i.series_id WHERE i.content_sha256 = ?').get(sha256) as
+      | { instanceId: string; studyId: string }
+      | undefined;
+    return r ?? null;
+  };
+
+  return {
+    findBySha,
+    add(meta, sha256, size, actor) {
+      const conn = db();
+      const tx = conn.transaction((): IndexOutcome => {
+        const dup = findBySha(sha256);
+        if (dup) return { status: 'duplicate', studyId: dup.studyId, instanceId: dup.instanceId, conflictOf: null };
+        const now = new Date().toISOString();
+        const key = patientKey(meta);
+        let patient = conn.prepare('SELECT id FROM patients WHERE dicom_key = ?').get(key) as { id: string } | undefined;
+        if (!patient) {
+          patient = { id: crypto.randomUUID() };
+          conn.prepare('INSERT INTO patients (id, display_name, created_at, dicom_key, dicom_patient_id, birth_date, sex, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(patient.id, displayName(meta.patient.name), now, key, nn(meta.patient.id), nn(meta.patient.birthDate), nn(meta.patient.sex), now);
+        }
+        let study = conn.prepare('SELECT id FROM studies WHERE study_instance_uid = ?').get(meta.study.uid) as { id: string } | undefined;
+        if (!study) {
+          study = { id: crypto.randomUUID() };
+          conn.prepare(`INSERT INTO studies (id, patient_id, study_instance_uid, study_date, study_time, accession_number, description, referring_physician, derived, imported_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+            .run(study.id, patient.id, meta.study.uid, nn(meta.study.date), nn(meta.study.time), nn(meta.study.accession), nn(meta.study.description), nn(meta.study.referringPhysician), meta.instance.derived ? 1 : 0, now, now);
+        }
+        let series = conn.prepare('SELECT id, study_id FROM series WHERE series_instance_uid = ?').get(meta.series.uid) as { id: string; study_id: string } | undefined;
+        if (!series) {
+          series = { id: crypto.randomUUID(), study_id: study.id };
+          conn.prepare('INSERT INTO series (id, study_id, series_instance_uid, modality, series_number, description, body_part, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(series.id, study.id, meta.series.uid, nn(meta.series.modality), meta.series.number, nn(meta.series.description), nn(meta.series.bodyPart), now);
+        }
+        const studyId = series.study_id;
+        const existing = conn.prepare('SELECT id FROM instances WHERE sop_instance_uid = ? AND conflict_of IS NULL').get(meta.instance.sopInstanceUid) as { id: string } | undefined;
+        conn.prepare('INSERT OR IGNORE INTO blobs (hash, size, created_at) VALUES (?, ?, ?)').run(sha256, size, now);
+        const instanceId = crypto.randomUUID();
+        const im = meta.image;
+        const inst = meta.instance;
+        conn.prepare(`INSERT INTO instances (id, series_id, sop_instance_uid, sop_class_uid, instance_number, transfer_syntax, rows, columns, frames, samples_per_pixel,
+            bits_allocated, bits_stored, pixel_representation, photometric, pixel_spacing, image_position, image_orientation, slice_location, window_center, window_width,
+            rescale_slope, rescale_intercept, content_sha256, size_bytes, conflict_of, imported_at, imported_by)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+          instanceId, series.id, inst.sopInstanceUid, nn(inst.sopClassUid), inst.number, im.transferSyntax, im.rows, im.columns, im.frames, im.samplesPerPixel,
+          im.bitsAllocated, im.bitsStored, im.pixelRepresentation, im.photometric,
+          inst.pixelSpacing ? JSON.stringify(inst.pixelSpacing) : null, inst.imagePosition ? JSON.stringify(inst.imagePosition) : null,
+          inst.imageOrientation ? JSON.stringify(inst.imageOrientation) : null, inst.sliceLocation, inst.windowCenter, inst.windowWidth,
+          inst.rescaleSlope, inst.rescaleIntercept, sha256, size, existing?.id ?? null, now, actor,
+        );
+        // Counts and the modality list are kept on the study row so the worklist never aggregates.
+        conn.prepare('UPDATE series SET instance_count = (SELECT count(*) FROM instances WHERE series_id = ?) WHERE id = ?').run(series.id, series.id);
+        conn.prepare(`UPDATE studies SET
+            series_count = (SELECT count(*) FROM series WHERE study_id = @s),
+            instance_count = (SELECT count(*) FROM instances i JOIN series se ON se.id = i.series_id WHERE se.study_id = @s),
+            conflict_count = (SELECT count(*) FROM instances i JOIN series se ON se.id = i.series_id WHERE se.study_id = @s AND i.conflict_of IS NOT NULL),
+            modalities = coalesce((SELECT group_concat(m, '\\') FROM (SELECT DISTINCT modality AS m FROM series WHERE study_id = @s AND modality IS NOT NULL ORDER BY modality)), ''),
+            updated_at = @now
+          WHERE id = @s`).run({ s: studyId, now });
+        return { status: existing ? 'conflict' : 'imported', studyId, instanceId, conflictOf: existing?.id ?? null };
+      });
+      return tx.immediate();
+    },
+    countStudies() {
+      return (db().prepare('SELECT count(*) AS n FROM studies').get() as { n: number }).n;
+    },
+    list(q) {
+      const where: string[] = [];
+      const args: Record<string, unknown> = {};
+      if (q.search) {
+        where.push(`(p.display_name LIKE @like ESCAPE '\\' OR p.dicom_patient_id LIKE @like ESCAPE '\\' OR s.accession_number LIKE @like ESCAPE '\\' OR s.description LIKE @like ESCAPE '\\')`);
+        args.like = '%' + q.search.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+      }
+      if (q.modality) {
+        where.push(`('\\' || s.modalities || '\\') LIKE @mod`);
+        args.mod = '%\\' + q.modality.toUpperCase().replace(/[\\%_]/g, '') + '\\%';
+      }
+      if (q.dateFrom) { where.push('s.study_date >= @from'); args.from = q.dateFrom; }
+      if (q.dateTo) { where.push('s.study_date <= @to'); args.to = q.dateTo; }
+      const w = where.length ? ' WHERE ' + where.join(' AND ') : '';
+      const dir = q.direction === 'asc' ? 'ASC' : 'DESC';
+      const order = SORT_SQL[q.sort].replaceAll('%d', dir) + ', s.id';
+      const conn = db();
+      const total = (conn.prepare(`SELECT count(*) AS n FROM studies s JOIN patients p ON p.id = s.patient_id${w}`).get(args) as { n: number }).n;
+      const rows = conn.prepare(`${STUDY_SELECT}${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`).all({ ...args, limit: q.limit, offset: q.offset }) as StudyRow[];
+      return { rows: rows.map(toStudy), total };
+    },
+    get(studyId) {
+      const conn = db();
+      const row = conn.prepare(`${STUDY_SELECT} WHERE s.id = ?`).get(studyId) as StudyRow | undefined;
+      if (!row) throw new WorkstationError('NOT_FOUND', 'That study is not in this workstation (it may have been removed).');
+      const series = conn.prepare('SELECT * FROM series WHERE study_id = ? ORDER BY series_number IS NULL, series_number, imported_at').all(studyId) as {
+        id: string; series_instance_uid: string; modality: string | null; series_number: number | null; description: string | null; body_part: string | null;
+      }[];
+      const instStmt = conn.prepare('SELECT * FROM instances WHERE series_id = ? ORDER BY instance_number IS NULL, instance_number, slice_location, imported_at');
+      const out: SeriesSummary[] = series.map((s) => ({
+        seriesId: s.id,
+        seriesInstanceUid: s.series_instance_uid,
+        modality: s.modality,
+        seriesNumber: s.series_number,
+        description: s.description,
+        bodyPart: s.body_part,
+        instances: (instStmt.all(s.id) as Record<string, unknown>[]).map(
+          (i): InstanceSummary => ({
+            instanceId: i.id as string,
+            sopInstanceUid: i.sop_instance_uid as string,
+            sopClassUid: (i.sop_class_uid as string | null) ?? null,
+            instanceNumber: (i.instance_number as number | null) ?? null,
+            rows: i.rows as number,
+            columns: i.columns as number,
+            frames: i.frames as number,
+            samplesPerPixel: i.samples_per_pixel as number,
+            photometric: i.photometric as string,
+            transferSyntax: i.transfer_syntax as string,
+            pixelSpacing: i.pixel_spacing ? (JSON.parse(i.pixel_spacing as string) as [number, number]) : null,
+            imagePosition: i.image_position ? (JSON.parse(i.image_position as string) as [number, number, number]) : null,
+            imageOrientation: i.image_orientation ? (JSON.parse(i.image_orientation as string) as number[]) : null,
+            sliceLocation: (i.slice_location as number | null) ?? null,
+            windowCenter: (i.window_center as number | null) ?? null,
+            windowWidth: (i.window_width as number | null) ?? null,
+            conflictOf: (i.conflict_of as string | null) ?? null,
+          }),
+        ),
+      }));
+      return { study: toStudy(row), series: out };
+    },
+    instance(instanceId) {
+      const r = db().prepare(`SELECT i.id, i.content_sha256, i.frames, i.rescale_slope, i.rescale_intercept, i.window_center, i.window_width, i.pixel_spacing, se.study_id
+        FROM instances i JOIN series se ON se.id = i.series_id WHERE i.id = ?`).get(instanceId) as Record<string, unknown> | undefined;
+      if (!r) throw new WorkstationError('NOT_FOUND', 'That image is not in this workstation.');
+      return {
+        id: r.id as string,
+        contentSha256: r.content_sha256 as string,
+        frames: r.frames as number,
+        rescaleSlope: r.rescale_slope as number,
+        rescaleIntercept: r.rescale_intercept as number,
+        windowCenter: (r.window_center as number | null) ?? null,
+        windowWidth: (r.window_width as number | null) ?? null,
+        pixelSpacing: r.pixel_spacing ? (JSON.parse(r.pixel_spacing as string) as [number, number]) : null,
+        studyId: r.study_id as string,
+      };
+    },
+  };
+}

@@ -1,0 +1,446 @@
+// The DICOM service: imports (paths, folders, DICOMDIR, uploads) through the worker pool into the
+// encrypted blob store and the index, the worklist queries, frames for the viewer, and the audit rows.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  WorkstationError,
+  type Frame,
+  type ImportEntry,
+  type ImportProgress,
+  type ImportReport,
+  type StudyDetail,
+  type StudySummary,
+} from '../../contract';
+import type { AuditEntry } from '../audit';
+import { createBlobStore, loadOrCreateKek, type BlobStore } from '../blobs';
+import type { Logger } from '../log';
+import type { Db } from '../store';
+import type { DecodedFrame } from './decode';
+import { createDicomIndex, type DicomIndex, type ListQuery } from './index-db';
+import { DEFAULT_LIMITS, type DicomLimits } from './limits';
+import { dicomParser } from './parse';
+import { DicomPool } from './pool';
+import type { FileOutcome } from './process';
+
+export interface DicomServiceOptions {
+  db: () => Db;
+  dataFolder: string;
+  logger?: Logger | undefined;
+  audit?: { append(entry: AuditEntry): unknown } | undefined;
+  limits?: Partial<DicomLimits>;
+  /** Worker threads for import and decoding (default: half the cores, 1 to 4). */
+  workers?: number;
+}
+
+export interface ImportOptions {
+  /** Username (or cli:<user>) for the index and the audit row. */
+  actor: string;
+  actorId?: string | null;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((p: ImportProgress) => void) | undefined;
+  importId?: string;
+}
+
+export interface DicomService {
+  readonly blobs: BlobStore;
+  readonly index: DicomIndex;
+  importPaths(paths: string[], opts: ImportOptions): Promise<ImportReport>;
+  /** Imports in-memory files (uploads, the demo); `name` is what the report shows. */
+  importBuffers(files: { name: string; bytes: Uint8Array }[], opts: ImportOptions): Promise<ImportReport>;
+  beginUpload(name: string, size: number, owner: string): { uploadId: string; chunkBytes: number };
+  uploadChunk(uploadId: string, offset: number, data: Buffer, owner: string): { received: number };
+  finishUploads(uploadIds: string[], owner: string, opts: ImportOptions): Promise<ImportReport>;
+  cancel(importId: string): boolean;
+  listStudies(q: ListQuery): { rows: StudySummary[]; total: number };
+  getStudy(studyId: string, who: { actor: string; actorId: string | null }): StudyDetail;
+  getFrame(instanceId: string, frame: number): Promise<Frame>;
+  countStudies(): number;
+  /** First run: imports the bundled demo study when the worklist is empty and `allowed`. */
+  importDemoStudyIfEmpty(opts: { allowed: boolean; folder: string; actor: string }): Promise<ImportReport | null>;
+  close(): Promise<void>;
+}
+
+const MAX_UPLOAD_TOTAL = 2 * 1024 * 1024 * 1024;
+const UPLOAD_CHUNK = 512 * 1024;
+
+/** Files under `p`: recursive for folders (symlinked folders are not followed, so no loops), DICOMDIR expanded. */
+async function expandPaths(paths: string[], signal?: AbortSignal): Promise<{ files: string[]; missing: ImportEntry[] }> {
+  const files = new Set<string>();
+  const missing: ImportEntry[] = [];
+  const dicomdirs: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      missing.push({ path: dir, status: 'refused', reason: `the folder cannot be read (${(err as { code?: string }).code ?? 'error'})`, studyId: null, instanceId: null });
+      return;
+    }
+    for (const e of entries) {
+      if (signal?.aborted) return;
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(full);
+      else if (e.isFile()) {
+        if (e.name.toUpperCase() === 'DICOMDIR') dicomdirs.push(full);
+        else files.add(full);
+      }
+    }
+  };
+  for (const raw of paths) {
+    const p = path.resolve(raw);
+    let st: fs.Stats;
+    try {
+      st = await fs.promises.stat(p);
+    } catch {
+      missing.push({ path: raw, status: 'refused', reason: 'there is no such file or folder', studyId: null, instanceId: null });
+      continue;
+    }
+    if (st.isDirectory()) await walk(p);
+    else if (path.basename(p).toUpperCase() === 'DICOMDIR') dicomdirs.push(p);
+    else files.add(p);
+  }
+  for (const dd of dicomdirs) {
+    const refs = readDicomdir(dd);
+    if (refs === null) {
+      missing.push({ path: dd, status: 'refused', reason: 'the DICOMDIR cannot be read', studyId: null, instanceId: null });
+      continue;
+    }
+    for (const r of refs) {
+      if (fs.existsSync(r)) files.add(r);
+      else missing.push({ path: r, status: 'refused', reason: 'the DICOMDIR lists this file but it is not on the media', studyId: null, instanceId: null });
+    }
+  }
+  return { files: [...files], missing };
+}
+
+/** The files a DICOMDIR references (ReferencedFileID, components joined under its folder). */
+export function readDicomdir(file: string): string[] | null {
+  try {
+    const bytes = fs.readFileSync(file);
+    if (bytes.length > 256 * 1024 * 1024) return null;
+    const ds = dicomParser.parseDicom(bytes);
+    const items = ds.elements.x00041220?.items ?? [];
+    const root = path.dirname(file);
+    const out = new Set<string>();
+    for (const item of items) {
+      const id = item.dataSet?.string('x00041500');
+      if (!id) continue;
+      const parts = id.split('\\').map((s) => s.trim()).filter(Boolean);
+      // A reference may not climb out of the media folder.
+      if (parts.some((s) => s === '..' || s.includes('/'))) continue;
+      let full = path.join(root, ...parts);
+      if (!fs.existsSync(full)) {
+        // Media written on case-insensitive systems: match each component case-insensitively.
+        let cur = root;
+        for (const part of parts) {
+          const hit = fs.existsSync(cur) ? fs.readdirSync(cur).find((n) => n.toUpperCase() === part.toUpperCase()) : undefined;
+          cur = path.join(cur, hit ?? part);
+        }
+        full = cur;
+      }
+      out.add(full);
+    }
+    return [...out];
+  } catch {
+    return null;
+  }
+}
+
+/** Stored values to what the viewer draws: the modality LUT for greyscale, 8-bit RGB for colour. */
+export function toViewerFrame(
+  instanceId: string,
+  frameIndex: number,
+  f: DecodedFrame,
+  rec: { rescaleSlope: number; rescaleIntercept: number; windowCenter: number | null; windowWidth: number | null; pixelSpacing: [number, number] | null },
+): Frame {
+  const px = f.pixels;
+  const n = px.length;
+  let dataType: Frame['dataType'];
+  let out: Uint8Array | Int16Array | Uint16Array | Int32Array | Float32Array;
+  const slope = f.samplesPerPixel === 3 ? 1 : rec.rescaleSlope;
+  const intercept = f.samplesPerPixel === 3 ? 0 : rec.rescaleIntercept;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = px[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (n === 0) { min = 0; max = 0; }
+  const lo = Math.min(min * slope + intercept, max * slope + intercept);
+  const hi = Math.max(min * slope + intercept, max * slope + intercept);
+  const integral = Number.isInteger(slope) && Number.isInteger(intercept);
+  if (f.samplesPerPixel === 3 && px instanceof Uint8Array) {
+    dataType = 'uint8';
+    out = px;
+  } else if (integral && lo >= -32768 && hi <= 32767) {
+    dataType = 'int16';
+    out = new Int16Array(n);
+  } else if (integral && lo >= 0 && hi <= 65535) {
+    dataType = 'uint16';
+    out = new Uint16Array(n);
+  } else if (integral && lo >= -(2 ** 31) && hi < 2 ** 31) {
+    dataType = 'int32';
+    out = new Int32Array(n);
+  } else {
+    dataType = 'float32';
+    out = new Float32Array(n);
+  }
+  if (out !== px) for (let i = 0; i < n; i++) out[i] = px[i]! * slope + intercept;
+  const wc = rec.windowCenter;
+  const ww = rec.windowWidth;
+  const data = Buffer.from(out.buffer, out.byteOffset, out.byteLength).toString('base64');
+  return {
+    instanceId,
+    frame: frameIndex,
+    rows: f.rows,
+    columns: f.columns,
+    samplesPerPixel: f.samplesPerPixel,
+    photometric: f.photometric,
+    invert: f.photometric === 'MONOCHROME1',
+    dataType,
+    data,
+    min: lo,
+    max: hi,
+    rescaleSlope: slope,
+    rescaleIntercept: intercept,
+    windowCenter: wc !== null && ww !== null && ww > 0 ? wc : (lo + hi) / 2,
+    windowWidth: wc !== null && ww !== null && ww > 0 ? ww : Math.max(1, hi - lo),
+    pixelSpacing: rec.pixelSpacing,
+  };
+}
+
+export function createDicomService(options: DicomServiceOptions): DicomService {
+  const limits: DicomLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const blobFolder = path.join(options.dataFolder, 'blobs');
+  let kek: Buffer | null = null;
+  const getKek = (): Buffer => (kek ??= loadOrCreateKek(options.db()));
+  const blobs = createBlobStore({ folder: blobFolder, kek: getKek });
+  const index = createDicomIndex(options.db);
+  const size = options.workers ?? Math.max(1, Math.min(4, Math.floor(os.cpus().length / 2)));
+  let pool: DicomPool | null = null;
+  const getPool = (): DicomPool => (pool ??= new DicomPool({ size, limits, blobFolder, kek: getKek(), logger: options.logger }));
+  const running = new Map<string, AbortController>();
+  const uploads = new Map<string, { name: string; size: number; owner: string; buf: Buffer; received: number }>();
+  let uploadBytes = 0;
+  const log = options.logger;
+
+  async function runImport(
+    items: { name: string; task: () => Promise<FileOutcome> }[],
+    pre: ImportEntry[],
+    opts: ImportOptions,
+    importId: string,
+    controller: AbortController,
+  ): Promise<ImportReport> {
+    const started = Date.now();
+    const entries: ImportEntry[] = [...pre];
+    const counts = { imported: 0, duplicates: 0, conflicts: 0, refused: pre.length };
+    const total = items.length + pre.length;
+    let done = pre.length;
+    let lastEmit = 0;
+    const emit = (phase: ImportProgress['phase'], force = false): void => {
+      const now = Date.now();
+      if (!force && now - lastEmit < 100) return; // at most ~10 events a second
+      lastEmit = now;
+      opts.onProgress?.({ importId, phase, done, total, ...counts });
+    };
+    emit('importing', true);
+    let next = 0;
+    let diskFull: string | null = null;
+    const studies = new Set<string>();
+    const worker = async (): Promise<void> => {
+      while (next < items.length && !controller.signal.aborted && !diskFull) {
+        const item = items[next++]!;
+        let outcome: FileOutcome;
+        try {
+          outcome = await item.task();
+        } catch (err) {
+          if (err instanceof WorkstationError && err.code === 'UNAVAILABLE') throw err;
+          outcome = { ok: false, reason: 'it could not be processed (internal error)' };
+          log?.error('dicom.import-file-failed', { importId, err });
+        }
+        if (!outcome.ok) {
+          if (outcome.diskFull) diskFull = outcome.reason;
+          entries.push({ path: item.name, status: 'refused', reason: outcome.reason, studyId: null, instanceId: null });
+          counts.refused++;
+        } else {
+          try {
+            const r = index.add(outcome.meta, outcome.sha256, outcome.size, opts.actor);
+            studies.add(r.studyId);
+            if (r.status === 'imported') counts.imported++;
+            else if (r.status === 'duplicate') counts.duplicates++;
+            else counts.conflicts++;
+            entries.push({
+              path: item.name,
+              status: r.status,
+              reason: r.status === 'conflict' ? 'an image with the same SOP Instance UID but other content is already stored; both are kept and flagged' : null,
+              studyId: r.studyId,
+              instanceId: r.instanceId,
+            });
+          } catch (err) {
+            log?.error('dicom.index-failed', { importId, err });
+            entries.push({ path: item.name, status: 'refused', reason: 'it could not be recorded in the database', studyId: null, instanceId: null });
+            counts.refused++;
+          }
+        }
+        done++;
+        emit('importing');
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(getPool().size * 2, Math.max(1, items.length)) }, worker));
+    const notProcessed = total - done;
+    const report: ImportReport = {
+      importId,
+      total,
+      ...counts,
+      cancelled: controller.signal.aborted,
+      notProcessed,
+      studyIds: [...studies],
+      entries,
+      elapsedMs: Date.now() - started,
+    };
+    emit('done', true);
+    log?.info('dicom.import', { importId, total, ...counts, cancelled: report.cancelled, ms: report.elapsedMs });
+    try {
+      options.audit?.append({
+        actorId: opts.actorId ?? null,
+        actor: opts.actor,
+        action: 'dicom.import',
+        objectType: 'import',
+        objectId: importId,
+        outcome: counts.refused > 0 && counts.imported + counts.duplicates + counts.conflicts === 0 ? 'failure' : 'success',
+        detail: { files: total, imported: counts.imported, duplicates: counts.duplicates, conflicts: counts.conflicts, refused: counts.refused, cancelled: report.cancelled, studies: studies.size },
+      });
+    } catch (err) {
+      log?.error('dicom.audit-failed', { importId, err });
+    }
+    if (diskFull) throw new WorkstationError('UNAVAILABLE', diskFull, { details: { reason: 'disk-full', imported: counts.imported, done } });
+    return report;
+  }
+
+  function startImport(opts: ImportOptions): { importId: string; controller: AbortController; cleanup(): void } {
+    getKek(); // fails here, clearly, when the database is locked
+    const importId = opts.importId ?? crypto.randomUUID();
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort();
+    opts.signal?.addEventListener('abort', onAbort);
+    if (opts.signal?.aborted) controller.abort();
+    running.set(importId, controller);
+    return { importId, controller, cleanup: () => { running.delete(importId); opts.signal?.removeEventListener('abort', onAbort); } };
+  }
+
+  const service: DicomService = {
+    blobs,
+    index,
+    async importPaths(paths, opts) {
+      const { importId, controller, cleanup } = startImport(opts);
+      try {
+        opts.onProgress?.({ importId, phase: 'scanning', done: 0, total: 0, imported: 0, duplicates: 0, conflicts: 0, refused: 0 });
+        const { files, missing } = await expandPaths(paths, controller.signal);
+        const p = getPool();
+        return await runImport(
+          files.map((f) => ({ name: f, task: async () => {
+            const m = await p.run({ kind: 'file', path: f });
+            return m.kind === 'outcome' ? m.outcome : { ok: false as const, reason: 'it could not be processed' };
+          } })),
+          missing,
+          opts,
+          importId,
+          controller,
+        );
+      } finally {
+        cleanup();
+      }
+    },
+    async importBuffers(files, opts) {
+      const { importId, controller, cleanup } = startImport(opts);
+      try {
+        const p = getPool();
+        return await runImport(
+          files.map((f) => ({ name: f.name, task: async () => {
+            const copy = new Uint8Array(f.bytes); // transferred to the worker
+            const m = await p.run({ kind: 'bytes', bytes: copy }, [copy.buffer]);
+            return m.kind === 'outcome' ? m.outcome : { ok: false as const, reason: 'it could not be processed' };
+          } })),
+          [],
+          opts,
+          importId,
+          controller,
+        );
+      } finally {
+        cleanup();
+      }
+    },
+    beginUpload(name, size, owner) {
+      if (size > limits.maxFileBytes) throw new WorkstationError('INVALID_INPUT', `The file ${name} is larger than the import limit (${Math.round(limits.maxFileBytes / 2 ** 20)} MiB).`);
+      if (uploadBytes + size > MAX_UPLOAD_TOTAL) throw new WorkstationError('UNAVAILABLE', 'Too much is being uploaded at once. Finish or cancel the current uploads first.');
+      const uploadId = crypto.randomUUID();
+      uploads.set(uploadId, { name: path.basename(name), size, owner, buf: Buffer.alloc(size), received: 0 });
+      uploadBytes += size;
+      return { uploadId, chunkBytes: UPLOAD_CHUNK };
+    },
+    uploadChunk(uploadId, offset, data, owner) {
+      const u = uploads.get(uploadId);
+      if (!u || u.owner !== owner) throw new WorkstationError('NOT_FOUND', 'That upload does not exist (it finished, expired, or belongs to another session).');
+      if (offset !== u.received) throw new WorkstationError('INVALID_INPUT', `Upload chunks must arrive in order: expected offset ${u.received}, got ${offset}.`);
+      if (data.length > UPLOAD_CHUNK || offset + data.length > u.size) throw new WorkstationError('INVALID_INPUT', 'This chunk goes past the size announced for the upload.');
+      data.copy(u.buf, offset);
+      u.received += data.length;
+      return { received: u.received };
+    },
+    async finishUploads(uploadIds, owner, opts) {
+      const files: { name: string; bytes: Uint8Array }[] = [];
+      for (const id of uploadIds) {
+        const u = uploads.get(id);
+        if (!u || u.owner !== owner) throw new WorkstationError('NOT_FOUND', 'That upload does not exist (it finished, expired, or belongs to another session).');
+        if (u.received !== u.size) throw new WorkstationError('INVALID_INPUT', `The upload of ${u.name} is incomplete (${u.received} of ${u.size} bytes).`);
+      }
+      for (const id of uploadIds) {
+        const u = uploads.get(id)!;
+        uploads.delete(id);
+        uploadBytes -= u.size;
+        files.push({ name: u.name, bytes: u.buf });
+      }
+      return service.importBuffers(files, opts);
+    },
+    cancel(importId) {
+      const c = running.get(importId);
+      if (!c) return false;
+      c.abort();
+      return true;
+    },
+    listStudies: (q) => index.list(q),
+    getStudy(studyId, who) {
+      const detail = index.get(studyId);
+      options.audit?.append({ actorId: who.actorId, actor: who.actor, action: 'study.open', objectType: 'study', objectId: studyId, outcome: 'success', detail: { instances: detail.study.instanceCount } });
+      return detail;
+    },
+    async getFrame(instanceId, frame) {
+      const rec = index.instance(instanceId);
+      if (frame >= rec.frames) throw new WorkstationError('NOT_FOUND', `This image has ${rec.frames} frame(s); frame ${frame + 1} does not exist.`);
+      const m = await getPool().run({ kind: 'frame', hash: rec.contentSha256, frame });
+      if (m.kind === 'error') throw new WorkstationError(m.code, m.message, { cause: new Error(m.detail) });
+      if (m.kind !== 'frame') throw new WorkstationError('INTERNAL', 'The decoder gave an unexpected answer.');
+      return toViewerFrame(instanceId, frame, m.frame, rec);
+    },
+    countStudies: () => index.countStudies(),
+    async importDemoStudyIfEmpty({ allowed, folder, actor }) {
+      if (!allowed || index.countStudies() > 0) return null;
+      if (!fs.existsSync(folder)) {
+        log?.warn('dicom.demo-missing', { folder });
+        return null;
+      }
+      return service.importPaths([folder], { actor });
+    },
+    async close() {
+      for (const c of running.values()) c.abort();
+      uploads.clear();
+      uploadBytes = 0;
+      if (pool) await pool.close();
+      pool = null;
+    },
+  };
+  return service;
+}

@@ -1,0 +1,16 @@
+// Messages between the DICOM service and its worker threads.
+import type { ErrorCode } from '../../contract';
+import type { DecodedFrame } from './decode';
+import type { DicomMeta } from './parse';
+import type { FileOutcome } from './process';
+
+export type ToWorker =
+  | { id: number; kind: 'file'; path: string }
+  | { id: number; kind: 'bytes'; bytes: Uint8Array }
+  | { id: number; kind: 'frame'; hash: string; frame: number };
+
+export type FromWorker =
+  | { id: 0; kind: 'ready' }
+  | { id: number; kind: 'outcome'; outcome: FileOutcome }
+  | { id: number; kind: 'frame'; frame: DecodedFrame; meta: DicomMeta }
+  | { id: number; kind: 'error'; code: ErrorCode; message: string; detail: string };
