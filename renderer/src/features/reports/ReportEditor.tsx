@@ -1,0 +1,214 @@
+// The report editor: the structured brain-tumor MRI template filled from the AI finding (AI text
+// marked until accepted or edited), autosave, internal notes, key images, accept / reject / sign
+// with keyboard shortcuts, and, once signed, a locked view with addenda and PDF export.
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { AI_NOTICE, REPORT_SECTIONS, REPORT_SECTION_LABELS, type HistoryPoint, type Report, type ReportSectionKey } from '@contract/index';
+import { api } from '../../api/client';
+import { useAutosave } from './autosave';
+import { HistoryChart } from './HistoryChart';
+
+const ORIGIN_LABEL = { ai: 'AI text – not reviewed', 'ai-accepted': 'AI text – accepted', 'ai-edited': 'AI text – edited', human: '' } as const;
+const SHORTCUTS = { accept: 'Ctrl+Shift+A', reject: 'Ctrl+Shift+R', sign: 'Ctrl+Shift+S' };
+
+function KeyImageThumb({ reportId, id, caption }: { reportId: string; id: string; caption: string }) {
+  const [src, setSrc] = useState<string | null>(null);
+  useEffect(() => {
+    void api.call('reports.keyImage', { reportId, keyImageId: id }).then((r) => setSrc(`data:image/png;base64,${r.pngBase64}`));
+  }, [reportId, id]);
+  return <figure className="key-image">{src ? <img src={src} alt={caption || 'Key image'} /> : null}<figcaption>{caption}</figcaption></figure>;
+}
+
+export function ReportEditor({ studyId, onClose }: { studyId: string; onClose: () => void }) {
+  const [report, setReport] = useState<Report | null>(null);
+  const [texts, setTexts] = useState<Record<ReportSectionKey, string> | null>(null);
+  const [notes, setNotes] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [rejecting, setRejecting] = useState(false);
+  const [reason, setReason] = useState('');
+  const [addendum, setAddendum] = useState('');
+  const [history, setHistory] = useState<{ points: HistoryPoint[]; change: string | null } | null>(null);
+
+  const load = useCallback((r: Report) => {
+    setReport(r);
+    setTexts(Object.fromEntries(REPORT_SECTIONS.map((k) => [k, r.sections[k].text])) as Record<ReportSectionKey, string>);
+    setNotes(r.notes);
+  }, []);
+
+  useEffect(() => {
+    api.call('reports.open', { studyId }).then(load, (e: Error) => setError(e.message));
+    api.call('reports.history', { studyId }).then(setHistory, () => setHistory(null));
+  }, [studyId, load]);
+
+  const onSaved = useCallback((revision: number) => setReport((r) => (r ? { ...r, revision } : r)), []);
+  const autosave = useAutosave(report?.id ?? '', report?.revision ?? 1, onSaved);
+  const signed = report?.status === 'final' || report?.status === 'rejected';
+  const can = useMemo(() => new Set(report?.allowedActions ?? []), [report]);
+
+  const run = useCallback(
+    async (fn: () => Promise<Report>) => {
+      setBusy(true);
+      setError(null);
+      try {
+        await autosave.flush();
+        load(await fn());
+      } catch (e) {
+        setError(e instanceof Error ? e.message : String(e));
+      } finally {
+        setBusy(false);
+      }
+    },
+    [autosave, load],
+  );
+  const accept = useCallback(() => report && can.has('acceptAi') && report.aiDecision !== 'none' && run(() => api.call('reports.acceptAi', { reportId: report.id })), [report, can, run]);
+  const sign = useCallback(() => report && can.has('sign') && run(async () => api.call('reports.sign', { reportId: report.id, baseRevision: autosave.revision.current })), [report, can, run, autosave]);
+  const reject = useCallback(() => report && can.has('rejectAi') && report.aiDecision !== 'none' && setRejecting(true), [report, can]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if (!e.ctrlKey || !e.shiftKey) return;
+      const k = e.key.toLowerCase();
+      if (k === 'a') void accept();
+      else if (k === 'r') reject();
+      else if (k === 's') void sign();
+      else return;
+      e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [accept, reject, sign]);
+
+  const exportPdf = async (): Promise<void> => {
+    if (!report) return;
+    try {
+      const out = await api.call('reports.exportPdf', { reportId: report.id });
+      const bytes = Uint8Array.from(atob(out.pdfBase64), (c) => c.charCodeAt(0));
+      const url = URL.createObjectURL(new Blob([bytes], { type: 'application/pdf' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = out.fileName;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+
+  if (error && !report) return <p className="error" role="alert">{error}</p>;
+  if (!report || !texts) return <p className="muted">Opening the report…</p>;
+
+  return (
+    <div className="report-editor" data-testid="report-editor" data-status={report.status}>
+      <header className="report-head">
+        <button type="button" className="btn-quiet" onClick={() => void autosave.flush().then(onClose)}>← Dashboard</button>
+        <h1>{report.study.patientName} · {report.study.studyDate ?? ''} · {report.study.description ?? 'Brain MRI'}</h1>
+        <span className={`status-chip status-${report.status}`} data-testid="report-status">{report.status}</span>
+        {!signed ? <span className="muted" data-testid="save-state">{autosave.state === 'saved' ? 'All changes saved' : autosave.state === 'error' ? `Not saved: ${autosave.error ?? ''}` : 'Saving…'}</span> : null}
+      </header>
+      {report.aiFinding ? (
+        <div className="notice-block ai-finding" data-testid="ai-finding">
+          AI finding: <strong>{report.aiFinding.labelText}</strong>, calibrated probability {(report.aiFinding.probability * 100).toFixed(1)}%
+          {report.aiFinding.location ? `, ${report.aiFinding.location}` : ''} · model {report.aiFinding.modelId} {report.aiFinding.modelVersion} · decision: {report.aiDecision}
+          {report.rejectReason ? ` (${report.rejectReason})` : ''}. {AI_NOTICE}
+        </div>
+      ) : null}
+      {error ? <p className="error" role="alert">{error}</p> : null}
+      {signed ? (
+        <p className="ok" data-testid="locked-banner">Signed by {report.signedByName} on {report.signedAt?.replace('T', ' ').slice(0, 19)} UTC. Locked; content hash {report.contentHash?.slice(0, 16)}…</p>
+      ) : null}
+      <div className="report-body">
+        <div className="report-sections">
+          {REPORT_SECTIONS.map((key) => {
+            const origin = report.sections[key].origin;
+            return (
+              <div key={key} className={`report-section origin-${origin}`}>
+                <label htmlFor={`section-${key}`}>
+                  {REPORT_SECTION_LABELS[key]} {ORIGIN_LABEL[origin] ? <span className="ai-tag" data-testid={`origin-${key}`}>{ORIGIN_LABEL[origin]}</span> : null}
+                </label>
+                <textarea
+                  id={`section-${key}`}
+                  data-testid={`section-${key}`}
+                  spellCheck
+                  rows={key === 'findings' ? 7 : 3}
+                  value={texts[key]}
+                  readOnly={!can.has('edit')}
+                  onChange={(e) => {
+                    setTexts({ ...texts, [key]: e.target.value });
+                    autosave.edit({ section: key, text: e.target.value });
+                  }}
+                  onBlur={() => void autosave.flush().then(() => api.call('reports.get', { reportId: report.id }).then((r) => setReport(r)))}
+                />
+              </div>
+            );
+          })}
+          <div className="report-section notes">
+            <label htmlFor="report-notes">Doctor's notes (internal – never exported)</label>
+            <textarea
+              id="report-notes"
+              data-testid="report-notes"
+              rows={3}
+              value={notes}
+              onChange={(e) => {
+                setNotes(e.target.value);
+                if (signed) void api.call('reports.saveNotes', { reportId: report.id, notes: e.target.value });
+                else autosave.edit({ notes: e.target.value });
+              }}
+            />
+          </div>
+          <div className="form-actions">
+            {!signed ? (
+              <>
+                <button type="button" disabled={busy || !can.has('acceptAi') || report.aiDecision === 'none'} onClick={() => void accept()} title={`Accept the AI finding (${SHORTCUTS.accept})`} data-testid="accept-ai">Accept AI finding</button>
+                <button type="button" className="danger" disabled={busy || !can.has('rejectAi') || report.aiDecision === 'none'} onClick={reject} title={`Reject the AI finding (${SHORTCUTS.reject})`} data-testid="reject-ai">Reject AI finding</button>
+                {can.has('markPreliminary') ? <button type="button" disabled={busy} onClick={() => void run(() => api.call('reports.markPreliminary', { reportId: report.id }))}>Mark preliminary</button> : null}
+                <button type="button" className="primary" disabled={busy || !can.has('sign')} onClick={() => void sign()} title={`Sign and lock the report (${SHORTCUTS.sign})`} data-testid="sign-report">Sign report</button>
+              </>
+            ) : (
+              <button type="button" onClick={() => void exportPdf()} data-testid="export-pdf">Export PDF</button>
+            )}
+          </div>
+          {rejecting ? (
+            <form
+              className="reject-form"
+              onSubmit={(e) => {
+                e.preventDefault();
+                setRejecting(false);
+                void run(() => api.call('reports.rejectAi', { reportId: report.id, reason }));
+              }}
+            >
+              <label htmlFor="reject-reason">Why is the AI finding wrong? (your own finding stands)</label>
+              <input id="reject-reason" value={reason} onChange={(e) => setReason(e.target.value)} minLength={3} required autoFocus />
+              <button type="submit" className="danger">Reject</button>
+              <button type="button" className="btn-quiet" onClick={() => setRejecting(false)}>Cancel</button>
+            </form>
+          ) : null}
+          {signed ? (
+            <section className="addenda" aria-label="Addenda">
+              <h2>Addenda</h2>
+              {report.addenda.map((a) => (
+                <div key={a.id} className="addendum" data-testid="addendum">
+                  <p>{a.text}</p>
+                  <p className="muted">Addendum {a.seq}, signed by {a.signedByName} on {a.signedAt.replace('T', ' ').slice(0, 19)} UTC</p>
+                </div>
+              ))}
+              <label htmlFor="addendum-text">New addendum</label>
+              <textarea id="addendum-text" rows={3} value={addendum} onChange={(e) => setAddendum(e.target.value)} spellCheck />
+              <div className="form-actions">
+                <button type="button" data-testid="add-addendum" disabled={busy || !addendum.trim() || !can.has('addAddendum')} onClick={() => void run(() => api.call('reports.addAddendum', { reportId: report.id, text: addendum })).then(() => setAddendum(''))}>
+                  Sign and add addendum
+                </button>
+              </div>
+            </section>
+          ) : null}
+        </div>
+        <aside className="report-side">
+          <section aria-label="Key images">
+            <h2>Key images</h2>
+            {report.keyImages.length ? report.keyImages.map((k) => <KeyImageThumb key={k.id} reportId={report.id} id={k.id} caption={k.caption} />) : <p className="muted">Capture key images from the viewer (Key image button).</p>}
+          </section>
+          {history ? <HistoryChart points={history.points} change={history.change} /> : null}
+        </aside>
+      </div>
+    </div>
+  );
+}
