@@ -1,0 +1,213 @@
+// Research workspace channels: local data sets (register, list, get), the model registry
+// (install for research, activate for clinical use, retire), scoring runs (start, progress,
+// cancel, resume) and the comparison of two runs with its CSV and HTML exports.
+import { z } from 'zod';
+import { channel } from './channel';
+
+const id = z.string().min(1).max(80);
+const nullableNumber = z.number().nullable();
+
+export const datasetKindSchema = z.enum(['folders', 'csv', 'dicom']);
+
+export const datasetSummarySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: datasetKindSchema,
+  /** The folder or CSV file it was registered from (on this machine). */
+  source: z.string(),
+  contentHash: z.string(),
+  items: z.number().int(),
+  /** Items per class ground-truth label; "(none)" counts unlabelled items. */
+  classCounts: z.record(z.string(), z.number().int()),
+  withMasks: z.number().int(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+});
+export type DatasetSummary = z.infer<typeof datasetSummarySchema>;
+
+export const datasetDetailSchema = datasetSummarySchema.extend({
+  /** A few thumbnails: small grey PNGs (data: URLs), pixels only. */
+  thumbnails: z.array(z.object({ itemId: z.string(), label: z.string().nullable(), png: z.string() })),
+});
+export type DatasetDetail = z.infer<typeof datasetDetailSchema>;
+
+export const registryStatusSchema = z.enum(['research', 'active', 'retired']);
+export const registryModelSchema = z.object({
+  id: z.string(),
+  version: z.string(),
+  formats: z.array(z.string()),
+  classes: z.array(z.string()),
+  verified: z.boolean(),
+  problem: z.string().optional(),
+  /** research: usable for research runs; active: the model clinical scoring uses; retired: kept for old results only. */
+  status: registryStatusSchema,
+  /** sha256 of the model card (which itself lists the sha256 of every file). */
+  cardSha256: z.string().nullable(),
+});
+export type RegistryModel = z.infer<typeof registryModelSchema>;
+
+export const runStatusSchema = z.enum(['queued', 'running', 'interrupted', 'cancelled', 'done', 'failed']);
+export type RunStatus = z.infer<typeof runStatusSchema>;
+
+export const runSummarySchema = z.object({
+  id: z.string(),
+  batchId: z.string(),
+  datasetId: z.string(),
+  datasetName: z.string(),
+  datasetHash: z.string(),
+  modelId: z.string(),
+  modelVersion: z.string(),
+  cardSha256: z.string(),
+  runtime: z.string().nullable(),
+  settings: z.record(z.string(), z.unknown()),
+  status: runStatusSchema,
+  total: z.number().int(),
+  done: z.number().int(),
+  failed: z.number().int(),
+  scoringMs: z.number(),
+  error: z.string().nullable(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  finishedAt: z.string().nullable(),
+});
+export type RunSummary = z.infer<typeof runSummarySchema>;
+
+export const classMetricsSchema = z.object({
+  cls: z.string(),
+  support: z.number().int(),
+  predicted: z.number().int(),
+  precision: nullableNumber,
+  recall: nullableNumber,
+  f1: nullableNumber,
+});
+
+const rocPointSchema = z.object({ fpr: z.number(), tpr: z.number(), threshold: z.number().nullable() });
+
+export const runMetricsSchema = z.object({
+  n: z.number().int(),
+  classes: z.array(z.string()),
+  accuracy: nullableNumber,
+  correct: z.number().int(),
+  perClass: z.array(classMetricsSchema),
+  macroF1: nullableNumber,
+  macroRecall: nullableNumber,
+  auc: z.record(z.string(), nullableNumber),
+  macroAuc: nullableNumber,
+  roc: z.record(z.string(), z.array(rocPointSchema)),
+  confusion: z.object({ rows: z.array(z.string()), cols: z.array(z.string()), matrix: z.array(z.array(z.number().int())) }),
+  ece: nullableNumber,
+  reliability: z.array(z.object({ lo: z.number(), hi: z.number(), count: z.number().int(), confidence: nullableNumber, accuracy: nullableNumber })),
+  dice: z.object({ mean: nullableNumber, n: z.number().int() }),
+  rejected: z.number().int(),
+  /** Images per second over the scoring wall time, and mean per-image milliseconds. */
+  throughput: z.object({ imagesPerSecond: nullableNumber, meanMs: nullableNumber }),
+  /** Items that could not be scored (left out of the metrics). */
+  unscored: z.number().int(),
+});
+export type RunMetricsDto = z.infer<typeof runMetricsSchema>;
+
+export const comparisonSchema = z.object({
+  a: runSummarySchema,
+  b: runSummarySchema,
+  metricsA: runMetricsSchema,
+  metricsB: runMetricsSchema,
+  /** Items scored by both runs (the paired tests use only these). */
+  paired: z.number().int(),
+  mcnemar: z.object({ b: z.number().int(), c: z.number().int(), method: z.enum(['exact', 'chi-square', 'none']), statistic: nullableNumber, pValue: z.number() }),
+  bootstrap: z.object({
+    a: z.object({ auc: nullableNumber, lo: nullableNumber, hi: nullableNumber }),
+    b: z.object({ auc: nullableNumber, lo: nullableNumber, hi: nullableNumber }),
+    diff: z.object({ value: nullableNumber, lo: nullableNumber, hi: nullableNumber }),
+    resamples: z.number().int(),
+    seed: z.number().int(),
+    significant: z.boolean().nullable(),
+  }),
+  /** The comparison table: metric, A, B, B - A (strings as printed; "n/a" when undefined). */
+  table: z.array(z.object({ metric: z.string(), a: z.string(), b: z.string(), diff: z.string() })),
+});
+export type Comparison = z.infer<typeof comparisonSchema>;
+
+export const researchChannels = {
+  'datasets.register': channel({
+    summary: 'Register a local folder (class sub-folders or DICOM) or a CSV of path,label[,mask] as a research data set',
+    request: z.object({ path: z.string().min(1).max(4096), name: z.string().min(1).max(200).optional() }).strict(),
+    response: datasetDetailSchema,
+  }),
+  'datasets.list': channel({
+    summary: 'Registered research data sets',
+    request: z.object({}).strict(),
+    response: z.object({ datasets: z.array(datasetSummarySchema) }),
+  }),
+  'datasets.get': channel({
+    summary: 'One research data set with its class counts and thumbnails',
+    request: z.object({ id }).strict(),
+    response: datasetDetailSchema,
+  }),
+  'models.registry': channel({
+    summary: 'Installed models with their registry status (research, active, retired) and hash check',
+    request: z.object({}).strict(),
+    response: z.object({ models: z.array(registryModelSchema) }),
+  }),
+  'models.install': channel({
+    summary: 'Install a model folder (ONNX or TensorFlow.js plus model-card.json) after checking every file against its sha256',
+    request: z.object({ path: z.string().min(1).max(4096) }).strict(),
+    response: registryModelSchema,
+  }),
+  'models.activate': channel({
+    summary: 'Make an installed, verified model the one clinical scoring uses',
+    request: z.object({ id }).strict(),
+    response: registryModelSchema,
+  }),
+  'models.retire': channel({
+    summary: 'Retire a model: kept for its old results, no longer used for new runs',
+    request: z.object({ id }).strict(),
+    response: registryModelSchema,
+  }),
+  'runs.start': channel({
+    summary: 'Score a data set with one or more models (one run per model), in worker threads',
+    request: z
+      .object({
+        datasetId: id,
+        modelIds: z.array(id).min(1).max(8),
+        batchSize: z.number().int().min(1).max(256).optional(),
+        masks: z.boolean().optional(),
+      })
+      .strict(),
+    response: z.object({ runs: z.array(runSummarySchema) }),
+  }),
+  'runs.list': channel({
+    summary: 'Scoring runs, newest first',
+    request: z.object({ datasetId: id.optional() }).strict(),
+    response: z.object({ runs: z.array(runSummarySchema) }),
+  }),
+  'runs.get': channel({
+    summary: 'One run with its progress and, when it has results, its metrics',
+    request: z.object({ id }).strict(),
+    response: z.object({ run: runSummarySchema, metrics: runMetricsSchema.nullable() }),
+  }),
+  'runs.cancel': channel({
+    summary: 'Cancel a queued or running run (results so far are kept; it can be resumed)',
+    request: z.object({ id }).strict(),
+    response: runSummarySchema,
+  }),
+  'runs.resume': channel({
+    summary: 'Resume an interrupted or cancelled run from its first unscored item',
+    request: z.object({ id }).strict(),
+    response: runSummarySchema,
+  }),
+  'compare.runs': channel({
+    summary: 'Compare two runs on the same data set: metrics side by side, McNemar and bootstrap AUC intervals',
+    request: z.object({ a: id, b: id }).strict(),
+    response: comparisonSchema,
+  }),
+  'compare.exportCsv': channel({
+    summary: 'The comparison table and per-item predictions of two runs as CSV',
+    request: z.object({ a: id, b: id }).strict(),
+    response: z.object({ filename: z.string(), csv: z.string() }),
+  }),
+  'compare.exportHtml': channel({
+    summary: 'A self-contained HTML report of two runs with SVG plots (no scripts)',
+    request: z.object({ a: id, b: id }).strict(),
+    response: z.object({ filename: z.string(), html: z.string() }),
+  }),
+};

@@ -1,0 +1,49 @@
+// Handlers for the research channels: data sets, the model registry, scoring runs and
+// comparisons. The session gives the actor for the audit log; the table has checked the role.
+import { WorkstationError } from '../../contract';
+import type { Actor } from '../../services/research';
+import type { CallContext, Handlers } from '../handler-table';
+import type { Services } from '../compose';
+
+type ResearchChannels =
+  | 'datasets.register'
+  | 'datasets.list'
+  | 'datasets.get'
+  | 'models.registry'
+  | 'models.install'
+  | 'models.activate'
+  | 'models.retire'
+  | 'runs.start'
+  | 'runs.list'
+  | 'runs.get'
+  | 'runs.cancel'
+  | 'runs.resume'
+  | 'compare.runs'
+  | 'compare.exportCsv'
+  | 'compare.exportHtml';
+
+function actor(ctx: CallContext): Actor {
+  if (!ctx.session) throw new WorkstationError('UNAUTHENTICATED', 'Please sign in.');
+  return { userId: ctx.session.userId, username: ctx.session.username };
+}
+
+export function researchHandlers(services: Pick<Services, 'research'>): Pick<Handlers, ResearchChannels> {
+  const r = services.research;
+  return {
+    'datasets.register': (req, ctx) => r.registerDataset(req.path, req.name, actor(ctx)),
+    'datasets.list': () => ({ datasets: r.listDatasets() }),
+    'datasets.get': (req) => r.getDataset(req.id),
+    'models.registry': async () => ({ models: await r.registry.list() }),
+    'models.install': (req, ctx) => r.registry.install(req.path, actor(ctx)),
+    'models.activate': (req, ctx) => r.registry.activate(req.id, actor(ctx)),
+    'models.retire': (req, ctx) => r.registry.retire(req.id, actor(ctx)),
+    'runs.start': async (req, ctx) => ({ runs: await r.startRuns(req.datasetId, req.modelIds, { batchSize: req.batchSize, masks: req.masks }, actor(ctx)) }),
+    'runs.list': (req) => ({ runs: r.listRuns(req.datasetId) }),
+    'runs.get': (req) => ({ run: r.getRun(req.id), metrics: r.runMetrics(req.id) }),
+    'runs.cancel': (req, ctx) => r.cancelRun(req.id, actor(ctx)),
+    'runs.resume': (req, ctx) => r.resumeRun(req.id, actor(ctx)),
+    'compare.runs': (req) => r.compare(req.a, req.b),
+    'compare.exportCsv': (req, ctx) => r.exportCsv(req.a, req.b, actor(ctx)),
+    'compare.exportHtml': (req, ctx) => r.exportHtml(req.a, req.b, actor(ctx)),
+  };
+}

@@ -1,0 +1,76 @@
+// Fixtures for the research tests: the shipped model (and an honest variant of it), a small
+// data set copied from the real MRI images, and a CSV data set with ground-truth masks.
+import fs from 'node:fs';
+import path from 'node:path';
+import { appRoot } from '../config';
+
+export function shippedModelDir(): string {
+  const root = process.env.TUMORPREDICT_MODELS ? path.resolve(process.env.TUMORPREDICT_MODELS) : path.join(appRoot(), 'native-models');
+  const dir = path.join(root, 'tumornet');
+  if (!fs.existsSync(path.join(dir, 'model-card.json'))) {
+    throw new Error(`The shipped model ${dir} is missing: train it with /usr/bin/python3 native-models/training/train.py (or set TUMORPREDICT_MODELS to a folder holding tumornet/).`);
+  }
+  return dir;
+}
+
+/**
+ * A second model for the registry and comparison tests: the same weights with the calibration
+ * temperature set to 1 (the uncalibrated network), under its own id and version. A genuine
+ * variant (its probabilities differ), but not an independently trained model: tests say so.
+ */
+export function makeUncalibratedVariant(destParent: string, id = 'tumornet-t1'): string {
+  const src = shippedModelDir();
+  const dest = path.join(destParent, id);
+  fs.cpSync(src, dest, { recursive: true });
+  const card = JSON.parse(fs.readFileSync(path.join(dest, 'model-card.json'), 'utf8')) as Record<string, unknown>;
+  card.id = id;
+  card.version = `${String(card.version)}-t1`;
+  card.name = `${String(card.name ?? 'TumorNet')} (uncalibrated variant, temperature 1)`;
+  if (card.calibration && typeof card.calibration === 'object') (card.calibration as Record<string, unknown>).temperature = 1;
+  card.temperature = 1;
+  fs.writeFileSync(path.join(dest, 'model-card.json'), JSON.stringify(card, null, 1));
+  return dest;
+}
+
+export function datasetsRoot(): string {
+  const dir = path.resolve(appRoot(), '../shared/datasets');
+  if (!fs.existsSync(path.join(dir, 'brain-tumor-mri'))) {
+    throw new Error(`The MRI data set is missing: expected ${dir}/brain-tumor-mri (the shared datasets folder beside the clone; see its README).`);
+  }
+  return dir;
+}
+
+export const CLASSES = ['glioma', 'meningioma', 'notumor', 'pituitary'] as const;
+
+/** Copies the first `perClass` images of each class into dest/<class>/. */
+export function copyMriSubset(dest: string, perClass: number): string {
+  const src = path.join(datasetsRoot(), 'brain-tumor-mri');
+  for (const cls of CLASSES) {
+    fs.mkdirSync(path.join(dest, cls), { recursive: true });
+    const files = fs
+      .readdirSync(path.join(src, cls))
+      .filter((f) => /\.(jpe?g|png)$/i.test(f))
+      .sort()
+      .slice(0, perClass);
+    for (const f of files) fs.copyFileSync(path.join(src, cls, f), path.join(dest, cls, f));
+  }
+  return dest;
+}
+
+/** A CSV data set (path,label,mask) of `n` segmentation images with their hand-drawn masks. */
+export function writeSegCsv(dest: string, n: number): string {
+  const seg = path.join(datasetsRoot(), 'brain-tumor-seg');
+  const rows = fs.readFileSync(path.join(seg, 'index.csv'), 'utf8').trim().split(/\r?\n/).slice(1);
+  fs.mkdirSync(path.join(dest, 'images'), { recursive: true });
+  fs.mkdirSync(path.join(dest, 'masks'), { recursive: true });
+  const out = ['path,label,mask'];
+  for (const line of rows.slice(0, n)) {
+    const [id, label, img, mask] = line.split(',');
+    fs.copyFileSync(path.join(seg, img!), path.join(dest, 'images', `${id}.png`));
+    fs.copyFileSync(path.join(seg, mask!), path.join(dest, 'masks', `${id}.png`));
+    out.push(`images/${id}.png,${label},masks/${id}.png`);
+  }
+  const file = path.join(dest, 'seg.csv');
+  fs.writeFileSync(file, out.join('\n') + '\n');
+  return file;
+}
