@@ -1,0 +1,85 @@
+// Hospital-server sync in Debian's Chromium against the real headless host and a real Orthanc:
+// the admin sets up the server (a wrong password is named as such by "Test connection"), saves,
+// and "Sync now" brings a study sent to Orthanc with dcmsend; the status bar shows the state.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, startServe, watchConsole, type ServedHost } from './harness';
+import { startOrthanc, type OrthancServer } from '../electron/services/sync/testing/orthanc';
+import { makeMrStudy } from '../electron/services/sync/testing/study-factory';
+
+let orthanc: OrthancServer;
+let host: ServedHost;
+let browser: Browser;
+let page: Page;
+let problems: string[];
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-e2e-sync-'));
+
+beforeAll(async () => {
+  orthanc = await startOrthanc();
+  host = await startServe();
+  browser = await launchBrowser();
+  page = await browser.newPage();
+  problems = watchConsole(page);
+});
+afterAll(async () => {
+  await browser?.close();
+  await host?.stop();
+  await orthanc?.stop();
+  if (orthanc) fs.rmSync(orthanc.dir, { recursive: true, force: true });
+  fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('hospital server in the browser', () => {
+  it('the admin configures the server; Test connection names a wrong password', async () => {
+    await page.goto(host.url);
+    await page.getByRole('heading', { name: 'First-run setup' }).waitFor();
+    await page.getByLabel('Username').fill('admin1');
+    await page.getByLabel('Display name').fill('Ada Admin');
+    await page.getByLabel('Password', { exact: true }).fill('Admin-pass-2026');
+    await page.getByLabel('Password again').fill('Admin-pass-2026');
+    if (await page.getByLabel('Database passphrase', { exact: true }).isVisible()) {
+      await page.getByLabel('Database passphrase', { exact: true }).fill('e2e database passphrase');
+      await page.getByLabel('Database passphrase again').fill('e2e database passphrase');
+    }
+    await page.getByRole('button', { name: 'Create admin and sign in' }).click();
+    await page.getByTestId('signed-in-user').waitFor();
+    await page.getByTestId('sync-state').getByText('Hospital server: not configured').waitFor();
+
+    await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('button', { name: 'Administration' }).click();
+    await page.getByRole('tab', { name: 'Hospital server' }).click();
+    await page.getByTestId('server-settings').waitFor();
+    await page.locator('#srv-url').fill(orthanc.dicomWebUrl);
+    await page.locator('#srv-auth').selectOption('basic');
+    await page.locator('#srv-user').fill(orthanc.username);
+    await page.locator('#srv-secret').fill('not-the-password');
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByTestId('connection-test').waitFor();
+    const failed = await page.getByTestId('connection-test').textContent();
+    expect(failed).toContain('Failed at the sign-in (credentials) step');
+    expect(failed).toContain('HTTP 401');
+
+    await page.locator('#srv-secret').fill(orthanc.password);
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByTestId('connection-test').getByText('Connection works').waitFor();
+    await page.getByRole('button', { name: 'Save server settings' }).click();
+    await page.getByText('Server settings saved.').waitFor();
+    expect(await page.locator('#srv-secret').inputValue()).toBe('');
+    await page.getByText('(stored in the OS keychain; type to replace)').waitFor();
+  });
+
+  it('Sync now brings a study sent to Orthanc, and the status bar shows the sync', async () => {
+    const study = makeMrStudy(path.join(scratch, 'modality'), 2);
+    await orthanc.dcmsend(study.files);
+    await page.getByTestId('sync-status-panel').getByRole('button', { name: 'Sync now' }).click();
+    await page.getByText(/Sync done: 1 new studies \(2 images\)/).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('sync-error').textContent()).toBe('none');
+    await page.getByTestId('sync-state').getByText(/Hospital server: synced \d/).waitFor({ timeout: 5_000 });
+    // The status bar opens the same panel.
+    await page.getByTestId('sync-state').click();
+    await page.getByRole('dialog', { name: 'Hospital server sync' }).waitFor();
+    expect(problems).toEqual([]);
+  });
+});

@@ -1,0 +1,17 @@
+// Sync with the hospital server over DICOMweb: pull (QIDO/WADO-RS), the durable outbox (STOW-RS),
+// the SEG builder, and the scheduler the composition root starts and stops.
+export { createSyncService, SYSTEM_ACTOR } from './sync-service';
+export type { SyncService, SyncServiceOptions, SyncActor } from './sync-service';
+export { enqueueOutbox, backoffDelay, DEFAULT_BACKOFF } from './outbox';
+export type { OutboxEntry, BackoffPolicy, PushOutcome } from './outbox';
+export { dicomServiceImporter } from './pull';
+export type { SyncImporter, ImportStatus, DicomImportPath, ArrivedStudy } from './pull';
+export { createDicomWebClient, tagString } from './dicomweb-client';
+export type { DicomWebClient, ServerConnection, DicomJson } from './dicomweb-client';
+export { createSecretStore, syncSecretAccount } from './secrets';
+export type { SecretStore } from './secrets';
+export { buildSegmentation, packBits, unpackBits, SEG_SOP_CLASS_UID } from './seg';
+export type { SegInput, SegSourceImage, SegSourceStudy } from './seg';
+export { buildMinimalSr, buildEncapsulatedPdf, tinyPdf, sourceOf, COMPREHENSIVE_SR_SOP_CLASS_UID, ENCAPSULATED_PDF_SOP_CLASS_UID } from './fixtures';
+export { readPart10, newUid } from './dicom-writer';
+export { dicomUids } from './dicom-uids';

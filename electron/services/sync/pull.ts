@@ -1,0 +1,194 @@
+// Pull: QIDO-RS for the studies that match the filters and changed since they were last pulled,
+// WADO-RS for the instances not yet here, each streamed to a file and handed to the import path.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { SyncFilters } from '../../contract';
+import type { Db } from '../store';
+import type { Logger } from '../log';
+import { tagString, type DicomJson, type DicomWebClient } from './dicomweb-client';
+import { dicomUidsOfFile } from './dicom-uids';
+
+export type ImportStatus = 'imported' | 'duplicate' | 'conflict' | 'refused';
+
+/** The import path of local files (the DICOM service's pipeline), seen from sync. */
+export interface SyncImporter {
+  /** Imports files (deleting them is the caller's job); one result per file, in order. */
+  importFiles(files: string[]): Promise<{ status: ImportStatus; reason?: string | null; studyId?: string | null }[]>;
+}
+
+/** The DICOM service as sync uses it (structural, so sync does not depend on its internals). */
+export interface DicomImportPath {
+  importPaths(paths: string[], opts: { actor: string; actorId?: string | null }): Promise<{ entries: { path: string; status: ImportStatus; reason: string | null; studyId: string | null }[] }>;
+}
+
+/** Adapts the DICOM service's importPaths to the importer sync calls. */
+export function dicomServiceImporter(dicom: DicomImportPath, actor = 'system:sync'): SyncImporter {
+  return {
+    async importFiles(files) {
+      const report = await dicom.importPaths(files, { actor, actorId: null });
+      const byPath = new Map(report.entries.map((e) => [path.resolve(e.path), e]));
+      return files.map((f) => {
+        const e = byPath.get(path.resolve(f));
+        return e ? { status: e.status, reason: e.reason, studyId: e.studyId } : { status: 'refused' as const, reason: 'the import path did not report on this file', studyId: null };
+      });
+    },
+  };
+}
+
+export interface ArrivedStudy {
+  studyInstanceUid: string;
+  /** The study's id in the local index (from the import report). */
+  studyId: string | null;
+}
+
+export interface PullResult {
+  studiesFound: number;
+  studiesPulled: number;
+  instancesImported: number;
+  instancesSkipped: number;
+  instancesRefused: number;
+  /** Studies that received at least one new instance (for auto-run of the model), with the local study id. */
+  arrivedStudies: ArrivedStudy[];
+}
+
+export interface PullOptions {
+  db: () => Db;
+  client: DicomWebClient;
+  importer: SyncImporter;
+  filters: SyncFilters;
+  /** Folder for in-flight part files (deleted as soon as they are imported). */
+  incomingDir: string;
+  logger: Logger;
+  /** QIDO page size. */
+  pageSize?: number;
+  signal?: AbortSignal;
+  /** Counts are written here as they happen, so a run cut half-way still reports what it did. */
+  result?: PullResult;
+}
+
+const STUDY_UID = '0020000D';
+const SERIES_UID = '0020000E';
+const SOP_UID = '00080018';
+const MODALITY = '00080060';
+const STATION = '00081010';
+const STUDY_INSTANCES = '00201208';
+const IMPORT_BATCH = 16;
+
+async function allStudies(client: DicomWebClient, filters: SyncFilters, pageSize: number): Promise<DicomJson[]> {
+  const date = filters.dateFrom || filters.dateTo ? `${filters.dateFrom ?? ''}-${filters.dateTo ?? ''}` : undefined;
+  const out: DicomJson[] = [];
+  for (let offset = 0; ; offset += pageSize) {
+    const page = await client.qido('/studies', {
+      ModalitiesInStudy: filters.modality || undefined,
+      StudyDate: date,
+      includefield: STUDY_INSTANCES,
+      limit: pageSize,
+      offset,
+    });
+    out.push(...page);
+    if (page.length < pageSize) return out;
+  }
+}
+
+export function emptyPullResult(): PullResult {
+  return { studiesFound: 0, studiesPulled: 0, instancesImported: 0, instancesSkipped: 0, instancesRefused: 0, arrivedStudies: [] };
+}
+
+export async function pullStudies(o: PullOptions): Promise<PullResult> {
+  const db = o.db;
+  const result: PullResult = o.result ?? emptyPullResult();
+  const studies = await allStudies(o.client, o.filters, o.pageSize ?? 200);
+  result.studiesFound = studies.length;
+  const known = db().prepare('SELECT 1 FROM sync_pulled_instances WHERE sop_instance_uid = ?');
+  const record = db().prepare('INSERT INTO sync_pulled_instances (sop_instance_uid, study_instance_uid, series_instance_uid, import_status, pulled_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sop_instance_uid) DO NOTHING');
+  const studyDone = db().prepare('INSERT INTO sync_pulled_studies (study_instance_uid, remote_instances, completed_at) VALUES (?, ?, ?) ON CONFLICT (study_instance_uid) DO UPDATE SET remote_instances = excluded.remote_instances, completed_at = excluded.completed_at');
+  const studySeen = db().prepare('SELECT remote_instances FROM sync_pulled_studies WHERE study_instance_uid = ?');
+  const knownInSeries = db().prepare('SELECT 1 FROM sync_pulled_instances WHERE series_instance_uid = ? LIMIT 1');
+
+  for (const study of studies) {
+    o.signal?.throwIfAborted();
+    const studyUid = tagString(study, STUDY_UID);
+    if (!studyUid) continue;
+    const remoteCount = Number(tagString(study, STUDY_INSTANCES) ?? NaN);
+    const seen = studySeen.get(studyUid) as { remote_instances: number } | undefined;
+    if (seen && Number.isFinite(remoteCount) && seen.remote_instances === remoteCount) {
+      result.instancesSkipped += remoteCount;
+      continue;
+    }
+    let newInStudy = 0;
+    const series = await o.client.qido(`/studies/${studyUid}/series`, { includefield: STATION });
+    for (const se of series) {
+      const seriesUid = tagString(se, SERIES_UID);
+      if (!seriesUid) continue;
+      const modality = tagString(se, MODALITY);
+      if (o.filters.modality && modality && modality !== o.filters.modality) continue;
+      if (o.filters.stationName && (tagString(se, STATION) ?? '').trim() !== o.filters.stationName) continue;
+      // A series with nothing of it here is fetched whole without listing its instances first.
+      const haveAny = !!knownInSeries.get(seriesUid);
+      const uids = haveAny ? (await o.client.qido(`/studies/${studyUid}/series/${seriesUid}/instances`)).map((i) => tagString(i, SOP_UID)).filter((u): u is string => !!u) : [];
+      const missing = uids.filter((u) => !known.get(u));
+      result.instancesSkipped += uids.length - missing.length;
+      if (haveAny && !missing.length) continue;
+
+      // A part is imported as soon as it is complete, so a cut keeps what arrived; the next run
+      // asks only for what is still missing (by instance when few are missing).
+      const dir = path.join(o.incomingDir, crypto.randomBytes(6).toString('hex'));
+      let pending: { file: string; ids: ReturnType<typeof dicomUidsOfFile> }[] = [];
+      const flush = async (): Promise<void> => {
+        if (!pending.length) return;
+        const batch = pending;
+        pending = [];
+        try {
+          const results = await o.importer.importFiles(batch.map((b) => b.file));
+          // One commit for the batch's rows (not one per instance).
+          db().transaction(() => batch.forEach((b, i) => {
+            const r = results[i];
+            const status = r?.status ?? 'refused';
+            if (status === 'refused') {
+              result.instancesRefused++;
+              o.logger.warn('sync.pull.refused', { study: studyUid, reason: r?.reason ?? null });
+            } else {
+              result.instancesImported++;
+              if (newInStudy++ === 0) {
+                result.studiesPulled++;
+                result.arrivedStudies.push({ studyInstanceUid: studyUid, studyId: r?.studyId ?? null });
+              }
+            }
+            // A refused file is recorded too: fetching it again would give the same bytes.
+            if (b.ids.sopInstanceUid) record.run(b.ids.sopInstanceUid, b.ids.studyInstanceUid ?? studyUid, b.ids.seriesInstanceUid ?? seriesUid, status, new Date().toISOString());
+          }))();
+        } finally {
+          for (const b of batch) fs.rmSync(b.file, { force: true });
+        }
+      };
+      // Parts are imported in small batches as they complete, so a cut keeps what arrived; the
+      // next run asks only for what is still missing (by instance when few are missing).
+      const onPart = async (part: { file: string }): Promise<void> => {
+        const ids = dicomUidsOfFile(part.file);
+        if (ids.sopInstanceUid && known.get(ids.sopInstanceUid)) {
+          result.instancesSkipped++;
+          fs.rmSync(part.file, { force: true });
+          return;
+        }
+        pending.push({ file: part.file, ids });
+        if (pending.length >= IMPORT_BATCH) await flush();
+      };
+      try {
+        if (!haveAny || missing.length * 2 >= uids.length) {
+          await o.client.retrieve(`/studies/${studyUid}/series/${seriesUid}`, dir, onPart);
+        } else {
+          for (const uid of missing) await o.client.retrieve(`/studies/${studyUid}/series/${seriesUid}/instances/${uid}`, dir, onPart);
+        }
+      } finally {
+        try {
+          await flush();
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+    if (Number.isFinite(remoteCount)) studyDone.run(studyUid, remoteCount, new Date().toISOString());
+  }
+  return result;
+}

@@ -1,0 +1,122 @@
+// A fault injector in front of the real Orthanc for the sync tests: forwards requests and, when
+// told to, answers 500, cuts a response after some bytes, or drops the connection.
+import http from 'node:http';
+import https from 'node:https';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type net from 'node:net';
+
+export type Fault =
+  | { kind: 'none' }
+  | { kind: 'status'; status: number }
+  /** Forward, but cut the response body after this many bytes (headers already sent). */
+  | { kind: 'cut-response'; afterBytes: number }
+  /** Read the request, then close the socket without any answer. */
+  | { kind: 'drop' };
+
+export interface Hit {
+  method: string;
+  path: string;
+  fault: Fault['kind'];
+  status: number;
+  /** The request body (requests under 1 MiB), for checking what a STOW carried. */
+  body: Buffer;
+  authorization: string;
+}
+
+export interface FaultProxy {
+  readonly url: string;
+  /** Fault for the requests `match` picks (all when absent). */
+  setFault(fault: Fault, match?: (req: { method: string; path: string; accept: string }) => boolean): void;
+  /** Every request seen, with the status the client got (0 when the connection was cut) and the SOP Instance UIDs found in its body. */
+  readonly hits: Hit[];
+  close(): Promise<void>;
+}
+
+/** A self-signed certificate for 127.0.0.1 made with openssl (for the TLS tests). */
+export function makeSelfSignedCert(dir: string): { key: string; cert: string } {
+  const key = path.join(dir, 'tls-key.pem');
+  const cert = path.join(dir, 'tls-cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  return { key: fs.readFileSync(key, 'utf8'), cert: fs.readFileSync(cert, 'utf8') };
+}
+
+export async function startFaultProxy(target: string, options: { tls?: { key: string; cert: string } } = {}): Promise<FaultProxy> {
+  const t = new URL(target);
+  let rule: { fault: Fault; match?: (req: { method: string; path: string; accept: string }) => boolean } = { fault: { kind: 'none' } };
+  const hits: Hit[] = [];
+  const sockets = new Set<net.Socket>();
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const m = rule.match;
+    const applies = !m || m({ method: req.method ?? '', path: req.url ?? '', accept: String(req.headers.accept ?? '') });
+    const fault = applies ? rule.fault : ({ kind: 'none' } as Fault);
+    const hit: Hit = { method: req.method ?? '', path: req.url ?? '', fault: fault.kind, status: 0, body: Buffer.alloc(0), authorization: String(req.headers.authorization ?? '') };
+    hits.push(hit);
+    const body: Buffer[] = [];
+    let bodyBytes = 0;
+    req.on('data', (c: Buffer) => {
+      bodyBytes += c.length;
+      if (bodyBytes <= 1024 * 1024) body.push(c);
+    });
+    req.on('end', () => {
+      hit.body = Buffer.concat(body);
+    });
+    res.on('finish', () => {
+      hit.status = res.statusCode;
+    });
+    if (fault.kind === 'status') {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(fault.status, { 'content-type': 'text/plain' });
+        res.end('injected failure');
+      });
+      return;
+    }
+    if (fault.kind === 'drop') {
+      req.resume();
+      req.on('end', () => req.socket.destroy());
+      return;
+    }
+    const upstream = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: `${t.hostname}:${t.port}` } }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      if (fault.kind !== 'cut-response') {
+        up.pipe(res);
+        return;
+      }
+      let sent = 0;
+      up.on('data', (chunk: Buffer) => {
+        if (sent >= fault.afterBytes) return;
+        const room = fault.afterBytes - sent;
+        res.write(chunk.subarray(0, room));
+        sent += Math.min(room, chunk.length);
+        if (sent >= fault.afterBytes) {
+          up.destroy();
+          // Flush what was written, then cut the TCP connection mid-body.
+          setTimeout(() => res.socket?.destroy(), 50);
+        }
+      });
+      up.on('end', () => res.end());
+    });
+    upstream.on('error', () => res.socket?.destroy());
+    req.pipe(upstream);
+  };
+  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler) : http.createServer(handler);
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}${t.pathname.replace(/\/$/, '')}`,
+    setFault(fault, match) {
+      rule = { fault, ...(match ? { match } : {}) };
+    },
+    hits,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
