@@ -17,6 +17,8 @@ export const settingsSchema = z.object({
   passwordRequireSymbol: z.boolean().default(false),
   /** Minutes a password reset code stays valid. */
   resetCodeMinutes: z.number().int().min(5).max(7 * 24 * 60).default(60),
+  /** Import the bundled demo study (derived images, made-up patients) while no study exists. */
+  importDemoStudy: z.boolean().default(true),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});

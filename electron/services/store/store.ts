@@ -63,6 +63,8 @@ export interface Store {
   /** The key of this data folder (for verifying backups and restore); throws when locked. */
   key(): Buffer;
   readonly knownSchemaVersion: number;
+  /** Runs the listener each time the database opens later (first-run setup, passphrase unlock). */
+  onOpened(listener: () => void): () => void;
   close(): void;
 }
 
@@ -78,6 +80,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
   const keychain = options.keychain ?? loadKeychain();
 
   let db: Db | null = null;
+  const openedListeners = new Set<() => void>();
   let key: Buffer | null = null;
   let mode: KeyMode | null = null;
   let problem: string | null = null;
@@ -102,6 +105,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     problem = null;
     needsPassphrase = null;
     logger?.info('store.opened', { mode, schema: currentSchemaVersion(conn) });
+    for (const listener of openedListeners) queueMicrotask(listener);
   };
 
   const fail = (err: unknown): void => {
@@ -238,6 +242,10 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     },
     async usePassphrase(passphrase) {
       await usePassphraseImpl(passphrase);
+    },
+    onOpened(listener) {
+      openedListeners.add(listener);
+      return () => openedListeners.delete(listener);
     },
     key() {
       if (!key) throw new WorkstationError('UNAVAILABLE', problem ?? 'The database is not open.');

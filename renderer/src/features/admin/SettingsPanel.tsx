@@ -16,6 +16,7 @@ const FLAGS: { key: keyof Settings; label: string }[] = [
   { key: 'passwordRequireLower', label: 'Require a lower-case letter' },
   { key: 'passwordRequireDigit', label: 'Require a digit' },
   { key: 'passwordRequireSymbol', label: 'Require a symbol' },
+  { key: 'importDemoStudy', label: 'Import the demo study while no study exists' },
 ];
 
 export function SettingsPanel() {
