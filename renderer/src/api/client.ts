@@ -59,7 +59,11 @@ function hostApi(): Api {
   const pending = new Map<number, { resolve: (r: ReplyEnvelope) => void }>();
   const eventListeners = new Set<(e: EventEnvelope) => void>();
   const connListeners = new Set<(s: ConnectionState) => void>();
-  const setState = (s: ConnectionState): void => connListeners.forEach((l) => l(s));
+  let state: ConnectionState = 'connecting';
+  const setState = (s: ConnectionState): void => {
+    state = s;
+    connListeners.forEach((l) => l(s));
+  };
 
   function connect(): Promise<WebSocket> {
     if (ready) return ready;
@@ -117,7 +121,9 @@ function hostApi(): Api {
       return () => eventListeners.delete(l);
     },
     onConnection(l) {
+      // A late subscriber learns the current state at once, not only the next change.
       connListeners.add(l);
+      l(state);
       return () => connListeners.delete(l);
     },
   };

@@ -1,0 +1,255 @@
+// The worklist and the viewer in the browser, end to end: the real host, the real renderer build,
+// Debian's Chromium, the bundled demo study, a real glioma series imported through the upload
+// UI, and the shipped model. Rendering is checked on screenshot pixels, not only the DOM.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, startServe, watchConsole, type ServedHost } from './harness';
+import { writeGliomaSeries } from './fixtures/glioma-series';
+import {
+  RADIOLOGIST,
+  createRadiologist,
+  firstRunSetup,
+  meanAbsDiff,
+  openStudyFromWorklist,
+  signIn,
+  signOut,
+  viewportPixels,
+  waitForSlice,
+  waitForViewportAttr,
+  waitForViewportAttrChange,
+} from './viewer-helpers';
+
+let host: ServedHost;
+let browser: Browser;
+let page: Page;
+let problems: string[];
+let fixtureDir: string;
+let files: string[];
+
+beforeAll(async () => {
+  fixtureDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-e2e-glioma-'));
+  files = writeGliomaSeries(fixtureDir);
+  host = await startServe();
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  problems = watchConsole(page);
+  // CSP violations reach the console as errors; count them separately too.
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) problems.push('CSP: ' + msg.text());
+  });
+  await page.goto(host.url);
+  await firstRunSetup(page);
+  await createRadiologist(page);
+  await signOut(page);
+  await signIn(page, RADIOLOGIST);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await host?.stop();
+  if (fixtureDir) fs.rmSync(fixtureDir, { recursive: true, force: true });
+});
+
+const viewport = () => page.getByTestId('viewport');
+const sliceText = () => page.getByTestId('slice-indicator').innerText();
+const wwAttr = async () => Number(await viewport().getAttribute('data-ww'));
+
+async function waitForAiDone(): Promise<void> {
+  await page.getByTestId('ai-study-finding').waitFor({ timeout: 120_000 });
+}
+
+describe('worklist and viewer in the browser', () => {
+  it('lists the bundled demo studies with patient, date, modality, description and AI status', async () => {
+    const table = page.getByTestId('worklist-table');
+    await table.getByText('DEMO, GLIOMA').waitFor({ timeout: 60_000 });
+    const row = table.locator('tbody tr', { hasText: 'DEMO, GLIOMA' });
+    await expect(row.innerText()).resolves.toMatch(/DEMO-GLIOMA[\s\S]*2024-01-01[\s\S]*MR[\s\S]*glioma/i);
+    await expect(row.getByTestId('ai-status-cell').innerText()).resolves.toMatch(/Not run|Running|Glioma|Not recognised|No tumor|Meningioma|Pituitary/);
+  });
+
+  it('imports a folder of real DICOM through the upload UI and finds it in the worklist', async () => {
+    await page.getByTestId('import-files').setInputFiles(files);
+    await page.getByText(`Imported ${files.length} image(s)`).waitFor({ timeout: 60_000 });
+    await page.getByTestId('worklist-search').fill('TEST-GLIOMA');
+    await page.getByTestId('worklist-table').getByText('TEST, GLIOMA SERIES').waitFor();
+  });
+
+  it('sorts and filters the worklist', async () => {
+    const rows = page.getByTestId('worklist-table').locator('tbody tr[data-study-id]');
+    await page.getByTestId('worklist-search').fill('');
+    await expect.poll(() => rows.count()).toBeGreaterThan(5);
+    await page.getByRole('button', { name: /^Patient/ }).click();
+    await expect.poll(async () => (await rows.first().innerText()).split('\t')[0]).toMatch(/^DEMO, GLIOMA/);
+    await page.getByRole('button', { name: /^Patient/ }).click();
+    await expect.poll(async () => (await rows.first().innerText()).split('\t')[0]).toMatch(/^TEST, GLIOMA SERIES/);
+    await page.getByRole('combobox', { name: 'Modality' }).selectOption('CT');
+    await page.getByText('No studies match').waitFor();
+    await page.getByRole('combobox', { name: 'Modality' }).selectOption('MR');
+    await expect.poll(() => rows.count()).toBeGreaterThan(5);
+    await page.locator('input[type="date"]').first().fill('2024-02-01');
+    await expect.poll(() => rows.count()).toBe(1);
+    await page.locator('input[type="date"]').first().fill('');
+  });
+
+  it('opens the demo glioma case, renders the image and runs the model with the overlay', async () => {
+    await openStudyFromWorklist(page, 'DEMO-GLIOMA');
+    await waitForSlice(page, 0);
+    const first = await viewportPixels(page, viewport());
+    // A real MR slice: a good share of non-black pixels with real contrast.
+    expect(first.nonBlack).toBeGreaterThan(0.2);
+    expect(first.std).toBeGreaterThan(15);
+    await expect(page.getByTestId('corner-tl').innerText()).resolves.toMatch(/DEMO, GLIOMA/);
+
+    await waitForAiDone();
+    await expect(page.getByTestId('ai-study-finding').innerText()).resolves.toMatch(/Glioma \d+\.\d%/);
+    await expect(page.getByTestId('ai-notice').innerText()).resolves.toMatch(/Not a medical device/);
+    await expect(page.getByTestId('ai-model').innerText()).resolves.toMatch(/tumornet[\s\S]*Validated accuracy[\s\S]*\d+\.\d%/);
+
+    // The overlay: drawn on the canvas, gone when toggled off with its shortcut, back with the checkbox.
+    await waitForViewportAttr(page, 'data-overlay-drawn', 'true');
+    const withOverlay = await viewportPixels(page, viewport());
+    expect(withOverlay.reddish + withOverlay.yellowish).toBeGreaterThan(0.001);
+    await page.keyboard.press('o');
+    await waitForViewportAttr(page, 'data-overlay-drawn', 'false');
+    const without = await viewportPixels(page, viewport());
+    expect(without.reddish + without.yellowish).toBeLessThan((withOverlay.reddish + withOverlay.yellowish) / 10);
+    expect(meanAbsDiff(withOverlay, without)).toBeGreaterThan(0.1);
+    await page.getByTestId('overlay-toggle').check();
+    await waitForViewportAttr(page, 'data-overlay-drawn', 'true');
+  });
+
+  it('scrolls the stack, changes window/level and toggles the overlay on the imported glioma series', async () => {
+    await page.keyboard.press('Alt+1');
+    await openStudyFromWorklist(page, 'TEST-GLIOMA', 'dblclick');
+    await waitForSlice(page, 0);
+    await expect(sliceText()).resolves.toMatch(/Image 1 \/ 8/);
+    // Pixel spacing is known here: the corner says so.
+    await expect(page.locator('.corner.br').innerText()).resolves.toMatch(/0\.98 × 0\.98 mm/);
+    await page.getByRole('button', { name: 'Reset' }).click();
+    const s0 = await viewportPixels(page, viewport());
+    expect(s0.nonBlack).toBeGreaterThan(0.2);
+
+    // Keys.
+    await page.keyboard.press('ArrowDown');
+    await waitForSlice(page, 1);
+    await expect(sliceText()).resolves.toMatch(/Image 2 \/ 8/);
+    const s1 = await viewportPixels(page, viewport());
+    expect(meanAbsDiff(s0, s1)).toBeGreaterThan(1);
+
+    // Mouse wheel over the image (cornerstone-tools stack scroll).
+    const box = (await viewport().boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, 120);
+    await waitForSlice(page, 2);
+    await expect(sliceText()).resolves.toMatch(/Image 3 \/ 8/);
+
+    // Slider.
+    await page.getByTestId('slice-slider').fill('7');
+    await waitForSlice(page, 7);
+    await page.keyboard.press('Home');
+    await waitForSlice(page, 0);
+
+    // Cine plays the stack and stops.
+    await page.keyboard.press('c');
+    await waitForViewportAttrChange(page, 'data-rendered-slice', '0');
+    await page.keyboard.press('c');
+    await page.keyboard.press('Home');
+    await waitForSlice(page, 0);
+
+    // Invert flips grey levels; zoom by dragging with the right button changes the scale; reset restores.
+    const plain = await viewportPixels(page, viewport());
+    await page.keyboard.press('i');
+    await page.locator('.corner.br').getByText(/inverted/).waitFor();
+    const inverted = await viewportPixels(page, viewport());
+    expect(Math.abs(inverted.mean - plain.mean)).toBeGreaterThan(20);
+    await page.keyboard.press('r');
+    await page.locator('.corner.br').getByText(/inverted/).waitFor({ state: 'detached' });
+    const zoomBefore = await page.locator('.corner.br').innerText();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down({ button: 'right' });
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2 - 120, { steps: 8 });
+    await page.mouse.up({ button: 'right' });
+    await expect.poll(() => page.locator('.corner.br').innerText()).not.toBe(zoomBefore);
+    await page.keyboard.press('f');
+    await page.keyboard.press('r');
+
+    // Window/level preset by key: narrower window, more contrast.
+    await waitForAiDone();
+    await page.getByTestId('overlay-toggle').uncheck();
+    await waitForViewportAttr(page, 'data-overlay-drawn', 'false');
+    const before = await viewportPixels(page, viewport());
+    const wwBefore = await wwAttr();
+    await viewport().click({ position: { x: 5, y: 5 } }).catch(() => {});
+    await page.keyboard.press('4');
+    await waitForViewportAttrChange(page, 'data-ww', String(wwBefore));
+    const preset = await viewportPixels(page, viewport());
+    expect(await wwAttr()).toBeLessThan(wwBefore);
+    expect(preset.std).toBeGreaterThan(before.std + 3);
+    await expect(page.getByTestId('wl-indicator').innerText()).resolves.toMatch(/W \d+ L \d+/);
+
+    // Window/level by dragging with the W/L tool (left button).
+    await page.keyboard.press('w');
+    const wwPreset = await wwAttr();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 150, box.y + box.height / 2 + 40, { steps: 8 });
+    await page.mouse.up();
+    await waitForViewportAttrChange(page, 'data-ww', String(wwPreset));
+    const dragged = await viewportPixels(page, viewport());
+    expect(meanAbsDiff(preset, dragged)).toBeGreaterThan(1);
+
+    // Overlay on the key slice of the series finding (K), toggled with O.
+    await page.getByTestId('overlay-toggle').check();
+    await page.keyboard.press('k');
+    await waitForViewportAttr(page, 'data-overlay-drawn', 'true');
+    const on = await viewportPixels(page, viewport());
+    await page.keyboard.press('o');
+    await waitForViewportAttr(page, 'data-overlay-drawn', 'false');
+    const off = await viewportPixels(page, viewport());
+    expect(on.reddish + on.yellowish).toBeGreaterThan(off.reddish + off.yellowish + 0.001);
+    await expect(page.getByTestId('ai-panel').innerText()).resolves.toMatch(/Not a medical device/);
+  });
+
+  it('measures a length in mm where pixel spacing is known', async () => {
+    await page.keyboard.press('l');
+    const box = (await viewport().boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.5);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 6 });
+    await page.mouse.up();
+    // The side panel lists the measurement in mm (the series has 0.98 mm pixels).
+    await page.getByTestId('measurements').getByText(/Length: [\d.]+ mm/).waitFor();
+    const text = await page.getByTestId('measurements').innerText();
+    const mm = Number(/Length: ([\d.]+) mm/.exec(text)?.[1]);
+    // The drag spans 20% of the viewport width; at the fitted zoom that is tens of millimetres.
+    expect(mm).toBeGreaterThan(10);
+    expect(mm).toBeLessThan(260);
+    // An area (ellipse) in mm² too.
+    await page.keyboard.press('a');
+    await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.4);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.6, { steps: 6 });
+    await page.mouse.up();
+    await page.getByTestId('measurements').getByText(/Area: [\d.]+ mm²/).waitFor();
+    await page.keyboard.press('Delete');
+    await page.getByTestId('measurements').getByText(/None on this image/).waitFor();
+  });
+
+  it('shows the stored AI finding in the worklist after the run', async () => {
+    await page.keyboard.press('Alt+1');
+    await page.getByTestId('worklist-search').fill('GLIOMA');
+    const table = page.getByTestId('worklist-table');
+    await expect.poll(() => table.locator('tbody tr[data-study-id]').count()).toBe(2);
+    for (const name of ['DEMO, GLIOMA', 'TEST, GLIOMA SERIES']) {
+      const cell = table.locator('tbody tr', { hasText: name }).getByTestId('ai-status-cell');
+      await expect.poll(() => cell.innerText()).toMatch(/^Glioma \d+\.\d%$/);
+    }
+  });
+
+  it('showed no console errors and no CSP violations', () => {
+    expect(problems).toEqual([]);
+  });
+});

@@ -1,0 +1,163 @@
+// Stored AI results of a study: the per-instance classification and tumor mask, the per-series
+// finding, runs over a study with progress events and cancellation, and masks for the overlay.
+import { z } from 'zod';
+import { channel } from './channel';
+
+const id = z.string().min(1).max(64);
+
+/** Shown with every AI result, on every screen and export. */
+export const AI_NOTICE = 'Not a medical device. AI results are for research and decision support only.';
+
+/** not-run: never scored; running: a run is under way; done: every image scored; failed: the last run stopped with an error; cancelled: stopped by a person. */
+export const aiStatusSchema = z.enum(['not-run', 'running', 'done', 'failed', 'cancelled']);
+export type AiStatus = z.infer<typeof aiStatusSchema>;
+
+export const aiModelRefSchema = z.object({
+  id: z.string(),
+  version: z.string(),
+  runtime: z.string(),
+});
+export type AiModelRef = z.infer<typeof aiModelRefSchema>;
+
+export const aiInstanceResultSchema = z.object({
+  instanceId: z.string(),
+  seriesId: z.string(),
+  /** A tumor class, notumor, or "not recognised" (the image is not a brain MRI slice the model knows). */
+  label: z.string(),
+  confidence: z.number(),
+  /** Calibrated probabilities per model class. */
+  probabilities: z.record(z.string(), z.number()),
+  areaPx: z.number().int(),
+  areaMm2: z.number().nullable(),
+  /** True when a tumor mask with at least one pixel is stored (fetch it with ai.mask). */
+  hasMask: z.boolean(),
+  ms: z.number(),
+});
+export type AiInstanceResult = z.infer<typeof aiInstanceResultSchema>;
+
+export const aiSeriesResultSchema = z.object({
+  seriesId: z.string(),
+  label: z.string(),
+  confidence: z.number(),
+  /** The instance with the strongest evidence for the finding (the key slice), or null. */
+  keyInstanceId: z.string().nullable(),
+  slices: z.number().int(),
+  counts: z.record(z.string(), z.number().int()),
+});
+export type AiSeriesResult = z.infer<typeof aiSeriesResultSchema>;
+
+export const aiStudyResultSchema = z.object({
+  studyId: z.string(),
+  status: aiStatusSchema,
+  model: aiModelRefSchema.nullable(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  /** While running: images scored so far of the total. */
+  progress: z.object({ done: z.number().int(), total: z.number().int() }).nullable(),
+  /** Why the last run failed, as a sentence; null otherwise. */
+  error: z.string().nullable(),
+  /** The study-level finding: the strongest series finding, or null before a run. */
+  finding: aiSeriesResultSchema.nullable(),
+  series: z.array(aiSeriesResultSchema),
+  instances: z.array(aiInstanceResultSchema),
+  /** Images the model could not score, with the reason (one sentence each). */
+  failures: z.array(z.object({ instanceId: z.string(), reason: z.string() })),
+  notice: z.literal(AI_NOTICE),
+});
+export type AiStudyResult = z.infer<typeof aiStudyResultSchema>;
+
+/** One row per study for the worklist's AI column. */
+export const aiStudyStatusSchema = z.object({
+  studyId: z.string(),
+  status: aiStatusSchema,
+  label: z.string().nullable(),
+  confidence: z.number().nullable(),
+});
+export type AiStudyStatus = z.infer<typeof aiStudyStatusSchema>;
+
+/** Payload of the `ai.progress` event pushed to the connection that started a run. */
+export const aiProgressSchema = z.object({
+  studyId: z.string(),
+  done: z.number().int(),
+  total: z.number().int(),
+  failed: z.number().int(),
+  phase: z.enum(['loading', 'scoring', 'done', 'cancelled', 'failed']),
+});
+export type AiProgress = z.infer<typeof aiProgressSchema>;
+export const AI_PROGRESS_EVENT = 'ai.progress';
+
+/**
+ * A tumor mask at the image's own size, run-length encoded row by row: `runs` alternates
+ * background and mask pixel counts, starting with background (possibly 0).
+ */
+export const aiMaskSchema = z.object({
+  instanceId: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  runs: z.array(z.number().int().nonnegative()),
+  areaPx: z.number().int(),
+});
+export type AiMask = z.infer<typeof aiMaskSchema>;
+
+export const aiChannels = {
+  'ai.studyResult': channel({
+    summary: 'The stored AI result of a study, or its status when none is stored',
+    request: z.object({ studyId: id }).strict(),
+    response: aiStudyResultSchema,
+  }),
+  'ai.studyStatuses': channel({
+    summary: 'AI status and finding of several studies (the worklist column)',
+    request: z.object({ studyIds: z.array(id).max(500) }).strict(),
+    response: z.object({ statuses: z.array(aiStudyStatusSchema) }),
+  }),
+  'ai.runStudy': channel({
+    summary: 'Run the tumor model over every image of a study (progress as ai.progress events); replaces an older result',
+    request: z.object({ studyId: id, force: z.boolean().default(false) }).strict(),
+    response: aiStudyResultSchema,
+  }),
+  'ai.cancel': channel({
+    summary: 'Cancel the AI run of a study (results already stored stay)',
+    request: z.object({ studyId: id }).strict(),
+    response: z.object({ cancelled: z.boolean() }),
+  }),
+  'ai.mask': channel({
+    summary: 'The stored tumor mask of one image, for the overlay',
+    request: z.object({ instanceId: id }).strict(),
+    response: aiMaskSchema,
+  }),
+};
+
+/** Run-length encodes a 0/non-zero mask (see aiMaskSchema). */
+export function encodeMaskRuns(mask: ArrayLike<number>): { runs: number[]; areaPx: number } {
+  const runs: number[] = [];
+  let current = 0;
+  let count = 0;
+  let area = 0;
+  for (let i = 0; i < mask.length; i++) {
+    const v = mask[i] ? 1 : 0;
+    area += v;
+    if (v === current) count++;
+    else {
+      runs.push(count);
+      current = v;
+      count = 1;
+    }
+  }
+  runs.push(count);
+  return { runs, areaPx: area };
+}
+
+/** Expands runs into a 0/1 mask of width x height; refuses runs that do not fill it exactly. */
+export function decodeMaskRuns(runs: readonly number[], width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * height);
+  let pos = 0;
+  let value = 0;
+  for (const n of runs) {
+    if (pos + n > out.length) throw new RangeError('mask runs overflow the image');
+    if (value) out.fill(1, pos, pos + n);
+    pos += n;
+    value ^= 1;
+  }
+  if (pos !== out.length) throw new RangeError('mask runs do not cover the image');
+  return out;
+}

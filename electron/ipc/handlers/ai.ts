@@ -1,0 +1,22 @@
+// Handlers for the ai.* channels: stored results, study runs with progress events to the calling
+// connection (and cancellation), and masks for the viewer's overlay.
+import { AI_PROGRESS_EVENT, WorkstationError } from '../../contract';
+import type { CallContext, Handlers } from '../handler-table';
+import type { Services } from '../compose';
+
+function who(ctx: CallContext): { actor: string; actorId: string | null } {
+  if (!ctx.session) throw new WorkstationError('UNAUTHENTICATED', 'Please sign in.');
+  return { actor: ctx.session.username, actorId: ctx.session.userId };
+}
+
+export function aiHandlers(services: Pick<Services, 'aiResults'>): Pick<Handlers, 'ai.studyResult' | 'ai.studyStatuses' | 'ai.runStudy' | 'ai.cancel' | 'ai.mask'> {
+  const { aiResults } = services;
+  return {
+    'ai.studyResult': (req) => aiResults.studyResult(req.studyId),
+    'ai.studyStatuses': (req) => ({ statuses: aiResults.statuses(req.studyIds) }),
+    'ai.runStudy': (req, ctx) =>
+      aiResults.runStudy(req.studyId, { ...who(ctx), force: req.force, onProgress: (data) => ctx.connection.emit({ event: AI_PROGRESS_EVENT, data }) }),
+    'ai.cancel': (req) => ({ cancelled: aiResults.cancel(req.studyId) }),
+    'ai.mask': (req) => aiResults.mask(req.instanceId),
+  };
+}

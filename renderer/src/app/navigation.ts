@@ -1,0 +1,21 @@
+// Shared navigation state of the frame: which page shows and which study the viewer has open,
+// so a feature (the worklist) can open a study in another (the viewer) without importing it.
+import { createContext, useContext } from 'react';
+import type { PageId } from '@contract/index';
+
+export interface NavigationValue {
+  readonly page: PageId;
+  /** The study open in the viewer, or null. */
+  readonly studyId: string | null;
+  go(page: PageId): void;
+  /** Opens a study in the viewer and switches to it. */
+  openStudy(studyId: string): void;
+}
+
+export const NavigationContext = createContext<NavigationValue | null>(null);
+
+export function useNavigation(): NavigationValue {
+  const value = useContext(NavigationContext);
+  if (!value) throw new Error('useNavigation() outside the app frame');
+  return value;
+}
