@@ -119,6 +119,9 @@ describe('worklist and viewer in the browser', () => {
     expect(meanAbsDiff(withOverlay, without)).toBeGreaterThan(0.1);
     await page.getByTestId('overlay-toggle').check();
     await waitForViewportAttr(page, 'data-overlay-drawn', 'true');
+    // The view with its overlay becomes a key image of the study's report draft (shortcut S).
+    await page.keyboard.press('s');
+    await expect.poll(() => page.getByTestId('key-image-note').innerText()).toMatch(/Key image of slice 1 added to the report draft/);
   });
 
   it('scrolls the stack, changes window/level and toggles the overlay on the imported glioma series', async () => {
@@ -247,6 +250,9 @@ describe('worklist and viewer in the browser', () => {
       const cell = table.locator('tbody tr', { hasText: name }).getByTestId('ai-status-cell');
       await expect.poll(() => cell.innerText()).toMatch(/^Glioma \d+\.\d%$/);
     }
+    // The key image captured above opened a draft report for the demo case.
+    const demoReport = table.locator('tbody tr', { hasText: 'DEMO, GLIOMA' }).getByTestId('report-status-cell');
+    await expect.poll(() => demoReport.innerText()).toBe('Draft');
   });
 
   it('showed no console errors and no CSP violations', () => {

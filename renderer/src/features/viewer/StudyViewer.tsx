@@ -421,6 +421,34 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
     [detail, seriesId, showSlice],
   );
 
+  // Key image: the viewport as shown (overlay included), scaled to at most 512 px, added to the
+  // study's report draft (opened, or made from the AI result, by reports.open).
+  const [keyImageNote, setKeyImageNote] = useState<string | null>(null);
+  const captureKeyImage = useCallback(async (): Promise<void> => {
+    const source = elementRef.current?.querySelector('canvas');
+    if (!source || source.width === 0) return;
+    const scale = Math.min(1, 512 / Math.max(source.width, source.height));
+    const copy = document.createElement('canvas');
+    copy.width = Math.round(source.width * scale);
+    copy.height = Math.round(source.height * scale);
+    copy.getContext('2d')?.drawImage(source, 0, 0, copy.width, copy.height);
+    const pngBase64 = copy.toDataURL('image/png').replace(/^data:image\/png;base64,/, '');
+    const slice = Number(elementRef.current?.dataset.renderedSlice ?? 0);
+    const imageId = stackRef.current[slice];
+    const instanceId = imageId ? parseImageId(imageId).instanceId : undefined;
+    try {
+      const report = await api.call('reports.open', { studyId });
+      if (report.status !== 'draft' && report.status !== 'preliminary') {
+        setKeyImageNote('The report is signed: key images can no longer be added (write an addendum instead).');
+        return;
+      }
+      await api.call('reports.addKeyImage', { reportId: report.id, pngBase64, caption: `Slice ${slice + 1}`, ...(instanceId ? { instanceId } : {}) });
+      setKeyImageNote(`Key image of slice ${slice + 1} added to the report draft.`);
+    } catch (err) {
+      setKeyImageNote(errorText(err));
+    }
+  }, [studyId]);
+
   // Keyboard shortcuts while the viewer is on screen.
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -447,6 +475,7 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
       else if (k === 'i' || k === 'I') invert();
       else if (k === 'r' || k === 'R') reset();
       else if (k === 'c' || k === 'C') setCine((c) => !c);
+      else if (k === 's' || k === 'S') void captureKeyImage();
       else if (k === 'o' || k === 'O') setOverlay((o) => ({ ...o, visible: !o.visible }));
       else if (k === '[') setOverlay((o) => ({ ...o, opacity: Math.max(0, Math.round((o.opacity - 0.1) * 10) / 10) }));
       else if (k === ']') setOverlay((o) => ({ ...o, opacity: Math.min(1, Math.round((o.opacity + 0.1) * 10) / 10) }));
@@ -460,7 +489,7 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [index, presets, applyPreset, fit, invert, reset, showSlice, jumpToKey, seriesResult, ai, clearMeasurements]);
+  }, [index, presets, applyPreset, fit, invert, reset, showSlice, jumpToKey, seriesResult, ai, clearMeasurements, captureKeyImage]);
 
   const study = detail?.study;
   const inst = series?.instances.find((i) => i.instanceId === currentInstanceId);
@@ -480,6 +509,7 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
         <button type="button" onClick={invert} title="Invert grey levels (I)">Invert</button>
         <button type="button" onClick={reset} title="Reset window/level, zoom and pan (R)">Reset</button>
         <button type="button" onClick={clearMeasurements} title="Remove the measurements (Delete)">Clear</button>
+        <button type="button" onClick={() => void captureKeyImage()} title="Add this view, with the overlay, to the report as a key image (S)">Key image</button>
         <span className="sep" />
         <label className="inline" htmlFor="wl-preset" title="Window/level presets (1-4)">Preset</label>
         <select id="wl-preset" value="" onChange={(e) => applyPreset(e.target.value)} title="Window/level presets (1-4)" data-testid="wl-preset">
@@ -516,6 +546,9 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
             </select>
           </>
         )}
+        <span className="viewer-note" role="status" aria-live="polite" data-testid="key-image-note">
+          {keyImageNote ?? ''}
+        </span>
       </div>
       <div className="viewer-body">
         <div className="viewport-wrap">

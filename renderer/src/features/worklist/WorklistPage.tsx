@@ -30,11 +30,20 @@ export function aiStatusText(s: AiStudyStatus | undefined): string {
   return s.status === 'cancelled' ? `${finding} (partial)` : finding;
 }
 
+const REPORT_STATUS_TEXT: Record<string, string> = {
+  none: 'Not started',
+  draft: 'Draft',
+  preliminary: 'Preliminary',
+  final: 'Signed',
+  rejected: 'AI rejected',
+};
+
 export function WorklistPage() {
   const { openStudy } = useNavigation();
   const [rows, setRows] = useState<StudySummary[]>([]);
   const [total, setTotal] = useState(0);
   const [ai, setAi] = useState<Map<string, AiStudyStatus>>(new Map());
+  const [reportStatus, setReportStatus] = useState<Map<string, string>>(new Map());
   const [search, setSearch] = useState('');
   const [query, setQuery] = useState('');
   const [modality, setModality] = useState('');
@@ -100,6 +109,19 @@ export function WorklistPage() {
       live = false;
     };
   }, [query, modality, dateFrom, dateTo, sort, direction, offset, reload]);
+
+  // Report status of the visible studies.
+  useEffect(() => {
+    if (rows.length === 0) return;
+    let live = true;
+    api.call('reports.statusForStudies', { studyIds: rows.map((r) => r.studyId) }).then(
+      (r) => live && setReportStatus(new Map(r.statuses.map((s) => [s.studyId, s.status]))),
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [rows]);
 
   // AI status of the visible studies; polled while a run is under way.
   useEffect(() => {
@@ -260,7 +282,9 @@ export function WorklistPage() {
                   <td className={`ai-status ai-${s?.status ?? 'not-run'}`} data-testid="ai-status-cell">
                     {aiStatusText(s)}
                   </td>
-                  <td className="muted">Not started</td>
+                  <td className={`report-status report-${reportStatus.get(r.studyId) ?? 'none'}`} data-testid="report-status-cell">
+                    {REPORT_STATUS_TEXT[reportStatus.get(r.studyId) ?? 'none'] ?? '—'}
+                  </td>
                 </tr>
               );
             })}
