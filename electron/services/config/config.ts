@@ -58,7 +58,7 @@ export function resolveConfig(partial: Partial<WorkstationConfig> & Pick<Worksta
     transport: partial.transport,
     appVersion: partial.appVersion ?? appVersion(),
     electronVersion: partial.electronVersion ?? process.versions.electron ?? null,
-    modelsFolder: partial.modelsFolder ?? path.join(root, 'native-models'),
+    modelsFolder: partial.modelsFolder ?? (process.env.TUMORPREDICT_MODELS ? path.resolve(process.env.TUMORPREDICT_MODELS) : path.join(root, 'native-models')),
     runtime: partial.runtime ?? ((process.env.TUMORPREDICT_RUNTIME as RuntimeName | undefined) || 'auto'),
     keySource: partial.keySource ?? ((process.env.TUMORPREDICT_KEY_SOURCE as WorkstationConfig['keySource'] | undefined) || 'auto'),
     passphrase: partial.passphrase ?? process.env.TUMORPREDICT_PASSPHRASE ?? null,

@@ -2,6 +2,7 @@
 // imports the package at run time, so a missing optional package is a reason, not a crash.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { RuntimeInfo, RuntimeName } from '../../contract';
 
 const require = createRequire(import.meta.url);
@@ -28,22 +29,28 @@ function probe(name: RuntimeName, gpu: boolean): RuntimeInfo {
     case 'tfjs-node-gpu':
     case 'tfjs-node': {
       const pkg = name === 'tfjs-node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
-      if (name === 'tfjs-node-gpu' && !gpu) {
-        return { name, available: false, device: 'cuda', reason: 'No CUDA GPU found on this machine.' };
-      }
+      const device = name === 'tfjs-node-gpu' ? 'cuda' : 'cpu';
+      const noGpu = name === 'tfjs-node-gpu' && !gpu ? 'No CUDA GPU found on this machine' : null;
+      let dir: string;
       try {
-        require.resolve(pkg);
+        dir = path.dirname(require.resolve(`${pkg}/package.json`));
       } catch {
-        return { name, available: false, device: name === 'tfjs-node-gpu' ? 'cuda' : 'cpu', reason: `${pkg} is not installed (optional; install it where libtensorflow can be downloaded).` };
+        const missing = `${pkg} is not installed (optional; install it where libtensorflow can be downloaded).`;
+        return { name, available: false, device, reason: noGpu ? `${noGpu}, and ${missing}` : missing };
       }
-      try {
-        // The binding is what fails when libtensorflow was never downloaded at install.
-        const bindingPath = require.resolve(`${pkg}/package.json`).replace(/package\.json$/, 'lib/napi-v8/tfjs_binding.node');
-        if (!fs.existsSync(bindingPath)) throw new Error(`native binding missing (${bindingPath}): libtensorflow was not downloaded at install`);
-        return { name, available: true, device: name === 'tfjs-node-gpu' ? 'cuda' : 'cpu' };
-      } catch (err) {
-        return { name, available: false, device: name === 'tfjs-node-gpu' ? 'cuda' : 'cpu', reason: `${pkg} is present but its native part is not: ${firstLine(err)}. Reinstall it with network access (npm rebuild ${pkg}).` };
+      // Its install script downloads libtensorflow into deps/lib and fetches or builds the N-API
+      // binding into lib/napi-v*/; with install scripts off (.npmrc) or no network, neither exists.
+      const libDir = path.join(dir, 'deps', 'lib');
+      const hasLib = fs.existsSync(libDir) && fs.readdirSync(libDir).some((f) => f.startsWith('libtensorflow'));
+      const libRoot = path.join(dir, 'lib');
+      const hasBinding = fs.existsSync(libRoot) && fs.readdirSync(libRoot).some((d) => d.startsWith('napi-v') && fs.existsSync(path.join(libRoot, d, 'tfjs_binding.node')));
+      if (!hasLib || !hasBinding) {
+        const what = !hasLib && !hasBinding ? 'its native libtensorflow and its tfjs_binding.node' : !hasLib ? 'its native libtensorflow' : 'its tfjs_binding.node';
+        const installed = `${pkg} is installed as an optional dependency without ${what}: its install script, which downloads them, did not run (npm install scripts are off in .npmrc, or there was no network). Run \`npm rebuild ${pkg} --ignore-scripts=false\` with network access to enable it.`;
+        return { name, available: false, device, reason: noGpu ? `${noGpu}; also, ${installed}` : installed };
       }
+      if (noGpu) return { name, available: false, device, reason: `${noGpu}.` };
+      return { name, available: true, device };
     }
     case 'onnxruntime-node': {
       try {
