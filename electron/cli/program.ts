@@ -5,6 +5,15 @@ import { appVersion } from '../services/config';
 import { registerServe } from './commands/serve';
 import { registerDoctor } from './commands/doctor';
 import { registerBench } from './commands/bench';
+import { registerImport } from './commands/import';
+import { registerScore } from './commands/score';
+import { registerSegment } from './commands/segment';
+import { registerUser } from './commands/user';
+import { registerDb } from './commands/db';
+import { registerAudit } from './commands/audit';
+import { registerReport } from './commands/report';
+import { registerSync } from './commands/sync';
+import { registerResearch } from './commands/research';
 
 export function buildProgram(): Command {
   const program = new Command('tumorpredict')
@@ -15,5 +24,14 @@ export function buildProgram(): Command {
   registerServe(program);
   registerDoctor(program);
   registerBench(program);
+  registerImport(program);
+  registerScore(program);
+  registerSegment(program);
+  registerUser(program);
+  registerDb(program);
+  registerAudit(program);
+  registerReport(program);
+  registerSync(program);
+  registerResearch(program);
   return program;
 }

@@ -2,9 +2,26 @@
 // fails the type check and the generated permission test.
 import type { z } from 'zod';
 import { systemChannels } from './system';
+import { dicomChannels } from './dicom';
+import { authChannels } from './auth';
+import { usersChannels } from './users';
+import { auditChannels } from './audit';
+import { settingsChannels } from './settings';
+import { inferenceChannels } from './inference';
+import { syncChannels } from './sync';
+import { researchChannels } from './research';
+import { aiChannels } from './ai';
+import { reportsChannels } from './reports';
 
 export const CHANNELS = {
   ...systemChannels,
+  ...dicomChannels,
+  ...authChannels, ...usersChannels, ...auditChannels, ...settingsChannels,
+  ...inferenceChannels,
+  ...syncChannels,
+  ...researchChannels,
+  ...aiChannels,
+  ...reportsChannels,
 } as const;
 
 export type ChannelName = keyof typeof CHANNELS;

@@ -2,7 +2,7 @@
 // decides access; the handler table enforces it on every call and the renderer reads it to
 // show only the navigation a role may use. 'public' means no session is needed.
 import type { ChannelName } from './channels';
-import type { Role } from './roles';
+import { ROLES, type Role } from './roles';
 
 export type Access = 'public' | readonly Role[];
 
@@ -11,6 +11,95 @@ const STAFF = ['admin', 'radiologist', 'researcher'] as const;
 export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'system.health': 'public',
   'system.info': STAFF,
+  // DICOM import, worklist and viewer (DICOM issue). Researchers see de-identified data only:
+  // research access to studies comes with a later issue.
+  'import.paths': ['admin', 'radiologist'],
+  'import.cancel': ['admin', 'radiologist'],
+  'import.uploadBegin': ['admin', 'radiologist'],
+  'import.uploadChunk': ['admin', 'radiologist'],
+  'import.uploadFinish': ['admin', 'radiologist'],
+  'studies.list': ['radiologist'],
+  'studies.get': ['radiologist'],
+  'images.frame': ['radiologist'],
+  // Accounts, audit and settings (store issue).
+  'auth.setupStatus': 'public',
+  'auth.unlockDatabase': 'public',
+  'auth.createFirstAdmin': 'public',
+  'auth.login': 'public',
+  'auth.logout': 'public',
+  'auth.redeemResetCode': 'public',
+  'auth.me': ROLES,
+  'auth.changePassword': ROLES,
+  'auth.totpBegin': ROLES,
+  'auth.totpConfirm': ROLES,
+  'auth.totpDisable': ROLES,
+  'users.list': ['admin'],
+  'users.create': ['admin'],
+  'users.update': ['admin'],
+  'users.lock': ['admin'],
+  'users.unlock': ['admin'],
+  'users.issueResetCode': ['admin'],
+  'users.forceLogout': ['admin'],
+  'audit.list': ['admin'],
+  'audit.verify': ['admin'],
+  'audit.exportCsv': ['admin'],
+  'settings.get': ['admin'],
+  'settings.update': ['admin'],
+  // Models and inference (model issue).
+  'models.list': STAFF,
+  'inference.status': STAFF,
+  // Hospital server sync (sync issue).
+  'sync.getSettings': ['admin'],
+  'sync.setSettings': ['admin'],
+  'sync.testConnection': ['admin'],
+  'sync.status': ['admin', 'radiologist'],
+  'sync.now': ['admin', 'radiologist'],
+  'outbox.list': ['admin', 'radiologist'],
+  'outbox.retry': ['admin'],
+  'outbox.cancel': ['admin'],
+  // Stored AI results and study runs (viewer issue): the radiologist reads studies.
+  'ai.studyResult': ['radiologist'],
+  'ai.studyStatuses': ['radiologist'],
+  'ai.runStudy': ['radiologist'],
+  'ai.cancel': ['radiologist'],
+  'ai.mask': ['radiologist'],
+  // Reports (report issue): radiologists write and sign; an admin may verify a signed report's
+  // hash; a patient gets only the plain-language summary of their own signed reports.
+  'reports.dashboard': ['radiologist'],
+  'reports.statusForStudies': ['radiologist'],
+  'reports.open': ['radiologist'],
+  'reports.get': ['radiologist'],
+  'reports.saveDraft': ['radiologist'],
+  'reports.saveNotes': ['radiologist'],
+  'reports.acceptAi': ['radiologist'],
+  'reports.rejectAi': ['radiologist'],
+  'reports.markPreliminary': ['radiologist'],
+  'reports.sign': ['radiologist'],
+  'reports.addAddendum': ['radiologist'],
+  'reports.addKeyImage': ['radiologist'],
+  'reports.removeKeyImage': ['radiologist'],
+  'reports.keyImage': ['radiologist'],
+  'reports.history': ['radiologist'],
+  'reports.verify': ['admin', 'radiologist'],
+  'reports.exportPdf': ['radiologist'],
+  'reports.patientSummary': ['radiologist', 'patient'],
+  // Research workspace (research issue). Researchers install models for research use; only an
+  // admin makes one the clinical model or retires it. Researchers see de-identified data only.
+  'datasets.register': ['researcher'],
+  'datasets.list': ['researcher'],
+  'datasets.get': ['researcher'],
+  'models.registry': ['admin', 'researcher'],
+  'models.install': ['admin', 'researcher'],
+  'models.activate': ['admin'],
+  'models.retire': ['admin'],
+  'runs.start': ['researcher'],
+  'runs.list': ['researcher'],
+  'runs.get': ['researcher'],
+  'runs.cancel': ['researcher'],
+  'runs.resume': ['researcher'],
+  'compare.runs': ['researcher'],
+  'compare.exportCsv': ['researcher'],
+  'compare.exportHtml': ['researcher'],
 };
 
 export function mayCall(role: Role | null, channelName: ChannelName): boolean {
@@ -28,6 +117,7 @@ export const PAGES = [
   { id: 'admin', label: 'Administration', roles: ['admin'] },
   { id: 'messages', label: 'Messages', roles: ['radiologist', 'patient'] },
   { id: 'patient', label: 'My results', roles: ['patient'] },
+  { id: 'account', label: 'My account', roles: ['admin', 'radiologist', 'researcher', 'patient'] },
   { id: 'about', label: 'About', roles: ['admin', 'radiologist', 'researcher', 'patient'] },
 ] as const satisfies readonly { id: string; label: string; roles: readonly Role[] }[];
 export type PageId = (typeof PAGES)[number]['id'];

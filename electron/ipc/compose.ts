@@ -6,14 +6,44 @@ import fs from 'node:fs';
 import { createLogger, type Logger } from '../services/log';
 import type { WorkstationConfig } from '../services/config';
 import { createSystemService, type SystemService } from '../services/system';
-import { detectGpu, detectRuntimes, pickRuntime } from '../services/inference';
+import { createInferenceService, type InferenceService } from '../services/inference';
 import { createHandlerTable, type HandlerTable, type Handlers, type SessionResolver } from './handler-table';
 import { systemHandlers } from './handlers/system';
+import { createStore, type Store } from '../services/store';
+import { createAuditLog, type AuditLog } from '../services/audit';
+import { createAuthService, type AuthService } from '../services/auth';
+import { createSettingsService, type SettingsService } from '../services/settings';
+import { PERMISSIONS, isChannelName } from '../contract';
+import { authHandlers } from './handlers/auth';
+import { usersHandlers } from './handlers/users';
+import { auditHandlers } from './handlers/audit';
+import { settingsHandlers } from './handlers/settings';
+import { inferenceHandlers } from './handlers/inference';
+import { createSyncService, dicomServiceImporter, type SyncService } from '../services/sync';
+import { syncHandlers } from './handlers/sync';
+import { createDicomService, defaultDemoFolder, type DicomService } from '../services/dicom';
+import { dicomHandlers } from './handlers/dicom';
+import { createAiResultsService, type AiResultsService } from '../services/ai-results';
+import { createReportsService, type ReportsService } from '../services/reports';
+import { reportsHandlers } from './handlers/reports';
+import { aiHandlers } from './handlers/ai';
+import { createResearchService, type ResearchService } from '../services/research';
+import { researchHandlers } from './handlers/research';
 
 export interface Services {
   config: WorkstationConfig;
   logger: Logger;
   system: SystemService;
+  store: Store;
+  audit: AuditLog;
+  auth: AuthService;
+  settings: SettingsService;
+  inference: InferenceService;
+  sync: SyncService;
+  dicom: DicomService;
+  aiResults: AiResultsService;
+  reports: ReportsService;
+  research: ResearchService;
 }
 
 export interface Workstation {
@@ -33,28 +63,99 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     bindings: { transport: config.transport },
   });
 
-  const runtimes = detectRuntimes();
-  const activeRuntime = pickRuntime(runtimes, config.runtime);
-  const gpu = detectGpu();
+  // Runtimes are detected once, by the inference service; workers start on first use.
+  const inference = createInferenceService({ config, logger: logger.child({ service: 'inference' }) });
+  const activeRuntime = inference.activeRuntime();
+  const gpu = inference.gpu();
 
-  // Accounts and the encrypted store arrive with the store issue; until then nobody has a session.
-  const sessions: SessionResolver = { resolve: () => null };
+  // The encrypted store never throws here: when it cannot open, system.health says why and
+  // the workstation still starts (passphrase mode waits for auth.unlockDatabase).
+  const store = await createStore({ dataFolder: config.dataFolder, keySource: config.keySource, passphrase: config.passphrase, logger: logger.child({ service: 'store' }) });
+  const dbOf = () => store.db();
+  const audit = createAuditLog(dbOf);
+  const settings = createSettingsService(dbOf);
+  const auth = createAuthService({ db: dbOf, audit, settings, logger: logger.child({ service: 'auth' }) });
+  const sessions: SessionResolver = { resolve: (token) => auth.resolve(token) };
 
   const system = createSystemService({
     config,
-    runtimes: () => runtimes,
+    runtimes: () => inference.runtimes(),
     activeRuntime: () => activeRuntime,
     gpu: () => gpu,
-    keychain: () => ({ available: false, detail: 'not checked yet' }),
-    database: () => ({ encrypted: false, unlocked: false, keySource: null, schemaVersion: null, problem: 'The encrypted store is not built yet.' }),
-    adminExists: () => false,
+    keychain: () => {
+      const k = store.keychainStatus();
+      return { available: k.available, detail: `${k.detail} ${store.status().modeStatement}`.trim() };
+    },
+    database: () => {
+      const st = store.status();
+      return { encrypted: st.encrypted, unlocked: st.unlocked, keySource: st.keySource, schemaVersion: st.schemaVersion, problem: st.problem, setupPending: st.needsPassphrase === 'create' };
+    },
+    adminExists: () => store.isOpen() && auth.adminExists(),
   });
 
-  const services: Services = { config, logger, system };
+  // DICOM import, index and decoding; its worker threads start on first use.
+  const dicom = createDicomService({ db: dbOf, dataFolder: config.dataFolder, logger: logger.child({ service: 'dicom' }), audit });
+
+  // Hospital-server sync: polls and sends only while enabled and the database is open.
+  const sync = createSyncService({ db: dbOf, ready: () => store.isOpen(), audit, logger: logger.child({ service: 'sync' }), dataFolder: config.dataFolder, importer: dicomServiceImporter(dicom),
+    // Optional auto-run of the model on each study that arrives (a setting; off by default).
+    onStudyArrived: (study) => (study.studyId ? aiResults.runStudy(study.studyId, { actor: 'system:sync', actorId: null }) : undefined) });
+
+  // Stored AI results: study runs read frames from the DICOM service and score them with the model.
+  const aiResults = createAiResultsService({
+    db: dbOf,
+    images: { study: (studyId) => dicom.index.get(studyId), frame: (instanceId, frame) => dicom.getFrame(instanceId, frame) },
+    inference,
+    audit,
+    logger: logger.child({ service: 'ai-results' }),
+  });
+
+  // Reports: drafts filled from the stored AI results; signing queues the PDF and SR in sync's outbox.
+  const reports = createReportsService({ db: dbOf, audit, ai: aiResults, logger: logger.child({ service: 'reports' }) });
+
+  // Research workspace: data sets, the model registry and scoring runs (in the inference pool).
+  const research = createResearchService({ db: dbOf, inference, audit, logger: logger.child({ service: 'research' }), modelsFolder: config.modelsFolder });
+
+  const services: Services = { config, logger, system, store, audit, auth, settings, inference, sync, dicom, aiResults, reports, research };
   const handlers: Handlers = {
     ...systemHandlers(services),
+    ...authHandlers(services),
+    ...usersHandlers(services),
+    ...auditHandlers(services),
+    ...settingsHandlers(services),
+    ...inferenceHandlers(services),
+    ...syncHandlers(services),
+    ...dicomHandlers(services),
+    ...aiHandlers(services),
+    ...reportsHandlers(services),
+    ...researchHandlers(services),
   };
-  const table = createHandlerTable({ handlers, sessions, logger });
+  const table = createHandlerTable({
+    handlers,
+    sessions,
+    logger,
+    // Refusals by the table itself (no session, or a role the matrix does not allow) are audit
+    // rows; services audit their own failures (wrong password, bad reset code).
+    onRefused: ({ channel, code, session }) => {
+      if (!store.isOpen() || !isChannelName(channel)) return;
+      const byTable = code === 'FORBIDDEN' || (code === 'UNAUTHENTICATED' && !session && PERMISSIONS[channel] !== 'public');
+      if (!byTable) return;
+      audit.append({ actorId: session?.userId ?? null, actor: session?.username ?? 'anonymous', action: channel, outcome: 'refused', detail: { code } });
+    },
+  });
+  // The app and the host poll the hospital server; a one-shot CLI command does not.
+  if (config.transport !== 'cli') sync.start();
+  // First run: the bundled demo study, so the worklist shows something real (derived images,
+  // made-up patient) until real studies arrive. The setting importDemoStudy (default on) allows it.
+  // In passphrase mode the database opens later (first-run setup or unlock), hence the listener.
+  const importDemo = (): void => {
+    const allowed = settings.get().importDemoStudy;
+    void dicom.importDemoStudyIfEmpty({ allowed, folder: defaultDemoFolder(), actor: 'system:demo' }).catch((err: unknown) => logger.warn('dicom.demo-failed', { err }));
+  };
+  if (config.transport !== 'cli') {
+    if (store.isOpen()) importDemo();
+    else store.onOpened(importDemo);
+  }
   logger.info('workstation.started', { runtime: activeRuntime, gpu: gpu.found });
 
   return {
@@ -63,6 +164,12 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     services,
     table,
     async close() {
+      await sync.stop();
+      await aiResults.close();
+      await research.close();
+      await inference.close();
+      await dicom.close();
+      store.close();
       logger.info('workstation.closed');
     },
   };

@@ -1,4 +1,10 @@
 // The benchmark suites, in the order `tumorpredict bench` runs them. Add a suite here.
 import type { BenchSuite } from './types';
+import { dicomBench } from './dicom';
+import { storeBench } from './store';
+import { inferenceBench } from './inference';
+import { syncBench } from './sync';
+import { viewerBench } from './viewer';
+import { researchBench } from './research';
 
-export const BENCH_SUITES: BenchSuite[] = [];
+export const BENCH_SUITES: BenchSuite[] = [dicomBench, storeBench, inferenceBench, syncBench, viewerBench, researchBench];

@@ -5,11 +5,25 @@ import { ROLE_LABELS, pagesFor, type PageId } from '@contract/index';
 import { useSession } from './session';
 import { PAGE_COMPONENTS } from './pages';
 import { StatusBar } from './StatusBar';
+import { NavigationContext, type NavigationValue } from './navigation';
 
 export function AppFrame() {
   const { user, signOut } = useSession();
   const pages = useMemo(() => pagesFor(user.role), [user.role]);
   const [current, setCurrent] = useState<PageId>(pages[0]?.id ?? 'about');
+  const [studyId, setStudyId] = useState<string | null>(null);
+  const navigation = useMemo<NavigationValue>(
+    () => ({
+      page: current,
+      studyId,
+      go: setCurrent,
+      openStudy: (id) => {
+        setStudyId(id);
+        if (pages.some((p) => p.id === 'viewer')) setCurrent('viewer');
+      },
+    }),
+    [current, studyId, pages],
+  );
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -29,6 +43,7 @@ export function AppFrame() {
   const currentLabel = pages.find((p) => p.id === current)?.label ?? '';
 
   return (
+    <NavigationContext.Provider value={navigation}>
     <div className="app-frame">
       <header className="app-header">
         <span className="app-title">TumorPredict Workstation</span>
@@ -61,5 +76,6 @@ export function AppFrame() {
       </main>
       <StatusBar />
     </div>
+    </NavigationContext.Provider>
   );
 }

@@ -4,11 +4,17 @@ import { useEffect, useState } from 'react';
 import type { SystemInfo } from '@contract/index';
 import { api, type ConnectionState } from '../api/client';
 import { useSession } from './session';
+import { syncSummary, useSyncStatus } from '../features/sync/useSyncStatus';
+import { SyncStatusPanel } from '../features/sync/SyncStatusPanel';
 
 export function StatusBar() {
   const { user } = useSession();
   const [conn, setConn] = useState<ConnectionState>('connecting');
   const [info, setInfo] = useState<SystemInfo | null>(null);
+  const seesSync = user.role === 'admin' || user.role === 'radiologist';
+  const sync = useSyncStatus(seesSync);
+  const [syncOpen, setSyncOpen] = useState(false);
+  const summary = syncSummary(sync.status);
 
   useEffect(() => api.onConnection(setConn), []);
   useEffect(() => {
@@ -23,7 +29,27 @@ export function StatusBar() {
       </span>
       {user.role !== 'patient' && (
         <>
-          <span className="status-item" data-testid="sync-state">Hospital server: not configured</span>
+          {seesSync ? (
+            <button
+              type="button"
+              className={`status-item btn-quiet ${summary.tone === 'error' ? 'error' : summary.tone === 'warn' ? 'conn-lost' : ''}`}
+              style={{ padding: 0, fontSize: 'inherit' }}
+              data-testid="sync-state"
+              aria-expanded={syncOpen}
+              title={sync.status?.lastError ?? 'Show the hospital server sync status'}
+              onClick={() => setSyncOpen((o) => !o)}
+            >
+              {summary.text}
+            </button>
+          ) : (
+            <span className="status-item" data-testid="sync-state">Hospital server</span>
+          )}
+          {syncOpen && (
+            <div role="dialog" aria-label="Hospital server sync" style={{ position: 'fixed', bottom: 32, left: 220, width: 'min(760px, 80vw)', maxHeight: '70vh', overflow: 'auto', background: 'var(--panel)', border: '1px solid var(--line)', borderRadius: 8, padding: 16, zIndex: 10, whiteSpace: 'normal', color: 'var(--text)', fontSize: 14 }}>
+              <SyncStatusPanel />
+              <div className="form-actions"><button type="button" onClick={() => setSyncOpen(false)}>Close</button></div>
+            </div>
+          )}
           <span className="status-item" data-testid="runtime">
             AI runtime: {info ? info.activeRuntime ?? 'none available' : '…'}
           </span>

@@ -10,6 +10,7 @@ import { AdminPage } from '../features/admin/AdminPage';
 import { MessagesPage } from '../features/messages/MessagesPage';
 import { PatientPage } from '../features/patient/PatientPage';
 import { AboutPage } from '../features/about/AboutPage';
+import { AccountPanel } from '../features/auth/AccountPanel';
 
 export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   worklist: WorklistPage,
@@ -19,5 +20,6 @@ export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   admin: AdminPage,
   messages: MessagesPage,
   patient: PatientPage,
+  account: AccountPanel,
   about: AboutPage,
 };
