@@ -1,6 +1,6 @@
 // The reports service: one report per study through its life cycle (lifecycle.ts), autosaved
-// drafts, key images, signing with a content hash (and the PDF and SR queued in the outbox in the
-// same transaction), addenda, verification, history, export and the patient summary.
+// drafts, key images, signing with a content hash (and the PDF, SR and the AI's SEG queued in the
+// outbox in the same transaction), addenda, verification, history, export and the patient summary.
 import crypto from 'node:crypto';
 import { PNG } from 'pngjs';
 import {
@@ -34,6 +34,7 @@ import { buildReportSr } from './dicom/sr';
 import { buildEncapsulatedPdf } from './dicom/encapsulated-pdf';
 import { newUid, uidFor } from './dicom/part10';
 import type { DicomStudyInfo, EvidenceImage } from './dicom/study-info';
+import { buildReportSeg, type StudyImages } from './dicom/report-seg';
 
 export interface Actor {
   userId: string;
@@ -52,6 +53,8 @@ export interface ReportsServiceOptions {
   institution?: string;
   /** Queue the signed report's DICOM objects for the hospital server (default: on). */
   queueForSync?: boolean;
+  /** The DICOM index's series and instances, for the SEG of the AI mask (null: no SEG is queued). */
+  images?: StudyImages | null;
 }
 
 export interface SignedObjects {
@@ -193,6 +196,7 @@ export interface ReportsService {
 
 export function createReportsService(options: ReportsServiceOptions): ReportsService {
   const { db, audit, ai, logger } = options;
+  const images = options.images ?? null;
   const institution = options.institution ?? 'TumorPredict Workstation';
   const queueForSync = options.queueForSync ?? true;
   const now = (): string => new Date().toISOString();
@@ -576,8 +580,20 @@ export function createReportsService(options: ReportsServiceOptions): ReportsSer
       const signedRow: ReportRow = { ...r, ...over, content_hash: hash } as ReportRow;
       const report = toReport(signedRow, actor.role);
       // The PDF and SR are made before the transaction (pdf-lib is async); the transaction then
-      // checks nothing changed meanwhile and commits the signature, the hash and both outbox rows.
+      // checks nothing changed meanwhile and commits the signature, the hash and the outbox rows.
       const objects = await buildSignedObjects(report, study, signedRow, pdfUid, srUid, 1);
+      // The AI's tumor mask goes with them as a SEG, unless the radiologist rejected the finding.
+      // A SEG that is due but cannot be made refuses the signature (nothing is written).
+      let seg: { bytes: Buffer; sopInstanceUid: string } | null = null;
+      try {
+        if (queueForSync && ai && images && aiDecision !== 'rejected' && report.aiFinding) {
+          seg = buildReportSeg({ ai, images, studyId: r.study_id, finding: report.aiFinding, study: dicomStudy(study), seriesInstanceUid: uidFor(`report-seg-series:${r.id}`) });
+        }
+      } catch (err) {
+        auditRefusal(() => auditRow(actor, 'report.sign', r.id, 'failure', { step: 'seg', code: err instanceof WorkstationError ? err.code : 'INTERNAL' }));
+        logger?.warn('reports.seg-failed', { reportId: r.id, err });
+        throw err instanceof WorkstationError ? err : new WorkstationError('INTERNAL', 'The AI tumor segmentation (DICOM SEG) could not be made; the report was not signed.', { cause: err });
+      }
       return tx(() => {
         const again = reportRow(reportId);
         if (again.revision !== r.revision || again.status !== r.status) {
@@ -591,8 +607,9 @@ export function createReportsService(options: ReportsServiceOptions): ReportsSer
         if (queueForSync) {
           enqueueOutbox(db(), { kind: 'pdf', content: objects.encapsulatedPdf, label: 'Signed report (PDF)' });
           enqueueOutbox(db(), { kind: 'sr', content: objects.sr, label: 'Report SR (TID 1500)' });
+          if (seg) enqueueOutbox(db(), { kind: 'seg', content: seg.bytes, label: 'AI tumor segmentation (SEG)' });
         }
-        auditRow(actor, 'report.sign', r.id, 'success', { status, hash, srSopInstanceUid: srUid, pdfSopInstanceUid: pdfUid, queued: queueForSync });
+        auditRow(actor, 'report.sign', r.id, 'success', { status, hash, srSopInstanceUid: srUid, pdfSopInstanceUid: pdfUid, segSopInstanceUid: seg?.sopInstanceUid ?? null, queued: queueForSync });
         logger?.info('reports.signed', { reportId: r.id, status });
         return toReport(reportRow(r.id), actor.role);
       });

@@ -107,7 +107,7 @@ export async function createReportsFixture(options: { dataDir?: string; seed?: b
       },
     },
   });
-  const reports = createReportsService({ db, audit, ai: aiResults, institution: 'Test Hospital' });
+  const reports = createReportsService({ db, audit, ai: aiResults, images: { study: (id) => dicom.index.get(id) }, institution: 'Test Hospital' });
   const actors = {} as Record<Role, Actor>;
   let studyId = '';
   let priorStudyId = '';
