@@ -120,14 +120,18 @@ export function ReportEditor({ studyId, onClose }: { studyId: string; onClose: (
         <div className="report-sections">
           {REPORT_SECTIONS.map((key) => {
             const origin = report.sections[key].origin;
+            const tag = ORIGIN_LABEL[origin];
             return (
               <div key={key} className={`report-section origin-${origin}`}>
-                <label htmlFor={`section-${key}`}>
-                  {REPORT_SECTION_LABELS[key]} {ORIGIN_LABEL[origin] ? <span className="ai-tag" data-testid={`origin-${key}`}>{ORIGIN_LABEL[origin]}</span> : null}
-                </label>
+                {/* The AI tag describes the field rather than naming it: the name stays "Impression". */}
+                <div className="section-head">
+                  <label htmlFor={`section-${key}`}>{REPORT_SECTION_LABELS[key]}</label>
+                  {tag ? <span className="ai-tag" id={`origin-${key}`} data-testid={`origin-${key}`}>{tag}</span> : null}
+                </div>
                 <textarea
                   id={`section-${key}`}
                   data-testid={`section-${key}`}
+                  aria-describedby={tag ? `origin-${key}` : undefined}
                   spellCheck
                   rows={key === 'findings' ? 7 : 3}
                   value={texts[key]}
