@@ -12,4 +12,4 @@ export { prefillSections, applyEdits, changeSentence } from './template';
 export { patientSummary } from './patient-summary';
 export { buildReportSr, CODES as SR_CODES, FINDING_CODES, COMPREHENSIVE_SR_SOP_CLASS_UID } from './dicom/sr';
 export { buildEncapsulatedPdf, ENCAPSULATED_PDF_SOP_CLASS_UID } from './dicom/encapsulated-pdf';
-export { readPart10 } from './dicom/part10';
+export { readPart10 } from '../dicom-objects';

@@ -32,7 +32,7 @@ import { applyEdits, changeSentence, formatDicomDate, prefillSections } from './
 import { patientSummary } from './patient-summary';
 import { buildReportSr } from './dicom/sr';
 import { buildEncapsulatedPdf } from './dicom/encapsulated-pdf';
-import { newUid, uidFor } from './dicom/part10';
+import { newUid, uidFor } from '../dicom-objects';
 import type { DicomStudyInfo, EvidenceImage } from './dicom/study-info';
 import { buildReportSeg, type StudyImages } from './dicom/report-seg';
 

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WorkstationError } from '../../contract';
 import { buildSegmentation, packBits, unpackBits, SEG_SOP_CLASS_UID } from './seg';
 import { buildEncapsulatedPdf, buildMinimalSr, sourceOf, tinyPdf, ENCAPSULATED_PDF_SOP_CLASS_UID } from './fixtures';
-import { readPart10 } from './dicom-writer';
+import { readPart10 } from '../dicom-objects';
 import { dicomUids } from './dicom-uids';
 import { makeMrStudy } from './testing/study-factory';
 

@@ -1,7 +1,7 @@
 // Builds a DICOM Segmentation (binary SEG) from the model's tumor mask, one frame per source
 // image, each frame referencing its source SOP instance, in the source study.
 import { WorkstationError } from '../../contract';
-import { dicomDateTime, newUid, writePart10, type NaturalDataset } from './dicom-writer';
+import { dicomDateTime, newUid, writePart10, type NaturalDataset } from '../dicom-objects';
 
 export const SEG_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.66.4';
 

@@ -15,7 +15,7 @@ import { createSecretStore } from './secrets';
 import { createDicomWebClient, type DicomWebClient } from './dicomweb-client';
 import { buildSegmentation } from './seg';
 import { buildEncapsulatedPdf, buildMinimalSr, sourceOf, tinyPdf } from './fixtures';
-import { readPart10 } from './dicom-writer';
+import { readPart10 } from '../dicom-objects';
 import { dicomUids } from './dicom-uids';
 import { startOrthanc, freePort, type OrthancServer } from './testing/orthanc';
 import { makeSelfSignedCert, startFaultProxy, type FaultProxy } from './testing/fault-proxy';

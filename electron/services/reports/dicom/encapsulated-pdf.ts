@@ -1,7 +1,7 @@
 // The signed report's PDF as a DICOM Encapsulated PDF object in the report's study, ready for
 // the outbox to send with STOW-RS.
 import { WorkstationError } from '../../../contract';
-import { dicomDateTime, writePart10, type Dataset } from './part10';
+import { dicomDateTime, writePart10, type Dataset } from '../../dicom-objects';
 import { patientStudyModules, type DicomStudyInfo } from './study-info';
 import { code } from './sr';
 

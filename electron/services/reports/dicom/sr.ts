@@ -2,7 +2,7 @@
 // and volume, the model as the observer device, and the verification state of the report:
 // UNVERIFIED until a radiologist signs, VERIFIED with the verifying observer after.
 import { AI_NOTICE, type ReportAiFinding } from '../../../contract';
-import { dicomDateTime, writePart10, type Dataset } from './part10';
+import { dicomDateTime, writePart10, type Dataset } from '../../dicom-objects';
 import { patientStudyModules, type DicomStudyInfo, type EvidenceImage } from './study-info';
 
 export const COMPREHENSIVE_SR_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.88.33';

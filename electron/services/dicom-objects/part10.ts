@@ -1,5 +1,5 @@
 // Part 10 bytes from naturalized datasets with dcmjs (explicit VR little endian), readback for
-// checks, and new UIDs: where the report's DICOM objects (SR, Encapsulated PDF) become files.
+// checks, and new UIDs: where the objects we produce (SR, Encapsulated PDF, SEG) become files.
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 
@@ -12,6 +12,8 @@ interface DcmjsData {
 const dcmjs = createRequire(import.meta.url)('dcmjs') as { data: DcmjsData };
 
 export type Dataset = Record<string, unknown> & { _vrMap?: Record<string, string> };
+/** The same type under the name sync's builders use. */
+export type NaturalDataset = Dataset;
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 const IMPLEMENTATION_CLASS_UID = '2.25.160142097383838712346713291838418297843';
 
@@ -46,9 +48,9 @@ export function readPart10(bytes: Uint8Array): Dataset {
   return dcmjs.data.DicomMetaDictionary.naturalizeDataset(msg.dict) as Dataset;
 }
 
-/** DICOM DA, TM and DT of an ISO instant (UTC, with its offset so the DT is unambiguous). */
-export function dicomDateTime(iso: string): { date: string; time: string; dateTime: string } {
-  const d = new Date(iso);
+/** DICOM DA, TM and DT of an instant (UTC, with its offset so the DT is unambiguous); now by default. */
+export function dicomDateTime(at: string | Date = new Date()): { date: string; time: string; dateTime: string } {
+  const d = new Date(at);
   const s = d.toISOString();
   const date = s.slice(0, 10).replace(/-/g, '');
   const time = s.slice(11, 19).replace(/:/g, '');
