@@ -37,4 +37,14 @@ if [ -d native-models/training ] && ls native-models/training/test_*.py >/dev/nu
   /usr/bin/python3 -m unittest discover -s native-models/training -p 'test_*.py'
 fi
 step "unit, integration and browser tests"
-npx vitest run "$@"
+results="$(mktemp /tmp/tp-vitest-XXXXXX.json)"
+set +e
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@"
+status=$?
+set -e
+# One closing line in the plain form CI reads: "N passed, N failed".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+' "$results" || true
+exit $status
