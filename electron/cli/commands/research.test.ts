@@ -10,6 +10,8 @@ import type { Comparison } from '../../contract';
 import { appRoot } from '../../services/config';
 import { copyMriSubset, makeUncalibratedVariant, shippedModelDir } from '../../services/research/test-support';
 
+// Images in the data set: 100 per class (see beforeAll).
+const N = 400;
 let root: string;
 let data: string;
 let models: string;
@@ -25,7 +27,9 @@ beforeAll(() => {
   data = path.join(root, 'data');
   models = path.join(root, 'models');
   fs.cpSync(shippedModelDir(), path.join(models, 'tumornet'), { recursive: true });
-  copyMriSubset(path.join(root, 'mri'), 10);
+  // 100 per class: big enough that a run outlasts several 200 ms progress polls even on an idle
+  // machine (at 40 images the run could finish before the kill test saw any progress line).
+  copyMriSubset(path.join(root, 'mri'), 100);
   makeUncalibratedVariant(path.join(root, 'incoming'));
   env = { ...process.env, TUMORPREDICT_MODELS: models, TUMORPREDICT_KEY_SOURCE: 'passphrase', TUMORPREDICT_PASSPHRASE: 'research cli test passphrase 42' };
 });
@@ -39,11 +43,11 @@ describe('tumorpredict dataset / model / run / compare', () => {
   let resumed: string;
 
   it('registers a data set and installs a second model', () => {
-    const add = cli('dataset', 'add', path.join(root, 'mri'), '--name', 'mri40', '--json');
+    const add = cli('dataset', 'add', path.join(root, 'mri'), '--name', 'mri400', '--json');
     expect(add.code, add.stderr).toBe(0);
     const ds = JSON.parse(add.stdout) as { id: string; items: number; classCounts: Record<string, number> };
-    expect(ds.items).toBe(40);
-    expect(ds.classCounts).toEqual({ glioma: 10, meningioma: 10, notumor: 10, pituitary: 10 });
+    expect(ds.items).toBe(N);
+    expect(ds.classCounts).toEqual({ glioma: N / 4, meningioma: N / 4, notumor: N / 4, pituitary: N / 4 });
     datasetId = ds.id;
     const inst = cli('model', 'install', path.join(root, 'incoming', 'tumornet-t1'));
     expect(inst.code, inst.stderr).toBe(0);
@@ -57,7 +61,7 @@ describe('tumorpredict dataset / model / run / compare', () => {
     const r = cli('run', datasetId, '--model', 'tumornet', '--batch', '2', '--json');
     expect(r.code, r.stderr).toBe(0);
     const runs = JSON.parse(r.stdout.trim().split('\n')[0]!) as { id: string; status: string; done: number }[];
-    expect(runs[0]).toMatchObject({ status: 'done', done: 40 });
+    expect(runs[0]).toMatchObject({ status: 'done', done: N });
     uninterrupted = runs[0]!.id;
   }, 180_000);
 
@@ -69,7 +73,7 @@ describe('tumorpredict dataset / model / run / compare', () => {
       child.stderr!.on('data', (d) => {
         err += String(d);
         // Kill once some, but not all, results are stored (progress lines read the database).
-        const m = /: ([1-9]\d)% \((\d+)\/40\)/.exec(err);
+        const m = new RegExp(`: ([1-9]\\d)% \\((\\d+)/${N}\\)`).exec(err);
         if (m && Number(m[1]) < 100) {
           clearTimeout(timer);
           child.kill('SIGKILL');
@@ -88,9 +92,9 @@ describe('tumorpredict dataset / model / run / compare', () => {
     expect(list.code, list.stderr).toBe(0);
     expect(list.stderr).toMatch(new RegExp(`Run ${resumed}: tumornet .*\\((\\d+) to score\\)`));
     const toScore = Number(/\((\d+) to score\)/.exec(list.stderr)![1]);
-    expect(toScore).toBeLessThan(40); // it did not start over
+    expect(toScore).toBeLessThan(N); // it did not start over
     const runs = JSON.parse(list.stdout.trim().split('\n')[0]!) as { status: string; done: number }[];
-    expect(runs[0]).toMatchObject({ status: 'done', done: 40 });
+    expect(runs[0]).toMatchObject({ status: 'done', done: N });
     const cmp = cli('compare', uninterrupted, resumed, '--json');
     expect(cmp.code, cmp.stderr).toBe(0);
     const c = JSON.parse(cmp.stdout) as Comparison;
