@@ -49,17 +49,21 @@ export const syncBench: BenchSuite = {
       await run('curl', pullArgs, { maxBuffer: 64 * 1024 * 1024 });
       const curlPullS = (performance.now() - t) / 1000;
 
-      // Our client alone (same requests, parts streamed to files), then the full pull with import.
+      // Our client alone (same requests; each part written to a file as curl does), then the full
+      // pull with import (parts go to the import in memory).
       const client = createDicomWebClient({ baseUrl: orthanc.dicomWebUrl, authType: 'basic', username: orthanc.username, secret: orthanc.password, tlsVerify: true, caCertificatePem: null });
       t = performance.now();
       let parts = 0;
+      const clientDir = path.join(ctx.workDir, 'client');
+      fs.mkdirSync(clientDir, { recursive: true });
       const found = await client.qido('/studies', { ModalitiesInStudy: 'MR', includefield: '00201208' });
       for (const s of found) {
         const uid = tagString(s, '0020000D')!;
         const series = made.find((m) => m.studyInstanceUid === uid)!;
-        await client.retrieve(`/studies/${uid}/series/${series.seriesInstanceUid}`, path.join(ctx.workDir, 'client'), async (p) => {
-          parts++;
-          fs.rmSync(p.file);
+        await client.retrieve(`/studies/${uid}/series/${series.seriesInstanceUid}`, async (p) => {
+          const file = path.join(clientDir, `part-${parts++}.dcm`);
+          fs.writeFileSync(file, p.bytes);
+          fs.rmSync(file);
         });
       }
       const clientPullS = (performance.now() - t) / 1000;
@@ -84,7 +88,9 @@ export const syncBench: BenchSuite = {
       const dicom2 = createDicomService({ db: () => store2.db(), dataFolder: importDir, audit: createAuditLog(() => store2.db()) });
       const importer2 = dicomServiceImporter(dicom2);
       t = performance.now();
-      for (const m of made) for (let i = 0; i < m.files.length; i += 16) await importer2.importFiles(m.files.slice(i, i + 16));
+      for (const m of made) {
+        for (let i = 0; i < m.files.length; i += 16) await importer2.importParts(m.files.slice(i, i + 16).map((f) => ({ name: f, bytes: fs.readFileSync(f) })));
+      }
       const importOnlyS = (performance.now() - t) / 1000;
       await dicom2.close();
       store2.close();

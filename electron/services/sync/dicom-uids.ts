@@ -1,6 +1,5 @@
 // Reads the identifying UIDs (SOP Instance, SOP Class, Study, Series) of a Part 10 file without
 // decoding pixels: what the outbox and the pull need to know which instance a file is.
-import fs from 'node:fs';
 import dicomParser from 'dicom-parser';
 
 export interface DicomUids {
@@ -29,6 +28,3 @@ export function dicomUids(bytes: Uint8Array): DicomUids {
   }
 }
 
-export function dicomUidsOfFile(file: string): DicomUids {
-  return dicomUids(fs.readFileSync(file));
-}

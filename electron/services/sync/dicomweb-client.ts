@@ -5,7 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { WorkstationError, type ConnectionStep, type ConnectionTest, type SyncAuthType } from '../../contract';
-import { boundaryOf, buildMultipartRelated, readMultipartToFiles, MultipartCutError, type ReceivedPart } from './multipart';
+import { boundaryOf, buildMultipartRelated, readMultipart, MultipartCutError, type ReceivedPart } from './multipart';
 
 export interface ServerConnection {
   baseUrl: string;
@@ -99,8 +99,8 @@ export interface DicomWebClient {
   readonly baseUrl: string;
   /** QIDO-RS search, e.g. qido('/studies', {ModalitiesInStudy: 'MR'}). 204 means no matches. */
   qido(pathname: string, params?: Record<string, string | number | undefined>): Promise<DicomJson[]>;
-  /** WADO-RS retrieve of a study, series or instance; each instance is written to a file in `dir` and handed to onPart. */
-  retrieve(pathname: string, dir: string, onPart: (part: ReceivedPart) => Promise<void>): Promise<number>;
+  /** WADO-RS retrieve of a study, series or instance; each instance is handed to onPart in memory as soon as it is complete. */
+  retrieve(pathname: string, onPart: (part: ReceivedPart) => Promise<void>): Promise<number>;
   /** STOW-RS: sends Part 10 files; returns the server's DICOM JSON answer and status. */
   stow(files: Buffer[]): Promise<{ status: number; response: DicomJson | null }>;
   /** Probes the server step by step (URL, DNS, connect/TLS, auth, DICOMweb root). Never throws. */
@@ -203,7 +203,7 @@ export function createDicomWebClient(conn: ServerConnection): DicomWebClient {
       if (res.statusCode !== 200) throw httpError(res.statusCode ?? 0, url, who, body.toString('utf8').slice(0, 500));
       return parseJson(body, url);
     },
-    async retrieve(pathname, dir, onPart) {
+    async retrieve(pathname, onPart) {
       const url = urlFor(pathname);
       const res = await send('GET', url, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' });
       if (res.statusCode !== 200) {
@@ -216,7 +216,7 @@ export function createDicomWebClient(conn: ServerConnection): DicomWebClient {
         throw fail('server', `The hospital server did not send a multipart reply for ${url.pathname} (Content-Type ${String(res.headers['content-type']).slice(0, 80)}).`, { transient: false });
       }
       try {
-        return await readMultipartToFiles(res, boundary, { dir, onPart });
+        return await readMultipart(res, boundary, { onPart });
       } catch (err) {
         res.destroy();
         if (err instanceof MultipartCutError) {

@@ -1,16 +1,11 @@
 // The streaming multipart reader: every split of the bytes gives the same parts, a cut keeps the
 // complete parts and reports the cut, and the STOW writer's output reads back.
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
-import { boundaryOf, buildMultipartRelated, readMultipartToFiles, MultipartCutError } from './multipart';
+import { describe, expect, it } from 'vitest';
+import { boundaryOf, buildMultipartRelated, readMultipart, MultipartCutError } from './multipart';
 import { MR_SMALL } from './testing/study-factory';
-
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-multipart-'));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function chunked(buf: Buffer, sizes: number[]): Readable {
   const chunks: Buffer[] = [];
@@ -26,12 +21,11 @@ function chunked(buf: Buffer, sizes: number[]): Readable {
 
 async function readAll(stream: Readable, boundary: string): Promise<Buffer[]> {
   const got: Buffer[] = [];
-  await readMultipartToFiles(stream, boundary, {
-    dir,
+  await readMultipart(stream, boundary, {
     onPart: async (p) => {
-      got.push(fs.readFileSync(p.file));
+      got.push(p.bytes);
+      expect(p.size).toBe(p.bytes.length);
       expect(p.headers['content-type']).toBe('application/dicom');
-      fs.rmSync(p.file);
     },
   });
   return got;
@@ -56,21 +50,24 @@ describe('multipart/related', () => {
     }
   });
 
-  it('delivers complete parts and reports a cut, leaving no half file', async () => {
+  it('delivers complete parts and reports a cut, handing on no half part', async () => {
     const firstEnd = body.indexOf(files[1]!) + 10; // inside the second part
-    const got: string[] = [];
-    const err = await readMultipartToFiles(chunked(body.subarray(0, firstEnd), [4096]), boundary, {
-      dir,
+    const got: Buffer[] = [];
+    const err = await readMultipart(chunked(body.subarray(0, firstEnd), [4096]), boundary, {
       onPart: async (p) => {
-        got.push(p.file);
+        got.push(p.bytes);
       },
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MultipartCutError);
     expect((err as MultipartCutError).partsCompleted).toBe(1);
     expect(got).toHaveLength(1);
-    expect(fs.readFileSync(got[0]!).equals(files[0]!)).toBe(true);
-    fs.rmSync(got[0]!);
-    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(got[0]!.equals(files[0]!)).toBe(true);
+  });
+
+  it('refuses a part larger than the limit as a cut', async () => {
+    const err = await readMultipart(chunked(body, [4096]), boundary, { maxPartBytes: 50_000, onPart: async () => {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MultipartCutError);
+    expect(String((err as Error).message)).toMatch(/larger than 50000 bytes/);
   });
 
   it('reports a stream that errors in the middle as a cut', async () => {
@@ -78,7 +75,6 @@ describe('multipart/related', () => {
       yield body.subarray(0, 100);
       throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     }
-    await expect(readMultipartToFiles(failing(), boundary, { dir, onPart: async () => {} })).rejects.toThrow(/stopped after 0 complete part/);
-    expect(fs.readdirSync(dir)).toEqual([]);
+    await expect(readMultipart(failing(), boundary, { onPart: async () => {} })).rejects.toThrow(/stopped after 0 complete part/);
   });
 });

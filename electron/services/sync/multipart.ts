@@ -1,14 +1,14 @@
 // Streaming multipart/related reader and writer for WADO-RS and STOW-RS: each part of a response
-// is written to its own file as it arrives (a study is never held in memory), then handed on.
+// is handed on as soon as it is complete, so a study is never held in memory whole, and no part
+// is ever written to a plain file (patient data stays out of the data folder until it is
+// imported into the encrypted store).
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
 
 export interface ReceivedPart {
   /** Lower-cased header names. */
   headers: Record<string, string>;
-  file: string;
+  bytes: Buffer;
   size: number;
 }
 
@@ -27,11 +27,10 @@ export function boundaryOf(contentType: string | undefined): string | null {
 }
 
 export interface ReadPartsOptions {
-  /** Folder the part files go to (made if missing). */
-  dir: string;
   /** Called with each complete part, in order; the stream waits while it runs. */
   onPart: (part: ReceivedPart) => Promise<void>;
-  /** Largest single part accepted, in bytes (a server that streams forever is stopped). */
+  /** Largest single part accepted, in bytes (a server that streams forever is stopped); the import
+   *  path refuses larger DICOM files anyway. */
   maxPartBytes?: number;
   maxHeaderBytes?: number;
 }
@@ -40,39 +39,33 @@ type State = 'preamble' | 'after-delimiter' | 'headers' | 'body' | 'done';
 
 /**
  * Reads a multipart body from `stream`. Parts completed before a cut are delivered; a stream that
- * ends before the closing delimiter throws MultipartCutError (and deletes the half part).
+ * ends before the closing delimiter throws MultipartCutError (and drops the half part).
  */
-export async function readMultipartToFiles(stream: Readable | AsyncIterable<Buffer>, boundary: string, options: ReadPartsOptions): Promise<number> {
-  const maxPart = options.maxPartBytes ?? 2 * 1024 ** 3;
+export async function readMultipart(stream: Readable | AsyncIterable<Buffer>, boundary: string, options: ReadPartsOptions): Promise<number> {
+  const maxPart = options.maxPartBytes ?? 1024 ** 3;
   const maxHeader = options.maxHeaderBytes ?? 16 * 1024;
-  fs.mkdirSync(options.dir, { recursive: true, mode: 0o700 });
   const firstDelimiter = Buffer.from(`--${boundary}`, 'latin1');
   const delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
   let state: State = 'preamble';
   let buf: Buffer = Buffer.alloc(0);
   let parts = 0;
   let headers: Record<string, string> = {};
-  let fd: number | null = null;
-  let file = '';
+  let body: Buffer[] | null = null;
   let size = 0;
 
   const openPart = (): void => {
-    file = path.join(options.dir, `part-${crypto.randomBytes(8).toString('hex')}.dcm`);
-    fd = fs.openSync(file, 'wx', 0o600);
+    body = [];
     size = 0;
   };
   const write = (data: Buffer): void => {
-    if (fd === null || data.length === 0) return;
+    if (body === null || data.length === 0) return;
     size += data.length;
     if (size > maxPart) throw new MultipartCutError(`a part is larger than ${maxPart} bytes`, parts);
-    fs.writeSync(fd, data);
+    // Copy: the chunk's memory is reused by the caller's buffer handling.
+    body.push(Buffer.from(data));
   };
   const discard = (): void => {
-    if (fd !== null) {
-      fs.closeSync(fd);
-      fd = null;
-      fs.rmSync(file, { force: true });
-    }
+    body = null;
   };
 
   try {
@@ -130,10 +123,10 @@ export async function readMultipartToFiles(stream: Readable | AsyncIterable<Buff
           }
           write(buf.subarray(0, at));
           buf = buf.subarray(at + delimiter.length);
-          fs.closeSync(fd!);
-          fd = null;
+          const bytes = Buffer.concat(body ?? []);
+          body = null;
           parts++;
-          await options.onPart({ headers, file, size });
+          await options.onPart({ headers, bytes, size });
           state = 'after-delimiter';
           continue;
         }

@@ -1,36 +1,36 @@
 // Pull: QIDO-RS for the studies that match the filters and changed since they were last pulled,
-// WADO-RS for the instances not yet here, each streamed to a file and handed to the import path.
-import fs from 'node:fs';
-import path from 'node:path';
-import crypto from 'node:crypto';
+// WADO-RS for the instances not yet here, each handed to the import path in memory as soon as it
+// has arrived (never written to a plain file).
 import type { SyncFilters } from '../../contract';
 import type { Db } from '../store';
 import type { Logger } from '../log';
 import { tagString, type DicomJson, type DicomWebClient } from './dicomweb-client';
-import { dicomUidsOfFile } from './dicom-uids';
+import { dicomUids } from './dicom-uids';
 
 export type ImportStatus = 'imported' | 'duplicate' | 'conflict' | 'refused';
 
-/** The import path of local files (the DICOM service's pipeline), seen from sync. */
+/** The import path (the DICOM service's pipeline), seen from sync. */
 export interface SyncImporter {
-  /** Imports files (deleting them is the caller's job); one result per file, in order. */
-  importFiles(files: string[]): Promise<{ status: ImportStatus; reason?: string | null; studyId?: string | null }[]>;
+  /** Imports received instances; one result per instance, in order. */
+  importParts(parts: { name: string; bytes: Uint8Array }[]): Promise<{ status: ImportStatus; reason?: string | null; studyId?: string | null }[]>;
 }
 
 /** The DICOM service as sync uses it (structural, so sync does not depend on its internals). */
 export interface DicomImportPath {
-  importPaths(paths: string[], opts: { actor: string; actorId?: string | null }): Promise<{ entries: { path: string; status: ImportStatus; reason: string | null; studyId: string | null }[] }>;
+  importBuffers(files: { name: string; bytes: Uint8Array }[], opts: { actor: string; actorId?: string | null }): Promise<{ entries: { path: string; status: ImportStatus; reason: string | null; studyId: string | null }[] }>;
 }
 
-/** Adapts the DICOM service's importPaths to the importer sync calls. */
+/** Adapts the DICOM service's in-memory import to the importer sync calls. */
 export function dicomServiceImporter(dicom: DicomImportPath, actor = 'system:sync'): SyncImporter {
   return {
-    async importFiles(files) {
-      const report = await dicom.importPaths(files, { actor, actorId: null });
-      const byPath = new Map(report.entries.map((e) => [path.resolve(e.path), e]));
-      return files.map((f) => {
-        const e = byPath.get(path.resolve(f));
-        return e ? { status: e.status, reason: e.reason, studyId: e.studyId } : { status: 'refused' as const, reason: 'the import path did not report on this file', studyId: null };
+    async importParts(parts) {
+      // Names only tell the report's entries apart; they are not paths.
+      const named = parts.map((p, i) => ({ name: `${i}:${p.name}`, bytes: p.bytes }));
+      const report = await dicom.importBuffers(named, { actor, actorId: null });
+      const byName = new Map(report.entries.map((e) => [e.path, e]));
+      return named.map((p) => {
+        const e = byName.get(p.name);
+        return e ? { status: e.status, reason: e.reason, studyId: e.studyId } : { status: 'refused' as const, reason: 'the import path did not report on this instance', studyId: null };
       });
     },
   };
@@ -57,8 +57,6 @@ export interface PullOptions {
   client: DicomWebClient;
   importer: SyncImporter;
   filters: SyncFilters;
-  /** Folder for in-flight part files (deleted as soon as they are imported). */
-  incomingDir: string;
   logger: Logger;
   /** QIDO page size. */
   pageSize?: number;
@@ -133,14 +131,15 @@ export async function pullStudies(o: PullOptions): Promise<PullResult> {
 
       // A part is imported as soon as it is complete, so a cut keeps what arrived; the next run
       // asks only for what is still missing (by instance when few are missing).
-      const dir = path.join(o.incomingDir, crypto.randomBytes(6).toString('hex'));
-      let pending: { file: string; ids: ReturnType<typeof dicomUidsOfFile> }[] = [];
+      let pending: { bytes: Buffer; ids: ReturnType<typeof dicomUids> }[] = [];
+      let pendingBytes = 0;
       const flush = async (): Promise<void> => {
         if (!pending.length) return;
         const batch = pending;
         pending = [];
-        try {
-          const results = await o.importer.importFiles(batch.map((b) => b.file));
+        pendingBytes = 0;
+        {
+          const results = await o.importer.importParts(batch.map((b) => ({ name: b.ids.sopInstanceUid ?? 'instance', bytes: b.bytes })));
           // One commit for the batch's rows (not one per instance).
           db().transaction(() => batch.forEach((b, i) => {
             const r = results[i];
@@ -158,34 +157,29 @@ export async function pullStudies(o: PullOptions): Promise<PullResult> {
             // A refused file is recorded too: fetching it again would give the same bytes.
             if (b.ids.sopInstanceUid) record.run(b.ids.sopInstanceUid, b.ids.studyInstanceUid ?? studyUid, b.ids.seriesInstanceUid ?? seriesUid, status, new Date().toISOString());
           }))();
-        } finally {
-          for (const b of batch) fs.rmSync(b.file, { force: true });
         }
       };
       // Parts are imported in small batches as they complete, so a cut keeps what arrived; the
       // next run asks only for what is still missing (by instance when few are missing).
-      const onPart = async (part: { file: string }): Promise<void> => {
-        const ids = dicomUidsOfFile(part.file);
+      const onPart = async (part: { bytes: Buffer }): Promise<void> => {
+        const ids = dicomUids(part.bytes);
         if (ids.sopInstanceUid && known.get(ids.sopInstanceUid)) {
           result.instancesSkipped++;
-          fs.rmSync(part.file, { force: true });
           return;
         }
-        pending.push({ file: part.file, ids });
-        if (pending.length >= IMPORT_BATCH) await flush();
+        pending.push({ bytes: part.bytes, ids });
+        pendingBytes += part.bytes.length;
+        // Batches bound the memory held: a few instances, or 256 MiB, whichever comes first.
+        if (pending.length >= IMPORT_BATCH || pendingBytes >= 256 * 2 ** 20) await flush();
       };
       try {
         if (!haveAny || missing.length * 2 >= uids.length) {
-          await o.client.retrieve(`/studies/${studyUid}/series/${seriesUid}`, dir, onPart);
+          await o.client.retrieve(`/studies/${studyUid}/series/${seriesUid}`, onPart);
         } else {
-          for (const uid of missing) await o.client.retrieve(`/studies/${studyUid}/series/${seriesUid}/instances/${uid}`, dir, onPart);
+          for (const uid of missing) await o.client.retrieve(`/studies/${studyUid}/series/${seriesUid}/instances/${uid}`, onPart);
         }
       } finally {
-        try {
-          await flush();
-        } finally {
-          fs.rmSync(dir, { recursive: true, force: true });
-        }
+        await flush();
       }
     }
     if (Number.isFinite(remoteCount)) studyDone.run(studyUid, remoteCount, new Date().toISOString());

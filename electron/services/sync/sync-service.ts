@@ -1,7 +1,5 @@
 // The sync service: server settings (secret in the keychain), connection test, one sync run
 // (pull then push), the polling scheduler started by the composition root, and audit rows.
-import fs from 'node:fs';
-import path from 'node:path';
 import {
   WorkstationError,
   syncSettingsSchema,
@@ -70,7 +68,6 @@ export function createSyncService(o: SyncServiceOptions): SyncService {
   const { db, audit, logger } = o;
   const secrets = o.secrets ?? createSecretStore(o.dataFolder);
   const outbox = createOutbox(db, o.backoff ?? DEFAULT_BACKOFF);
-  const incomingDir = path.join(o.dataFolder, 'sync', 'incoming');
   let running: Promise<SyncRunSummary> | null = null;
   let pushing: Promise<{ pushed: number; failed: number }> | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -158,9 +155,8 @@ export function createSyncService(o: SyncServiceOptions): SyncService {
         if (!o.importer) {
           throw new WorkstationError('UNAVAILABLE', 'Studies cannot be pulled from the hospital server: the DICOM import service is not installed in this build.');
         }
-        fs.mkdirSync(incomingDir, { recursive: true, mode: 0o700 });
         try {
-          await pullStudies({ db, client, importer: o.importer, filters: s.filters, incomingDir, logger, result: pulled });
+          await pullStudies({ db, client, importer: o.importer, filters: s.filters, logger, result: pulled });
         } finally {
           Object.assign(summary, { studiesFound: pulled.studiesFound, studiesPulled: pulled.studiesPulled, instancesImported: pulled.instancesImported, instancesSkipped: pulled.instancesSkipped, instancesRefused: pulled.instancesRefused });
           // Studies that arrived (complete or in part): the model runs on them in the background,
@@ -328,8 +324,6 @@ export function createSyncService(o: SyncServiceOptions): SyncService {
     start() {
       if (started) return;
       started = true;
-      // Part files of a run cut by a crash are removed: they are fetched again.
-      fs.rmSync(incomingDir, { recursive: true, force: true });
       dueReset = false;
       timer = setTimeout(() => void tick(), 0);
     },

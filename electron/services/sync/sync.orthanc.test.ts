@@ -160,8 +160,8 @@ describe('pull', () => {
     expect(run).toMatchObject({ ok: true, studiesPulled: 1, instancesImported: 3, instancesRefused: 0, error: null });
     expect(dicom.countStudies()).toBe(before + 1);
     expect(instancesOf(studyA.studyInstanceUid)).toBe(3);
-    // Nothing of the transfer is left in plain files.
-    expect(fs.readdirSync(path.join(dir, 'sync', 'incoming'))).toEqual([]);
+    // The transfer never touched a plain file: instances go from the socket to the import in memory.
+    expect(fs.existsSync(path.join(dir, 'sync', 'incoming'))).toBe(false);
 
     const again = await sync.syncNow(ADMIN);
     expect(again).toMatchObject({ ok: true, studiesPulled: 0, instancesImported: 0 });
@@ -253,9 +253,8 @@ describe('push', () => {
       expect(item, kind).toMatchObject({ state: 'sent', attempts: 1, lastError: null });
       expect(await onOrthanc(src.study.studyInstanceUid, obj.sopInstanceUid), kind).toBe(1);
       const back: Buffer[] = [];
-      const rd = path.join(dir, 'readback');
-      await direct.retrieve(`/studies/${src.study.studyInstanceUid}/series/${dicomUids(obj.bytes).seriesInstanceUid}/instances/${obj.sopInstanceUid}`, rd, async (p) => {
-        back.push(fs.readFileSync(p.file));
+      await direct.retrieve(`/studies/${src.study.studyInstanceUid}/series/${dicomUids(obj.bytes).seriesInstanceUid}/instances/${obj.sopInstanceUid}`, async (p) => {
+        back.push(p.bytes);
       });
       expect(back).toHaveLength(1);
       const ds = readPart10(back[0]!);
