@@ -2,34 +2,19 @@
 // the reports issue produces the real ones; also source-image metadata read from a real file.
 import { WorkstationError } from '../../contract';
 import { dicomDateTime, newUid, readPart10, writePart10, type NaturalDataset } from '../dicom-objects';
-import type { SegSourceImage, SegSourceStudy } from './seg';
+import { patientStudyModules, type SegSourceImage, type SegSourceStudy } from './seg';
 
 export const COMPREHENSIVE_SR_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.88.33';
 export const ENCAPSULATED_PDF_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.104.1';
 
 const code = (value: string, scheme: string, meaning: string) => ({ CodeValue: value, CodingSchemeDesignator: scheme, CodeMeaning: meaning });
 
-function patientStudy(study: SegSourceStudy): NaturalDataset {
-  return {
-    StudyInstanceUID: study.studyInstanceUid,
-    PatientName: study.patientName ?? '',
-    PatientID: study.patientId ?? '',
-    PatientBirthDate: study.patientBirthDate ?? '',
-    PatientSex: study.patientSex ?? '',
-    StudyDate: study.studyDate ?? '',
-    StudyTime: study.studyTime ?? '',
-    StudyID: study.studyId ?? '',
-    AccessionNumber: study.accessionNumber ?? '',
-    ReferringPhysicianName: study.referringPhysicianName ?? '',
-  };
-}
-
 /** A small Comprehensive SR: a finding text and the class, UNVERIFIED unless a verifier is given. */
 export function buildMinimalSr(study: SegSourceStudy, finding: { className: string; probability: number; verifiedBy?: string }): { bytes: Buffer; sopInstanceUid: string } {
   const sopInstanceUid = newUid();
   const { date, time } = dicomDateTime();
   const ds: NaturalDataset = {
-    ...patientStudy(study),
+    ...patientStudyModules(study),
     SOPClassUID: COMPREHENSIVE_SR_SOP_CLASS_UID,
     SOPInstanceUID: sopInstanceUid,
     SeriesInstanceUID: newUid(),
@@ -66,7 +51,7 @@ export function buildEncapsulatedPdf(study: SegSourceStudy, pdf: Buffer, title: 
   // The value must have even length: pad with one NUL as PS3.3 allows.
   const doc = pdf.length % 2 ? Buffer.concat([pdf, Buffer.from([0])]) : pdf;
   const ds: NaturalDataset = {
-    ...patientStudy(study),
+    ...patientStudyModules(study),
     SOPClassUID: ENCAPSULATED_PDF_SOP_CLASS_UID,
     SOPInstanceUID: sopInstanceUid,
     SeriesInstanceUID: newUid(),

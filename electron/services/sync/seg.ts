@@ -63,6 +63,22 @@ export function unpackBits(bytes: Uint8Array, count: number): Uint8Array {
   return out;
 }
 
+/** The Patient and General Study module attributes of a derived object, copied from its source study. */
+export function patientStudyModules(study: SegSourceStudy): NaturalDataset {
+  return {
+    StudyInstanceUID: study.studyInstanceUid,
+    PatientName: study.patientName ?? '',
+    PatientID: study.patientId ?? '',
+    PatientBirthDate: study.patientBirthDate ?? '',
+    PatientSex: study.patientSex ?? '',
+    StudyDate: study.studyDate ?? '',
+    StudyTime: study.studyTime ?? '',
+    StudyID: study.studyId ?? '',
+    AccessionNumber: study.accessionNumber ?? '',
+    ReferringPhysicianName: study.referringPhysicianName ?? '',
+  };
+}
+
 const code = (value: string, scheme: string, meaning: string) => ({ CodeValue: value, CodingSchemeDesignator: scheme, CodeMeaning: meaning });
 
 export function buildSegmentation(input: SegInput): { bytes: Buffer; sopInstanceUid: string; seriesInstanceUid: string } {
@@ -87,19 +103,10 @@ export function buildSegmentation(input: SegInput): { bytes: Buffer; sopInstance
   const ds: NaturalDataset = {
     SOPClassUID: SEG_SOP_CLASS_UID,
     SOPInstanceUID: sopInstanceUid,
-    StudyInstanceUID: study.studyInstanceUid,
+    ...patientStudyModules(study),
     SeriesInstanceUID: seriesInstanceUid,
     FrameOfReferenceUID: study.frameOfReferenceUid ?? newUid(),
     Modality: 'SEG',
-    PatientName: study.patientName ?? '',
-    PatientID: study.patientId ?? '',
-    PatientBirthDate: study.patientBirthDate ?? '',
-    PatientSex: study.patientSex ?? '',
-    StudyDate: study.studyDate ?? '',
-    StudyTime: study.studyTime ?? '',
-    StudyID: study.studyId ?? '',
-    AccessionNumber: study.accessionNumber ?? '',
-    ReferringPhysicianName: study.referringPhysicianName ?? '',
     SeriesNumber: input.seriesNumber ?? 9001,
     SeriesDescription: 'AI tumor segmentation (not for diagnostic use)',
     InstanceNumber: 1,
