@@ -74,6 +74,8 @@ export function watchConsole(page: Page): string[] {
   const problems: string[] = [];
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push(msg.text());
+    // CSP violations are named as such, whatever level the browser logs them at.
+    if (/Content Security Policy/i.test(msg.text())) problems.push('CSP: ' + msg.text());
   });
   page.on('pageerror', (err) => problems.push(err.message));
   return problems;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, startServe, watchConsole, type ServedHost } from './harness';
+import { firstRunSetup } from './viewer-helpers';
 import { startOrthanc, type OrthancServer } from '../electron/services/sync/testing/orthanc';
 import { makeMrStudy } from '../electron/services/sync/testing/study-factory';
 
@@ -36,16 +37,7 @@ describe('hospital server in the browser', () => {
   it('the admin configures the server; Test connection names a wrong password', async () => {
     await page.goto(host.url);
     await page.getByRole('heading', { name: 'First-run setup' }).waitFor();
-    await page.getByLabel('Username').fill('admin1');
-    await page.getByLabel('Display name').fill('Ada Admin');
-    await page.getByLabel('Password', { exact: true }).fill('Admin-pass-2026');
-    await page.getByLabel('Password again').fill('Admin-pass-2026');
-    if (await page.getByLabel('Database passphrase', { exact: true }).isVisible()) {
-      await page.getByLabel('Database passphrase', { exact: true }).fill('e2e database passphrase');
-      await page.getByLabel('Database passphrase again').fill('e2e database passphrase');
-    }
-    await page.getByRole('button', { name: 'Create admin and sign in' }).click();
-    await page.getByTestId('signed-in-user').waitFor();
+    await firstRunSetup(page);
     await page.getByTestId('sync-state').getByText('Hospital server: not configured').waitFor();
 
     await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('button', { name: 'Administration' }).click();
