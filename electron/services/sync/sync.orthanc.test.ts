@@ -342,10 +342,14 @@ describe('push', () => {
     const objs = Array.from({ length: 40 }, (_, i) => buildMinimalSr(src.study, { className: `case-${i}`, probability: 0.5 }));
     const items = objs.map((o) => sync.enqueue({ kind: 'sr', content: o.bytes, label: 'AI finding SR' }));
     const postsBefore = proxy.hits.filter((h) => h.method === 'POST').length;
+    // A slow server (each STOW answered after 150 ms), so the kill lands while most of the push
+    // is still to come, however fast this machine is.
+    proxy.setFault({ kind: 'slow', ms: 150 }, (r) => r.method === 'POST');
     const pushing = sync.pushNow(ADMIN);
     await waitFor('the first STOW requests', () => proxy.hits.filter((h) => h.method === 'POST').length - postsBefore >= 8, 20_000);
     await orthanc.kill();
     const first = await pushing;
+    proxy.setFault({ kind: 'none' });
     expect(first.failed).toBeGreaterThanOrEqual(1);
     const waiting = items.filter((i) => sync.outbox.get(i.id).state !== 'sent');
     expect(waiting.length).toBeGreaterThan(0);

@@ -13,7 +13,9 @@ export type Fault =
   /** Forward, but cut the response body after this many bytes (headers already sent). */
   | { kind: 'cut-response'; afterBytes: number }
   /** Read the request, then close the socket without any answer. */
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+  /** Forward, and hold the answer back this long (a slow server). */
+  | { kind: 'slow'; ms: number };
 
 export interface Hit {
   method: string;
@@ -79,6 +81,13 @@ export async function startFaultProxy(target: string, options: { tls?: { key: st
       return;
     }
     const upstream = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: `${t.hostname}:${t.port}` } }, (up) => {
+      if (fault.kind === 'slow') {
+        setTimeout(() => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        }, fault.ms);
+        return;
+      }
       res.writeHead(up.statusCode ?? 502, up.headers);
       if (fault.kind !== 'cut-response') {
         up.pipe(res);
