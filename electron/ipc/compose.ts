@@ -108,6 +108,9 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     inference,
     audit,
     logger: logger.child({ service: 'ai-results' }),
+    // Clinical runs use the model an admin activated in the research registry (declared below;
+    // only called once a run starts).
+    clinicalModelId: () => research.registry.activeModelId(),
   });
 
   // Reports: drafts filled from the stored AI results; signing queues the PDF, SR and the AI's SEG in sync's outbox.

@@ -39,6 +39,12 @@ export interface AiResultsOptions {
   chunkSize?: number;
   /** Passed to classify (tests pin a runtime); default: the active runtime. */
   classifyOptions?: Pick<ClassifyOptions, 'runtime' | 'modelId'>;
+  /**
+   * The model an admin activated for clinical use (the research registry), asked at the start of
+   * every run so an activation takes effect on the next study without a restart. Null, or no
+   * function, means the inference service's default model. classifyOptions.modelId wins.
+   */
+  clinicalModelId?: () => Promise<string | null>;
 }
 
 export interface RunOptions {
@@ -265,6 +271,7 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
         .run(status, run.done, error, now(), model?.id ?? null, model?.version ?? null, model?.runtime ?? null, studyId);
     };
     try {
+      const modelId = options.classifyOptions?.modelId ?? (await options.clinicalModelId?.()) ?? undefined;
       for (let start = 0; start < work.length; start += chunkSize) {
         if (run.controller.signal.aborted) throw new WorkstationError('CONFLICT', 'The AI run was cancelled.', { details: { cancelled: true } });
         const chunk = work.slice(start, start + chunkSize);
@@ -280,7 +287,7 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
           inputs.push({ id: c.instanceId, source: { kind: 'pixels', image: frameToRawImage(r.f) }, pixelSpacingMm: r.f.pixelSpacing });
         });
         const outcomes = inputs.length
-          ? await inference.classify(inputs, { ...options.classifyOptions, wantMask: true, signal: run.controller.signal })
+          ? await inference.classify(inputs, { ...options.classifyOptions, ...(modelId ? { modelId } : {}), wantMask: true, signal: run.controller.signal })
           : [];
         const byId = new Map(chunk.map((c) => [c.instanceId, c]));
         for (const o of outcomes) {
