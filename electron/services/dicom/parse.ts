@@ -151,6 +151,9 @@ function firstNumber(ds: DataSet, tag: string): number | null {
 function us(ds: DataSet, tag: string): number | undefined {
   const el = ds.elements[tag];
   if (!el || el.length < 2) return undefined;
+  // A value written 4 bytes wide (VR UL where the standard says US, as only a broken or hostile
+  // writer does) is read whole: reading its low 16 bits would turn 100000 rows into 34464.
+  if (el.length >= 4 && (el.vr === 'UL' || el.vr === 'SL' || el.vr === undefined)) return ds.uint32(tag);
   // Implicit VR files carry US values without a VR; dicom-parser reads them by the data set's byte order.
   return ds.uint16(tag);
 }

@@ -28,6 +28,7 @@ function el(group: number, element: number, vr: string, value: Buffer): Buffer {
 const str = (s: string): Buffer => Buffer.from(s.length % 2 ? s + ' ' : s, 'latin1');
 const uid = (s: string): Buffer => Buffer.from(s.length % 2 ? s + '\0' : s, 'latin1');
 const us = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
+const ul = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
 
 /** A minimal explicit-LE (or deflated) Part 10 file; `body` is the data set after the meta header. */
 export function part10(body: Buffer, ts = '1.2.840.10008.1.2.1', deflate = false): Buffer {
@@ -44,7 +45,11 @@ export function part10(body: Buffer, ts = '1.2.840.10008.1.2.1', deflate = false
   return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), meta, data]);
 }
 
-export function imageBody(opts: { rows: number; cols: number; sop: string; pixels?: Buffer; pixelLength?: number; extra?: Buffer }): Buffer {
+/**
+ * `dimensionsAsUL` writes Rows and Columns with VR UL (4 bytes) instead of US: the standard says
+ * US, so only a hostile writer does this, and it is the only way to declare 100000 x 100000.
+ */
+export function imageBody(opts: { rows: number; cols: number; sop: string; pixels?: Buffer; pixelLength?: number; extra?: Buffer; dimensionsAsUL?: boolean }): Buffer {
   const px = opts.pixels ?? Buffer.alloc(opts.rows * opts.cols * 2, 7);
   const pixelEl = el(0x7fe0, 0x0010, 'OW', px);
   if (opts.pixelLength !== undefined) pixelEl.writeUInt32LE(opts.pixelLength, 8);
@@ -59,8 +64,8 @@ export function imageBody(opts: { rows: number; cols: number; sop: string; pixel
     ...(opts.extra ? [opts.extra] : []),
     el(0x0028, 0x0002, 'US', us(1)),
     el(0x0028, 0x0004, 'CS', str('MONOCHROME2')),
-    el(0x0028, 0x0010, 'US', us(opts.rows)),
-    el(0x0028, 0x0011, 'US', us(opts.cols)),
+    opts.dimensionsAsUL ? el(0x0028, 0x0010, 'UL', ul(opts.rows)) : el(0x0028, 0x0010, 'US', us(opts.rows)),
+    opts.dimensionsAsUL ? el(0x0028, 0x0011, 'UL', ul(opts.cols)) : el(0x0028, 0x0011, 'US', us(opts.cols)),
     el(0x0028, 0x0100, 'US', us(16)),
     el(0x0028, 0x0101, 'US', us(12)),
     el(0x0028, 0x0102, 'US', us(11)),
@@ -90,6 +95,7 @@ export function hostileFiles(): Record<string, Buffer> {
     'deep-sequences.dcm': part10(imageBody({ rows: 8, cols: 8, sop: '1.2.826.0.1.3680043.10.999.2.3', extra: nestedSequence(2000) })),
     'zero-by-zero.dcm': part10(imageBody({ rows: 0, cols: 0, sop: '1.2.826.0.1.3680043.10.999.2.4', pixels: Buffer.alloc(0) })),
     'huge-header.dcm': part10(imageBody({ rows: 65535, cols: 65535, sop: '1.2.826.0.1.3680043.10.999.2.5', pixels: Buffer.alloc(64) })),
+    'hundred-thousand.dcm': part10(imageBody({ rows: 100000, cols: 100000, sop: '1.2.826.0.1.3680043.10.999.2.7', pixels: Buffer.alloc(64), dimensionsAsUL: true })),
     'not-dicom.dcm': Buffer.from('This is a text file with a .dcm name.\n'.repeat(20)),
     'deflate-bomb.dcm': part10(Buffer.concat([imageBody({ rows: 8, cols: 8, sop: '1.2.826.0.1.3680043.10.999.2.6' }), Buffer.alloc(64 * 1024 * 1024)]), '1.2.840.10008.1.2.1.99', true),
   };
