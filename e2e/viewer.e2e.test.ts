@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, startServe, watchConsole, type ServedHost } from './harness';
-import { writeGliomaSeries } from './fixtures/glioma-series';
+import { writeGliomaMultiframe, writeGliomaSeries } from './fixtures/glioma-series';
 import {
   RADIOLOGIST,
   createRadiologist,
@@ -249,6 +249,39 @@ describe('worklist and viewer in the browser', () => {
     // The key image captured above opened a draft report for the demo case.
     const demoReport = table.locator('tbody tr', { hasText: 'DEMO, GLIOMA' }).getByTestId('report-status-cell');
     await expect.poll(() => demoReport.innerText()).toBe('Draft');
+  });
+
+  it('scores every frame of a multi-frame image: K jumps to the key frame, with that frame\'s overlay', async () => {
+    // The single-file series' key slice first (the multi-frame file holds the same slices as frames).
+    await openStudyFromWorklist(page, 'TEST-GLIOMA');
+    await waitForSlice(page, 0);
+    await waitForAiDone();
+    await page.getByTestId('overlay-toggle').check();
+    await page.keyboard.press('k');
+    await waitForViewportAttr(page, 'data-overlay-drawn', 'true');
+    const keyIndex = Number(await viewport().getAttribute('data-rendered-slice'));
+    // Not the first slice, so the jump below is a real move within the one multi-frame instance.
+    expect(keyIndex).toBeGreaterThan(0);
+
+    const mfFile = writeGliomaMultiframe(path.join(fixtureDir, 'multiframe'));
+    await page.getByRole('button', { name: /^Worklist/ }).click();
+    await page.getByTestId('import-files').setInputFiles([mfFile]);
+    await page.getByText('Imported 1 image(s)').waitFor({ timeout: 60_000 });
+    await openStudyFromWorklist(page, 'TEST-GLIOMA-MF');
+    await waitForSlice(page, 0);
+    await expect(sliceText()).resolves.toMatch(/Image 1 \/ 8/);
+    await waitForAiDone();
+    await expect(page.getByTestId('ai-study-finding').innerText()).resolves.toMatch(/Glioma \d+\.\d%[\s\S]*8 slices scored/);
+    await page.getByTestId('overlay-toggle').check();
+    await page.keyboard.press('Home');
+    await waitForSlice(page, 0);
+    await page.keyboard.press('k');
+    await waitForSlice(page, keyIndex);
+    await expect(sliceText()).resolves.toMatch(new RegExp(`Image ${keyIndex + 1} / 8`));
+    await waitForViewportAttr(page, 'data-overlay-drawn', 'true');
+    const on = await viewportPixels(page, viewport());
+    expect(on.reddish + on.yellowish).toBeGreaterThan(0.001);
+    await expect(page.getByTestId('ai-panel').innerText()).resolves.toMatch(/Not a medical device/);
   });
 
   it('showed no console errors and no CSP violations', () => {

@@ -19,8 +19,11 @@ export const aiModelRefSchema = z.object({
 });
 export type AiModelRef = z.infer<typeof aiModelRefSchema>;
 
+/** One scored image: an instance's frame (0 for single-frame images; a multi-frame image has one per frame). */
 export const aiInstanceResultSchema = z.object({
   instanceId: z.string(),
+  /** 0-based frame of the instance. */
+  frame: z.number().int().min(0),
   seriesId: z.string(),
   /** A tumor class, notumor, or "not recognised" (the image is not a brain MRI slice the model knows). */
   label: z.string(),
@@ -41,6 +44,8 @@ export const aiSeriesResultSchema = z.object({
   confidence: z.number(),
   /** The instance with the strongest evidence for the finding (the key slice), or null. */
   keyInstanceId: z.string().nullable(),
+  /** The key slice's 0-based frame within keyInstanceId (0 for single-frame images), or null with it. */
+  keyFrame: z.number().int().min(0).nullable(),
   slices: z.number().int(),
   counts: z.record(z.string(), z.number().int()),
 });
@@ -52,7 +57,7 @@ export const aiStudyResultSchema = z.object({
   model: aiModelRefSchema.nullable(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
-  /** While running: images scored so far of the total. */
+  /** While running: images (frames) scored so far of the total. */
   progress: z.object({ done: z.number().int(), total: z.number().int() }).nullable(),
   /** Why the last run failed, as a sentence; null otherwise. */
   error: z.string().nullable(),
@@ -61,7 +66,7 @@ export const aiStudyResultSchema = z.object({
   series: z.array(aiSeriesResultSchema),
   instances: z.array(aiInstanceResultSchema),
   /** Images the model could not score, with the reason (one sentence each). */
-  failures: z.array(z.object({ instanceId: z.string(), reason: z.string() })),
+  failures: z.array(z.object({ instanceId: z.string(), frame: z.number().int().min(0), reason: z.string() })),
   notice: z.literal(AI_NOTICE),
 });
 export type AiStudyResult = z.infer<typeof aiStudyResultSchema>;
@@ -92,6 +97,7 @@ export const AI_PROGRESS_EVENT = 'ai.progress';
  */
 export const aiMaskSchema = z.object({
   instanceId: z.string(),
+  frame: z.number().int().min(0),
   width: z.number().int(),
   height: z.number().int(),
   runs: z.array(z.number().int().nonnegative()),
@@ -121,8 +127,9 @@ export const aiChannels = {
     response: z.object({ cancelled: z.boolean() }),
   }),
   'ai.mask': channel({
-    summary: 'The stored tumor mask of one image, for the overlay',
-    request: z.object({ instanceId: id }).strict(),
+    summary: 'The stored tumor mask of one image (one frame of a multi-frame image), for the overlay',
+    // frame defaults to 0 so callers written before multi-frame scoring keep working.
+    request: z.object({ instanceId: id, frame: z.number().int().min(0).default(0) }).strict(),
     response: aiMaskSchema,
   }),
 };

@@ -61,6 +61,8 @@ export const reportAiFindingSchema = z.object({
   slices: z.number().int(),
   seriesId: z.string(),
   keyInstanceId: z.string().nullable(),
+  /** The key slice's 0-based frame in keyInstanceId; absent in findings stored before frames were scored (frame 0). */
+  keyFrame: z.number().int().min(0).nullable().optional(),
   modelId: z.string(),
   modelVersion: z.string(),
   runtime: z.string(),

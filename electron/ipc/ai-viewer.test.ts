@@ -84,6 +84,12 @@ describe('viewer API', () => {
     expect(unknown).toMatchObject({ ok: false, code: 'NOT_FOUND' });
     expect(unknown.message).toMatch(/[a-z]/);
     expect(await call(rad, 'ai.mask', { instanceId: 'no-such-instance' })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+    // Frames: 0 is the default, a frame a single-frame image does not have is not found, a negative one is refused.
+    const inst = (await call(rad, 'ai.studyResult', { studyId })).result as AiStudyResult;
+    const first = inst.instances[0]!;
+    expect(await call(rad, 'ai.mask', { instanceId: first.instanceId, frame: 0 })).toEqual(await call(rad, 'ai.mask', { instanceId: first.instanceId }));
+    expect(await call(rad, 'ai.mask', { instanceId: first.instanceId, frame: 1 })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+    expect(await call(rad, 'ai.mask', { instanceId: first.instanceId, frame: -1 })).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
     expect(await call(rad, 'ai.cancel', { studyId })).toMatchObject({ ok: true, result: { cancelled: false } });
     // Nothing was lost: the stored result is still there.
     expect(await call(rad, 'ai.studyResult', { studyId })).toMatchObject({ ok: true, result: { status: 'done' } });

@@ -17,6 +17,6 @@ export function aiHandlers(services: Pick<Services, 'aiResults'>): Pick<Handlers
     'ai.runStudy': (req, ctx) =>
       aiResults.runStudy(req.studyId, { ...who(ctx), force: req.force, onProgress: (data) => ctx.connection.emit({ event: AI_PROGRESS_EVENT, data }) }),
     'ai.cancel': (req) => ({ cancelled: aiResults.cancel(req.studyId) }),
-    'ai.mask': (req) => aiResults.mask(req.instanceId),
+    'ai.mask': (req) => aiResults.mask(req.instanceId, req.frame),
   };
 }

@@ -1,6 +1,8 @@
 // Stored AI results per study: runs the tumor model over a study's images (decoded by the DICOM
 // service, scored by the inference service), persists each image's result and mask and the
 // per-series finding, tracks running/cancelled/failed runs, and serves masks for the overlay.
+// An image is one frame of an instance: a multi-frame (enhanced) MR holds a whole series in one
+// instance, and every one of its frames is scored and is a slice of the series finding.
 import zlib from 'node:zlib';
 import {
   AI_NOTICE,
@@ -35,7 +37,7 @@ export interface AiResultsOptions {
   inference: Pick<InferenceService, 'classify'>;
   audit?: { append(entry: AuditEntry): unknown } | undefined;
   logger?: Logger | undefined;
-  /** Images decoded and scored per step (bounds memory on long series); default 8. */
+  /** Images (frames) decoded and scored per step (bounds memory on long series); default 8. */
   chunkSize?: number;
   /** Passed to classify (tests pin a runtime); default: the active runtime. */
   classifyOptions?: Pick<ClassifyOptions, 'runtime' | 'modelId'>;
@@ -61,7 +63,8 @@ export interface AiResultsService {
   /** Runs (or joins the run already under way) and resolves with the stored result. */
   runStudy(studyId: string, opts: RunOptions): Promise<AiStudyResult>;
   cancel(studyId: string): boolean;
-  mask(instanceId: string): AiMask;
+  /** The stored mask of one frame of an instance (0 for single-frame images). */
+  mask(instanceId: string, frame?: number): AiMask;
   /** Cancels runs under way and waits for them to stop. */
   close(): Promise<void>;
 }
@@ -76,6 +79,16 @@ interface RunRow {
   error: string | null;
   started_at: string;
   finished_at: string | null;
+}
+
+/** One image to score: a frame of an instance of record. */
+interface WorkItem {
+  seriesId: string;
+  instanceId: string;
+  /** 0-based; 0 for single-frame instances. */
+  frame: number;
+  w: number;
+  h: number;
 }
 
 interface ActiveRun {
@@ -150,9 +163,18 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
 
   function seriesResults(studyId: string): AiSeriesResult[] {
     const rows = db()
-      .prepare('SELECT series_id, label, confidence, key_instance_id, slices, counts FROM ai_series_results WHERE study_id = ? ORDER BY series_id')
-      .all(studyId) as { series_id: string; label: string; confidence: number; key_instance_id: string | null; slices: number; counts: string }[];
-    return rows.map((r) => ({ seriesId: r.series_id, label: r.label, confidence: r.confidence, keyInstanceId: r.key_instance_id, slices: r.slices, counts: JSON.parse(r.counts) as Record<string, number> }));
+      .prepare('SELECT series_id, label, confidence, key_instance_id, key_frame, slices, counts FROM ai_series_results WHERE study_id = ? ORDER BY series_id')
+      .all(studyId) as { series_id: string; label: string; confidence: number; key_instance_id: string | null; key_frame: number | null; slices: number; counts: string }[];
+    return rows.map((r) => ({
+      seriesId: r.series_id,
+      label: r.label,
+      confidence: r.confidence,
+      keyInstanceId: r.key_instance_id,
+      // The key instance may have been deleted (ON DELETE SET NULL): no frame without it.
+      keyFrame: r.key_instance_id === null ? null : (r.key_frame ?? 0),
+      slices: r.slices,
+      counts: JSON.parse(r.counts) as Record<string, number>,
+    }));
   }
 
   function studyResult(studyId: string): AiStudyResult {
@@ -160,15 +182,16 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
     if (!row && !active.has(studyId)) images.study(studyId); // NOT_FOUND for an unknown study
     const { status, error } = effectiveStatus(studyId, row);
     const inst = db()
-      .prepare('SELECT instance_id, series_id, label, confidence, probabilities, area_px, area_mm2, mask IS NOT NULL AS has_mask, ms, error FROM ai_instance_results WHERE study_id = ?')
-      .all(studyId) as { instance_id: string; series_id: string; label: string | null; confidence: number | null; probabilities: string | null; area_px: number; area_mm2: number | null; has_mask: number; ms: number; error: string | null }[];
+      .prepare('SELECT instance_id, frame, series_id, label, confidence, probabilities, area_px, area_mm2, mask IS NOT NULL AS has_mask, ms, error FROM ai_instance_results WHERE study_id = ? ORDER BY instance_id, frame')
+      .all(studyId) as { instance_id: string; frame: number; series_id: string; label: string | null; confidence: number | null; probabilities: string | null; area_px: number; area_mm2: number | null; has_mask: number; ms: number; error: string | null }[];
     const instances: AiInstanceResult[] = [];
-    const failures: { instanceId: string; reason: string }[] = [];
+    const failures: AiStudyResult['failures'] = [];
     for (const r of inst) {
-      if (r.label === null) failures.push({ instanceId: r.instance_id, reason: r.error ?? 'The image could not be scored.' });
+      if (r.label === null) failures.push({ instanceId: r.instance_id, frame: r.frame, reason: r.error ?? 'The image could not be scored.' });
       else
         instances.push({
           instanceId: r.instance_id,
+          frame: r.frame,
           seriesId: r.series_id,
           label: r.label,
           confidence: r.confidence ?? 0,
@@ -197,24 +220,25 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
     };
   }
 
-  function persistOutcome(studyId: string, seriesId: string, instanceId: string, o: ImageOutcome, model: { id: string; version: string; runtime: string }, size: { w: number; h: number }): void {
+  function persistOutcome(studyId: string, item: WorkItem, o: ImageOutcome, model: { id: string; version: string; runtime: string }): void {
     const stmt = db().prepare(
-      `INSERT OR REPLACE INTO ai_instance_results (instance_id, study_id, series_id, model_id, model_version, runtime, label, confidence, probabilities, area_px, area_mm2, mask_width, mask_height, mask, ms, error, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO ai_instance_results (instance_id, frame, study_id, series_id, model_id, model_version, runtime, label, confidence, probabilities, area_px, area_mm2, mask_width, mask_height, mask, ms, error, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    const { instanceId, frame, seriesId } = item;
     if (o.ok) {
       const r = o.result;
       const mask = o.mask && r.mask.areaPx > 0 ? zlib.deflateRawSync(o.mask) : null;
-      stmt.run(instanceId, studyId, seriesId, r.modelId, r.modelVersion, r.runtime, r.label, r.confidence, JSON.stringify(r.probabilities), r.mask.areaPx, r.mask.areaMm2, r.width, r.height, mask, r.ms, null, now());
+      stmt.run(instanceId, frame, studyId, seriesId, r.modelId, r.modelVersion, r.runtime, r.label, r.confidence, JSON.stringify(r.probabilities), r.mask.areaPx, r.mask.areaMm2, r.width, r.height, mask, r.ms, null, now());
     } else {
-      stmt.run(instanceId, studyId, seriesId, model.id, model.version, model.runtime, null, null, null, 0, null, size.w, size.h, null, 0, o.error.message, now());
+      stmt.run(instanceId, frame, studyId, seriesId, model.id, model.version, model.runtime, null, null, null, 0, null, item.w, item.h, null, 0, o.error.message, now());
     }
   }
 
   function aggregate(studyId: string): void {
     const rows = db()
-      .prepare('SELECT instance_id, series_id, label, probabilities, model_id, model_version, runtime FROM ai_instance_results WHERE study_id = ? AND label IS NOT NULL')
-      .all(studyId) as { instance_id: string; series_id: string; label: string; probabilities: string; model_id: string; model_version: string; runtime: string }[];
+      .prepare('SELECT instance_id, frame, series_id, label, probabilities, model_id, model_version, runtime FROM ai_instance_results WHERE study_id = ? AND label IS NOT NULL ORDER BY instance_id, frame')
+      .all(studyId) as { instance_id: string; frame: number; series_id: string; label: string; probabilities: string; model_id: string; model_version: string; runtime: string }[];
     const bySeries = new Map<string, typeof rows>();
     for (const r of rows) {
       const list = bySeries.get(r.series_id) ?? [];
@@ -225,20 +249,27 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
     conn.transaction(() => {
       conn.prepare('DELETE FROM ai_series_results WHERE study_id = ?').run(studyId);
       const ins = conn.prepare(
-        'INSERT INTO ai_series_results (series_id, study_id, model_id, model_version, runtime, label, confidence, key_instance_id, slices, counts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO ai_series_results (series_id, study_id, model_id, model_version, runtime, label, confidence, key_instance_id, key_frame, slices, counts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
       for (const [seriesId, list] of bySeries) {
-        const f = aggregateSeries(list.map((r) => ({ id: r.instance_id, label: r.label, probabilities: JSON.parse(r.probabilities) as Record<string, number> })));
+        // One slice per frame: the slice id is the row's index, mapped back to (instance, frame).
+        const f = aggregateSeries(list.map((r, i) => ({ id: String(i), label: r.label, probabilities: JSON.parse(r.probabilities) as Record<string, number> })));
+        const key = f.strongestSliceId === null ? null : list[Number(f.strongestSliceId)]!;
         const first = list[0]!;
-        ins.run(seriesId, studyId, first.model_id, first.model_version, first.runtime, f.label, f.confidence, f.strongestSliceId, f.slices, JSON.stringify(f.counts), now());
+        ins.run(seriesId, studyId, first.model_id, first.model_version, first.runtime, f.label, f.confidence, key?.instance_id ?? null, key?.frame ?? null, f.slices, JSON.stringify(f.counts), now());
       }
     })();
   }
 
   async function execute(studyId: string, run: ActiveRun, opts: RunOptions): Promise<AiStudyResult> {
     const detail = images.study(studyId);
-    // Score the instances of record only; a conflicting copy is for a person to resolve.
-    const work = detail.series.flatMap((s) => s.instances.filter((i) => i.conflictOf === null).map((i) => ({ seriesId: s.seriesId, instanceId: i.instanceId, w: i.columns, h: i.rows })));
+    // Score the instances of record only; a conflicting copy is for a person to resolve. Every
+    // frame of a multi-frame instance is an image of its own (a missing or 0 count means one).
+    const work: WorkItem[] = detail.series.flatMap((s) =>
+      s.instances
+        .filter((i) => i.conflictOf === null)
+        .flatMap((i) => Array.from({ length: Math.max(1, i.frames || 1) }, (_, frame) => ({ seriesId: s.seriesId, instanceId: i.instanceId, frame, w: i.columns, h: i.rows }))),
+    );
     run.total = work.length;
     const emit = (phase: AiProgress['phase'], failed: number): void => {
       const p: AiProgress = { studyId, done: run.done, total: run.total, failed, phase };
@@ -277,32 +308,33 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
         const chunk = work.slice(start, start + chunkSize);
         const inputs: InferenceInput[] = [];
         const decodeFailures: { item: (typeof chunk)[number]; reason: string }[] = [];
-        const frames = await Promise.all(chunk.map((c) => images.frame(c.instanceId, 0).then((f) => ({ ok: true as const, f }), (err: unknown) => ({ ok: false as const, err }))));
+        const frames = await Promise.all(chunk.map((c) => images.frame(c.instanceId, c.frame).then((f) => ({ ok: true as const, f }), (err: unknown) => ({ ok: false as const, err }))));
         chunk.forEach((c, i) => {
           const r = frames[i]!;
           if (!r.ok) {
             decodeFailures.push({ item: c, reason: sentence(r.err) });
             return;
           }
-          inputs.push({ id: c.instanceId, source: { kind: 'pixels', image: frameToRawImage(r.f) }, pixelSpacingMm: r.f.pixelSpacing });
+          // The input id is the item's place in the chunk: an instance id alone is not unique
+          // once the frames of one instance share a chunk.
+          inputs.push({ id: String(i), source: { kind: 'pixels', image: frameToRawImage(r.f) }, pixelSpacingMm: r.f.pixelSpacing });
         });
         const outcomes = inputs.length
           ? await inference.classify(inputs, { ...options.classifyOptions, ...(modelId ? { modelId } : {}), wantMask: true, signal: run.controller.signal })
           : [];
-        const byId = new Map(chunk.map((c) => [c.instanceId, c]));
         for (const o of outcomes) {
           if (o.ok && !model) model = { id: o.result.modelId, version: o.result.modelVersion, runtime: o.result.runtime };
         }
         const m = model ?? { id: 'unknown', version: 'unknown', runtime: 'unknown' };
         conn.transaction(() => {
           for (const o of outcomes) {
-            const c = byId.get(o.id)!;
+            const c = chunk[Number(o.id)]!;
             if (!o.ok) failed++;
-            persistOutcome(studyId, c.seriesId, c.instanceId, o, m, c);
+            persistOutcome(studyId, c, o, m);
           }
           for (const d of decodeFailures) {
             failed++;
-            persistOutcome(studyId, d.item.seriesId, d.item.instanceId, { id: d.item.instanceId, ok: false, error: { code: 'INVALID_INPUT', message: d.reason, reason: 'decode' } }, m, d.item);
+            persistOutcome(studyId, d.item, { id: d.item.instanceId, ok: false, error: { code: 'INVALID_INPUT', message: d.reason, reason: 'decode' } }, m);
           }
         })();
         run.done += chunk.length;
@@ -350,13 +382,13 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
       const runs = new Map(
         (db().prepare(`SELECT study_id, status, error, started_at, finished_at, model_id, model_version, runtime, total, done FROM ai_runs WHERE study_id IN (${placeholders})`).all(...studyIds) as (RunRow & { study_id: string })[]).map((r) => [r.study_id, r]),
       );
-      const series = db().prepare(`SELECT study_id, series_id, label, confidence, key_instance_id, slices, counts FROM ai_series_results WHERE study_id IN (${placeholders})`).all(...studyIds) as {
-        study_id: string; series_id: string; label: string; confidence: number; key_instance_id: string | null; slices: number; counts: string;
+      const series = db().prepare(`SELECT study_id, series_id, label, confidence, key_instance_id, key_frame, slices, counts FROM ai_series_results WHERE study_id IN (${placeholders})`).all(...studyIds) as {
+        study_id: string; series_id: string; label: string; confidence: number; key_instance_id: string | null; key_frame: number | null; slices: number; counts: string;
       }[];
       return studyIds.map((studyId) => {
         const { status } = effectiveStatus(studyId, runs.get(studyId));
         const f = status === 'done' || status === 'cancelled'
-          ? studyFinding(series.filter((s) => s.study_id === studyId).map((s) => ({ seriesId: s.series_id, label: s.label, confidence: s.confidence, keyInstanceId: s.key_instance_id, slices: s.slices, counts: {} })))
+          ? studyFinding(series.filter((s) => s.study_id === studyId).map((s) => ({ seriesId: s.series_id, label: s.label, confidence: s.confidence, keyInstanceId: s.key_instance_id, keyFrame: s.key_frame, slices: s.slices, counts: {} })))
           : null;
         return { studyId, status, label: f?.label ?? null, confidence: f?.confidence ?? null };
       });
@@ -390,13 +422,13 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
       run.controller.abort();
       return true;
     },
-    mask(instanceId) {
-      const r = db().prepare('SELECT mask_width, mask_height, mask, area_px, label FROM ai_instance_results WHERE instance_id = ?').get(instanceId) as
+    mask(instanceId, frame = 0) {
+      const r = db().prepare('SELECT mask_width, mask_height, mask, area_px, label FROM ai_instance_results WHERE instance_id = ? AND frame = ?').get(instanceId, frame) as
         | { mask_width: number; mask_height: number; mask: Buffer | null; area_px: number; label: string | null }
         | undefined;
       if (!r || r.label === null) throw new WorkstationError('NOT_FOUND', 'This image has no AI result yet. Run the AI on the study first.');
       const n = r.mask_width * r.mask_height;
-      if (!r.mask) return { instanceId, width: r.mask_width, height: r.mask_height, runs: [n], areaPx: 0 };
+      if (!r.mask) return { instanceId, frame, width: r.mask_width, height: r.mask_height, runs: [n], areaPx: 0 };
       let pixels: Buffer;
       try {
         pixels = zlib.inflateRawSync(r.mask);
@@ -405,7 +437,7 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
       }
       if (pixels.length !== n) throw new WorkstationError('INTERNAL', 'The stored tumor mask of this image has the wrong size. Run the AI on the study again.', { cause: new Error(`${pixels.length} != ${n}`) });
       const { runs, areaPx } = encodeMaskRuns(pixels);
-      return { instanceId, width: r.mask_width, height: r.mask_height, runs, areaPx };
+      return { instanceId, frame, width: r.mask_width, height: r.mask_height, runs, areaPx };
     },
     async close() {
       const runs = [...active.values()];

@@ -1,17 +1,18 @@
 // Stored AI results with real parts: an encrypted store, the DICOM service importing a real
-// glioma series, and the shipped model scoring it through the inference service.
+// glioma series (as eight files, and as one multi-frame file), and the shipped model scoring it
+// through the inference service.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkstationError, decodeMaskRuns, encodeMaskRuns, type AiProgress } from '../../contract';
+import { WorkstationError, decodeMaskRuns, encodeMaskRuns, type AiProgress, type AiStudyResult } from '../../contract';
 import { createStore, type Store } from '../store';
 import { createAuditLog } from '../audit';
 import { createDicomService, type DicomService } from '../dicom';
 import { createInferenceService, type InferenceService } from '../inference';
 import { createLogger } from '../log';
 import { appRoot } from '../config';
-import { writeGliomaSeries } from '../../../e2e/fixtures/glioma-series';
+import { writeGliomaMultiframe, writeGliomaSeries } from '../../../e2e/fixtures/glioma-series';
 import { createAiResultsService, frameToRawImage, studyFinding, type AiResultsService } from './index';
 
 const modelsFolder = process.env.TUMORPREDICT_MODELS ? path.resolve(process.env.TUMORPREDICT_MODELS) : path.join(appRoot(), 'native-models');
@@ -21,6 +22,7 @@ let store: Store;
 let dicom: DicomService;
 let inference: InferenceService;
 let studyId: string;
+let multiframeStudyId: string;
 const logger = createLogger({ level: 'error' });
 
 function service(chunkSize = 4): AiResultsService {
@@ -46,6 +48,9 @@ beforeAll(async () => {
   const report = await dicom.importPaths(files, { actor: 'test' });
   expect(report.imported).toBe(files.length);
   studyId = report.studyIds[0]!;
+  const mf = await dicom.importPaths([writeGliomaMultiframe(path.join(dir, 'in-mf'))], { actor: 'test' });
+  expect(mf.imported).toBe(1);
+  multiframeStudyId = mf.studyIds[0]!;
   inference = createInferenceService({ config: { modelsFolder, runtime: 'auto' }, logger, poolSize: 2 });
 });
 
@@ -70,7 +75,7 @@ describe('mask run-length encoding', () => {
 });
 
 describe('studyFinding', () => {
-  const f = (seriesId: string, label: string, confidence: number) => ({ seriesId, label, confidence, keyInstanceId: null, slices: 1, counts: {} });
+  const f = (seriesId: string, label: string, confidence: number) => ({ seriesId, label, confidence, keyInstanceId: null, keyFrame: null, slices: 1, counts: {} });
   it('prefers a tumor series over notumor over not recognised, then the higher confidence', () => {
     expect(studyFinding([])).toBeNull();
     expect(studyFinding([f('a', 'notumor', 0.99), f('b', 'glioma', 0.6), f('c', 'not recognised', 0)])?.seriesId).toBe('b');
@@ -194,7 +199,7 @@ describe('study runs', () => {
     const r = await ai.runStudy(studyId, { actor: 'test', actorId: null, force: true });
     expect(r.status).toBe('done');
     expect(r.instances).toHaveLength(7);
-    expect(r.failures).toEqual([{ instanceId: broken, reason: 'The stored image file is missing from the data folder.' }]);
+    expect(r.failures).toEqual([{ instanceId: broken, frame: 0, reason: 'The stored image file is missing from the data folder.' }]);
     await service().runStudy(studyId, { actor: 'test', actorId: null, force: true });
   });
 
@@ -204,5 +209,91 @@ describe('study runs', () => {
     expect(r.status).toBe('failed');
     expect(r.error).toMatch(/interrupted/);
     store.db().prepare("UPDATE ai_runs SET status = 'done' WHERE study_id = ?").run(studyId);
+  });
+});
+
+describe('multi-frame images', () => {
+  // The multi-frame fixture holds the single-file series' slices as frames, in instance-number order.
+  const singleByFrame = (): string[] => {
+    const inst = [...dicom.index.get(studyId).series[0]!.instances].sort((a, b) => (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0));
+    expect(inst).toHaveLength(8);
+    return inst.map((i) => i.instanceId);
+  };
+  const multiframeInstance = (): string => {
+    const series = dicom.index.get(multiframeStudyId).series;
+    expect(series).toHaveLength(1);
+    expect(series[0]!.instances).toHaveLength(1);
+    expect(series[0]!.instances[0]!.frames).toBe(8);
+    return series[0]!.instances[0]!.instanceId;
+  };
+
+  it('imports as one instance whose frame k is the pixels of single file k', async () => {
+    const mfId = multiframeInstance();
+    const singles = singleByFrame();
+    for (const k of [0, 3, 7]) {
+      const [frame, twin] = await Promise.all([dicom.getFrame(mfId, k), dicom.getFrame(singles[k]!, 0)]);
+      expect(frame.data).toBe(twin.data);
+    }
+    await expect(dicom.getFrame(mfId, 8)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('scores every frame like its single-file twin, picks the same key slice as a frame, and serves each frame\'s mask', async () => {
+    const mfId = multiframeInstance();
+    const singles = singleByFrame();
+    const single = await service().runStudy(studyId, { actor: 'test', actorId: null, force: true });
+    const ai = service(3); // chunks of 3 frames: one instance's frames split over chunks and shared within one
+    const progress: AiProgress[] = [];
+    const r = await ai.runStudy(multiframeStudyId, { actor: 'test', actorId: null, force: true, onProgress: (p) => progress.push(p) });
+    expect(r.status).toBe('done');
+    expect(progress.every((p) => p.total === 8)).toBe(true);
+    expect(progress.filter((p) => p.phase === 'scoring').map((p) => p.done)).toEqual([3, 6, 8]);
+    expect(progress.at(-1)).toMatchObject({ phase: 'done', done: 8, total: 8 });
+    expect(r.failures).toEqual([]);
+    expect(r.instances.map((i) => [i.instanceId, i.frame])).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((k) => [mfId, k]));
+
+    const twinOf = (res: AiStudyResult, instanceId: string) => res.instances.find((i) => i.instanceId === instanceId && i.frame === 0)!;
+    for (const inst of r.instances) {
+      const twin = twinOf(single, singles[inst.frame]!);
+      expect(inst.label, `frame ${inst.frame}`).toBe(twin.label);
+      expect(Math.abs(inst.confidence - twin.confidence), `frame ${inst.frame}`).toBeLessThan(1e-5);
+      for (const [cls, p] of Object.entries(twin.probabilities)) expect(Math.abs(inst.probabilities[cls]! - p)).toBeLessThan(1e-5);
+      expect(inst.hasMask).toBe(twin.hasMask);
+      expect(Math.abs(inst.areaPx - twin.areaPx)).toBeLessThanOrEqual(Math.max(2, twin.areaPx * 0.01));
+    }
+
+    // One series of eight slices: the same finding, its key slice a frame of the one instance.
+    expect(r.series).toHaveLength(1);
+    const f = r.finding!;
+    const sf = single.finding!;
+    expect([f.label, f.slices, f.counts]).toEqual([sf.label, sf.slices, sf.counts]);
+    expect(Math.abs(f.confidence - sf.confidence)).toBeLessThan(1e-5);
+    expect(f.keyInstanceId).toBe(mfId);
+    expect(sf.keyFrame).toBe(0);
+    expect(f.keyFrame).toBe(singles.indexOf(sf.keyInstanceId!));
+    // The key slice of these glioma slices is not the first one: scoring frame 0 alone would miss it.
+    expect(f.keyFrame, 'the key frame should not be frame 0 on this fixture').toBeGreaterThan(0);
+
+    // mask(instance, k) is frame k's own mask.
+    const withMask = r.instances.filter((i) => i.hasMask);
+    if (withMask.length < 2) throw new Error('The model marked tumor pixels on fewer than 2 of 8 real glioma slices.');
+    for (const inst of withMask) {
+      const m = ai.mask(mfId, inst.frame);
+      expect(m.frame).toBe(inst.frame);
+      expect(m.areaPx).toBe(inst.areaPx);
+      const twin = ai.mask(singles[inst.frame]!, 0);
+      const a = decodeMaskRuns(m.runs, m.width, m.height);
+      const b = decodeMaskRuns(twin.runs, twin.width, twin.height);
+      let differ = 0;
+      for (let i = 0; i < a.length; i++) differ += a[i]! ^ b[i]!;
+      expect(differ).toBeLessThanOrEqual(Math.max(2, twin.areaPx * 0.01));
+    }
+    // Masks of different frames differ (the slices do), and the default frame is 0.
+    const [m1, m2] = [ai.mask(mfId, withMask[0]!.frame), ai.mask(mfId, withMask[1]!.frame)];
+    expect(m1.runs).not.toEqual(m2.runs);
+    expect(ai.mask(mfId)).toEqual(ai.mask(mfId, 0));
+    expect(() => ai.mask(mfId, 8)).toThrow(/no AI result/);
+
+    // Stored: a new service reads the frames back.
+    expect(service().studyResult(multiframeStudyId).instances.map((i) => i.frame)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 });

@@ -83,7 +83,7 @@ describe('DICOM import', () => {
     expect(by['not-dicom.dcm']!.reason).toMatch(/not a DICOM file/);
     expect(by['deflate-bomb.dcm']!.reason).toMatch(/zip bomb|inflates past/);
     expect(by['huge-header.dcm']!.reason).toMatch(/MiB decoded/);
-    expect(by['hundred-thousand.dcm']!.reason, by['hundred-thousand.dcm']!.reason).toMatch(/100000/);
+    expect(by['hundred-thousand.dcm']!.reason).toMatch(/100000x100000/);
     expect(by['zero-by-zero.dcm']!.reason).toMatch(/0x0/);
     expect(by['deep-sequences.dcm']!.reason).toMatch(/nested/);
     // The main process never held the decoded data: it stays within a modest margin.

@@ -6,7 +6,8 @@ import type { Db } from '../store';
 /** What reports need from the AI results service. */
 export interface AiSource {
   studyResult(studyId: string): AiStudyResult;
-  mask(instanceId: string): AiMask;
+  /** The mask of one frame of an instance (0 for single-frame images). */
+  mask(instanceId: string, frame?: number): AiMask;
 }
 
 export const LABEL_TEXT: Record<string, string> = {
@@ -73,22 +74,23 @@ export function aiFindingFor(ai: AiSource | null, db: Db, studyId: string): Repo
   if (result.status !== 'done' || !result.finding || !result.model) return null;
   const f = result.finding;
   const inSeries = result.instances.filter((i) => i.seriesId === f.seriesId);
-  const key = inSeries.find((i) => i.instanceId === f.keyInstanceId) ?? null;
+  const key = inSeries.find((i) => i.instanceId === f.keyInstanceId && i.frame === (f.keyFrame ?? 0)) ?? null;
   const probability = key ? (key.probabilities[f.label] ?? key.confidence) : f.confidence;
   const geometry = db.prepare(`SELECT id, image_orientation, image_position, pixel_spacing FROM instances WHERE series_id = ?`).all(f.seriesId) as GeometryRow[];
   const geo = new Map(geometry.map((g) => [g.id, g]));
 
   let location: string | null = null;
   if (key?.hasMask && isTumorLabel(f.label)) {
-    const m = ai.mask(key.instanceId);
+    const m = ai.mask(key.instanceId, key.frame);
     location = describeLocation(decodeMaskRuns(m.runs, m.width, m.height), m.width, m.height, parse(geo.get(key.instanceId)?.image_orientation ?? null));
   }
 
   // Volume: the masked area of each slice times the spacing between slice positions; only
-  // when every tumor slice has a physical area and the slices have positions.
+  // when every tumor slice has a physical area and the slices have positions. The index keeps
+  // one position per instance, so the frames of a multi-frame image give no spacing (no volume).
   const withTumor = inSeries.filter((i) => i.areaPx > 0);
   let volumeMm3: number | null = null;
-  if (withTumor.length >= 2 && withTumor.every((i) => i.areaMm2 !== null)) {
+  if (withTumor.length >= 2 && withTumor.every((i) => i.areaMm2 !== null) && inSeries.every((i) => i.frame === 0)) {
     const positions = inSeries.map((i) => parse(geo.get(i.instanceId)?.image_position ?? null)).filter((p): p is number[] => !!p && p.length === 3);
     const zs = [...new Set(positions.map((p) => p[2]!))].sort((a, b) => a - b);
     const gaps = zs.slice(1).map((z, i) => z - zs[i]!).filter((g) => g > 0);
@@ -109,6 +111,7 @@ export function aiFindingFor(ai: AiSource | null, db: Db, studyId: string): Repo
     slices: f.slices,
     seriesId: f.seriesId,
     keyInstanceId: f.keyInstanceId,
+    keyFrame: f.keyFrame,
     modelId: result.model.id,
     modelVersion: result.model.version,
     runtime: result.model.runtime,

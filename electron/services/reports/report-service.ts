@@ -275,12 +275,21 @@ export function createReportsService(options: ReportsServiceOptions): ReportsSer
     referringPhysician: s.referring_physician,
   });
 
-  const evidenceImage = (instanceId: string | null): EvidenceImage | null => {
+  const evidenceImage = (finding: ReportAiFinding | null): EvidenceImage | null => {
+    const instanceId = finding?.keyInstanceId;
     if (!instanceId) return null;
     const r = db()
-      .prepare('SELECT se.series_instance_uid, i.sop_class_uid, i.sop_instance_uid FROM instances i JOIN series se ON se.id = i.series_id WHERE i.id = ?')
-      .get(instanceId) as { series_instance_uid: string; sop_class_uid: string | null; sop_instance_uid: string } | undefined;
-    return r?.sop_class_uid ? { seriesInstanceUid: r.series_instance_uid, sopClassUid: r.sop_class_uid, sopInstanceUid: r.sop_instance_uid } : null;
+      .prepare('SELECT se.series_instance_uid, i.sop_class_uid, i.sop_instance_uid, i.frames FROM instances i JOIN series se ON se.id = i.series_id WHERE i.id = ?')
+      .get(instanceId) as { series_instance_uid: string; sop_class_uid: string | null; sop_instance_uid: string; frames: number } | undefined;
+    if (!r?.sop_class_uid) return null;
+    // Findings stored before frames were scored have no keyFrame: they scored frame 0.
+    const frame = finding.keyFrame ?? 0;
+    return {
+      seriesInstanceUid: r.series_instance_uid,
+      sopClassUid: r.sop_class_uid,
+      sopInstanceUid: r.sop_instance_uid,
+      ...(r.frames > 1 ? { referencedFrameNumber: frame + 1 } : {}),
+    };
   };
 
   // ---- auditing and checks -------------------------------------------------------------------
@@ -732,7 +741,7 @@ export function createReportsService(options: ReportsServiceOptions): ReportsSer
       const sr = buildReportSr({
         study: dicomStudy(study),
         finding: report.aiFinding,
-        keyImage: evidenceImage(report.aiFinding?.keyInstanceId ?? null),
+        keyImage: evidenceImage(report.aiFinding),
         impression: report.sections.impression.text,
         verifiedBy: null,
         contentAt: now(),
@@ -780,7 +789,7 @@ export function createReportsService(options: ReportsServiceOptions): ReportsSer
     const sr = buildReportSr({
       study: dicomStudy(study),
       finding: report.aiDecision === 'rejected' ? null : report.aiFinding,
-      keyImage: evidenceImage(report.aiFinding?.keyInstanceId ?? null),
+      keyImage: evidenceImage(report.aiFinding),
       impression: report.sections.impression.text,
       verifiedBy: { name: row.signed_by_name!, at: row.signed_at!, organization: institution },
       contentAt: row.signed_at!,

@@ -11,6 +11,7 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMaskRuns } from '../../contract';
 import { readPart10, unpackBits, SEG_SOP_CLASS_UID } from '../sync';
+import { writeGliomaMultiframe } from '../../../e2e/fixtures/glioma-series';
 import { createReportsFixture, discMask, FIXTURE_DICOM, seedAi, type ReportsFixture } from './test-support';
 import type { Actor } from './report-service';
 
@@ -148,6 +149,62 @@ describe('signing queues the SEG of the AI mask', () => {
     // The signature's audit row names the SEG.
     const audit = fx.db().prepare(`SELECT detail FROM audit_log WHERE action = 'report.sign' AND object_id = ? AND outcome = 'success'`).get(signed.id) as { detail: string };
     expect(JSON.parse(audit.detail)).toMatchObject({ segSopInstanceUid: seg.sop_instance_uid });
+  });
+
+  it('a multi-frame source: each SEG frame references the source instance and its frame (1-based); the SR key image names its frame', async () => {
+    const imported = await fx.dicom.importPaths([writeGliomaMultiframe(path.join(tmp, 'mf'))], { actor: 'test' });
+    const studyId = imported.studyIds[0]!;
+    const src = fx.db().prepare('SELECT i.id, i.series_id, i.sop_instance_uid, i.rows, i.columns, i.frames FROM instances i JOIN series s ON s.id = i.series_id WHERE s.study_id = ?').get(studyId) as {
+      id: string; series_id: string; sop_instance_uid: string; rows: number; columns: number; frames: number;
+    };
+    expect(src.frames).toBe(8);
+    // Tumor on frames 2 and 5 (0-based), stored in reverse; the key slice is frame 5.
+    const masks = new Map([[2, discMask(src.columns, src.rows, 100, 120, 12)], [5, discMask(src.columns, src.rows, 140, 90, 9)]]);
+    const db = fx.db();
+    const now = new Date().toISOString();
+    db.transaction(() => {
+      db.prepare(`INSERT OR REPLACE INTO ai_runs (study_id, status, model_id, model_version, runtime, total, done, started_at, finished_at, started_by) VALUES (?, 'done', 'tumor-cnn', '1.2.0', 'wasm', 8, 8, ?, ?, 'test')`).run(studyId, now, now);
+      for (let frame = 7; frame >= 0; frame--) {
+        const m = masks.get(frame) ?? null;
+        const area = m ? m.reduce((a, v) => a + v, 0) : 0;
+        db.prepare(
+          `INSERT INTO ai_instance_results (instance_id, frame, study_id, series_id, model_id, model_version, runtime, label, confidence, probabilities, area_px, area_mm2, mask_width, mask_height, mask, ms, created_at)
+           VALUES (?, ?, ?, ?, 'tumor-cnn', '1.2.0', 'wasm', ?, 0.9, ?, ?, ?, ?, ?, ?, 5, ?)`,
+        ).run(src.id, frame, studyId, src.series_id, area ? 'glioma' : 'notumor', JSON.stringify({ glioma: area ? 0.9 : 0.05, meningioma: 0.02, notumor: area ? 0.06 : 0.9, pituitary: 0.02 }), area, area * 0.98 * 0.98, src.columns, src.rows, m ? zlib.deflateRawSync(m) : null, now);
+      }
+      db.prepare(`INSERT INTO ai_series_results (series_id, study_id, model_id, model_version, runtime, label, confidence, key_instance_id, key_frame, slices, counts, created_at) VALUES (?, ?, 'tumor-cnn', '1.2.0', 'wasm', 'glioma', 0.9, ?, 5, 8, ?, ?)`)
+        .run(src.series_id, studyId, src.id, JSON.stringify({ glioma: 2, notumor: 6 }), now);
+    })();
+
+    const signed = await signAccepted(studyId);
+    expect(signed.aiFinding).toMatchObject({ keyInstanceId: src.id, keyFrame: 5, slicesWithTumor: 2, slices: 8 });
+    const rows = outboxOf(signed.study.studyInstanceUid);
+    const ds = readPart10(rows.find((r) => r.kind === 'seg')!.content);
+    expect(ds.NumberOfFrames).toBe(2);
+    const perFrame = ds.PerFrameFunctionalGroupsSequence as { DerivationImageSequence: { SourceImageSequence: { ReferencedSOPInstanceUID: string; ReferencedFrameNumber: unknown }[] }[] }[];
+    const refs = perFrame.map((f) => f.DerivationImageSequence[0]!.SourceImageSequence[0]!);
+    expect(refs.map((r) => [r.ReferencedSOPInstanceUID, Number(r.ReferencedFrameNumber)])).toEqual([[src.sop_instance_uid, 3], [src.sop_instance_uid, 6]]);
+    const refSeries = ds.ReferencedSeriesSequence as { ReferencedInstanceSequence: { ReferencedSOPInstanceUID: string }[] }[];
+    expect(refSeries[0]!.ReferencedInstanceSequence.map((r) => r.ReferencedSOPInstanceUID)).toEqual([src.sop_instance_uid]);
+    // Frame k of the SEG is the stored mask of source frame 2, then 5.
+    const n = src.rows * src.columns;
+    const pixels = unpackBits(new Uint8Array((ds.PixelData as ArrayBuffer[])[0]!), 2 * n);
+    expect(Buffer.from(pixels.subarray(0, n)).equals(Buffer.from(masks.get(2)!))).toBe(true);
+    expect(Buffer.from(pixels.subarray(n, 2 * n)).equals(Buffer.from(masks.get(5)!))).toBe(true);
+
+    // The SR cites the key image with its frame.
+    const sr = readPart10(rows.find((r) => r.kind === 'sr')!.content);
+    const found: unknown[] = [];
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') {
+        const o = v as Record<string, unknown>;
+        if (o.ReferencedSOPInstanceUID === src.sop_instance_uid && 'ReferencedFrameNumber' in o) found.push(o.ReferencedFrameNumber);
+        Object.values(o).forEach(walk);
+      }
+    };
+    walk(sr);
+    expect(found.map(Number)).toEqual([6]);
   });
 
   it('a single-slice study: the SEG references its one source instance', async () => {

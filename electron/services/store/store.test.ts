@@ -151,6 +151,49 @@ describe('encrypted store', () => {
     expect(ok.db().prepare(`SELECT name FROM sqlite_master WHERE name = 'half_done'`).get()).toBeUndefined();
   });
 
+  it('0007 keys AI results by frame: a version-6 row reads back as frame 0, its series key frame as 0', async () => {
+    const dir = tmp();
+    const migDir = path.join(dir, 'migs');
+    fs.mkdirSync(migDir);
+    for (const f of fs.readdirSync(defaultMigrationsDir()).filter((f) => /^000[1-6]_/.test(f))) fs.copyFileSync(path.join(defaultMigrationsDir(), f), path.join(migDir, f));
+    const data = path.join(dir, 'data');
+    const old = await open(data, PASS, { migrationsDir: migDir });
+    expect(old.status().schemaVersion).toBe(6);
+    const db = old.db();
+    const hash = 'a'.repeat(64);
+    db.exec(`
+      INSERT INTO patients (id, display_name, created_at) VALUES ('p1', 'x', 'now');
+      INSERT INTO studies (id, patient_id, study_instance_uid, imported_at, updated_at) VALUES ('st1', 'p1', '1.2.3', 'now', 'now');
+      INSERT INTO series (id, study_id, series_instance_uid, imported_at) VALUES ('se1', 'st1', '1.2.3.4', 'now');
+      INSERT INTO blobs (hash, size, created_at) VALUES ('${hash}', 1, 'now');
+      INSERT INTO instances (id, series_id, sop_instance_uid, transfer_syntax, rows, columns, frames, samples_per_pixel, bits_allocated, bits_stored, pixel_representation, photometric, content_sha256, size_bytes, imported_at, imported_by)
+        VALUES ('i1', 'se1', '1.2.3.4.5', '1.2.840.10008.1.2.1', 2, 2, 1, 1, 8, 8, 0, 'MONOCHROME2', '${hash}', 1, 'now', 'test');
+      INSERT INTO ai_instance_results (instance_id, study_id, series_id, model_id, model_version, runtime, label, confidence, probabilities, area_px, mask_width, mask_height, mask, ms, created_at)
+        VALUES ('i1', 'st1', 'se1', 'tumornet', '1.0.0', 'wasm', 'glioma', 0.9, '{"glioma":0.9}', 3, 2, 2, X'0102', 5, 'then');
+      INSERT INTO ai_series_results (series_id, study_id, model_id, model_version, runtime, label, confidence, key_instance_id, slices, counts, created_at)
+        VALUES ('se1', 'st1', 'tumornet', '1.0.0', 'wasm', 'glioma', 0.9, 'i1', 1, '{"glioma":1}', 'then');
+    `);
+    const before = db.prepare('SELECT * FROM ai_instance_results').get() as Record<string, unknown>;
+    old.close();
+
+    const s = await open(data);
+    expect(s.status()).toMatchObject({ schemaVersion: KNOWN, problem: null });
+    const conn = s.db();
+    expect(conn.prepare('SELECT * FROM ai_instance_results').all()).toEqual([{ ...before, frame: 0 }]);
+    expect(conn.prepare('SELECT key_instance_id, key_frame FROM ai_series_results').get()).toEqual({ key_instance_id: 'i1', key_frame: 0 });
+    // Keyed by (instance, frame) now: another frame of the same instance is a row of its own, the same one is refused.
+    const insert = conn.prepare(
+      `INSERT INTO ai_instance_results (instance_id, frame, study_id, series_id, model_id, model_version, runtime, mask_width, mask_height, created_at) VALUES ('i1', ?, 'st1', 'se1', 'tumornet', '1.0.0', 'wasm', 2, 2, 'now')`,
+    );
+    insert.run(1);
+    expect(() => insert.run(1)).toThrow(/UNIQUE/);
+    expect(conn.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ai_instance_results' AND name = 'ai_instance_results_study'`).get()).toBeDefined();
+    expect(checkIntegrity(conn)).toEqual([]);
+    // The instance's rows still go with it.
+    conn.prepare(`DELETE FROM instances WHERE id = 'i1'`).run();
+    expect(conn.prepare('SELECT count(*) AS n FROM ai_instance_results').get()).toEqual({ n: 0 });
+  });
+
   it('refuses badly numbered migration files', () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, '0001_a.sql'), 'SELECT 1;');

@@ -15,6 +15,8 @@ export interface SegSourceImage {
   imageOrientationPatient?: number[] | null;
   pixelSpacing?: number[] | null;
   sliceThickness?: number | null;
+  /** 1-based frame of a multi-frame source image (ReferencedFrameNumber); absent for single-frame sources. */
+  referencedFrameNumber?: number;
 }
 
 export interface SegSourceStudy {
@@ -150,6 +152,7 @@ export function buildSegmentation(input: SegInput): { bytes: Buffer; sopInstance
             {
               ReferencedSOPClassUID: img.sopClassUid,
               ReferencedSOPInstanceUID: img.sopInstanceUid,
+              ...(img.referencedFrameNumber ? { ReferencedFrameNumber: img.referencedFrameNumber } : {}),
               PurposeOfReferenceCodeSequence: [code('121322', 'DCM', 'Source image for image processing operation')],
             },
           ],
@@ -163,7 +166,8 @@ export function buildSegmentation(input: SegInput): { bytes: Buffer; sopInstance
     ReferencedSeriesSequence: [
       {
         SeriesInstanceUID: study.seriesInstanceUid,
-        ReferencedInstanceSequence: images.map((img) => ({ ReferencedSOPClassUID: img.sopClassUid, ReferencedSOPInstanceUID: img.sopInstanceUid })),
+        // Once per source instance: the frames of a multi-frame source share one.
+        ReferencedInstanceSequence: [...new Map(images.map((img) => [img.sopInstanceUid, { ReferencedSOPClassUID: img.sopClassUid, ReferencedSOPInstanceUID: img.sopInstanceUid }])).values()],
       },
     ],
     PixelData: [packBits(masks).buffer],

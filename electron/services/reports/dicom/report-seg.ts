@@ -1,5 +1,6 @@
 // The signed report's DICOM SEG: the model's stored tumor masks of the finding's series, one frame
-// per image with tumor, each referencing its source instance from the DICOM index.
+// per image with tumor, each referencing its source instance from the DICOM index (and, for a
+// multi-frame source, the source frame).
 import { WorkstationError, decodeMaskRuns, type ReportAiFinding, type StudyDetail } from '../../../contract';
 import { buildSegmentation, type SegSourceImage } from '../../sync';
 import { isTumorLabel, type AiSource } from '../ai-finding';
@@ -53,26 +54,30 @@ export function buildReportSeg(input: ReportSegInput): { bytes: Buffer; sopInsta
     if (!src.sopClassUid) throw refuse('a source image has no SOP Class UID, so the segmentation cannot reference it.', new Error(`instance ${r.instanceId}`));
     let mask;
     try {
-      mask = ai.mask(r.instanceId);
+      mask = ai.mask(r.instanceId, r.frame);
     } catch (err) {
       throw refuse(err instanceof WorkstationError ? err.message : 'a stored tumor mask cannot be read.', err);
     }
     if (mask.width !== src.columns || mask.height !== src.rows) {
       throw refuse(`a stored tumor mask is ${mask.width} x ${mask.height} pixels but its image is ${src.columns} x ${src.rows}.`, new Error(`instance ${r.instanceId}`));
     }
+    const multiFrame = src.frames > 1;
     const image: SegSourceImage = {
       sopClassUid: src.sopClassUid,
       sopInstanceUid: src.sopInstanceUid,
       rows: src.rows,
       columns: src.columns,
-      imagePositionPatient: src.imagePosition,
+      // The index holds one position per instance: it is frame 1's at best, so a multi-frame
+      // source's frames go without one rather than all claiming the same plane.
+      imagePositionPatient: multiFrame ? null : src.imagePosition,
       imageOrientationPatient: src.imageOrientation,
       pixelSpacing: src.pixelSpacing,
+      ...(multiFrame ? { referencedFrameNumber: r.frame + 1 } : {}),
     };
-    return { src, image, mask: decodeMaskRuns(mask.runs, mask.width, mask.height) };
+    return { src, frame: r.frame, image, mask: decodeMaskRuns(mask.runs, mask.width, mask.height) };
   });
-  // Frames in slice order: instance number, then position along the slice normal.
-  frames.sort((a, b) => (a.src.instanceNumber ?? 0) - (b.src.instanceNumber ?? 0) || (a.src.imagePosition?.[2] ?? 0) - (b.src.imagePosition?.[2] ?? 0));
+  // Frames in slice order: instance number, then frame, then position along the slice normal.
+  frames.sort((a, b) => (a.src.instanceNumber ?? 0) - (b.src.instanceNumber ?? 0) || a.frame - b.frame || (a.src.imagePosition?.[2] ?? 0) - (b.src.imagePosition?.[2] ?? 0));
 
   const m = patientStudyModules(input.study);
   try {

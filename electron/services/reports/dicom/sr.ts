@@ -97,9 +97,15 @@ export function buildReportSr(input: SrInput): Buffer {
         text('HAS OBS CONTEXT', CODES.deviceObserverModelName, `${f.modelId} ${f.modelVersion}`),
       ]
     : [];
-  const imageRef = input.keyImage
-    ? item('CONTAINS', 'IMAGE', CODES.imageLibraryGroup, { ReferencedSOPSequence: [{ ReferencedSOPClassUID: input.keyImage.sopClassUid, ReferencedSOPInstanceUID: input.keyImage.sopInstanceUid }] })
+  // A multi-frame key image is cited with its frame, so a reader opens the key slice, not frame 1.
+  const keyRef = input.keyImage
+    ? {
+        ReferencedSOPClassUID: input.keyImage.sopClassUid,
+        ReferencedSOPInstanceUID: input.keyImage.sopInstanceUid,
+        ...(input.keyImage.referencedFrameNumber ? { ReferencedFrameNumber: input.keyImage.referencedFrameNumber } : {}),
+      }
     : null;
+  const imageRef = keyRef ? item('CONTAINS', 'IMAGE', CODES.imageLibraryGroup, { ReferencedSOPSequence: [keyRef] }) : null;
   const measurements: Record<string, unknown>[] = [];
   if (f) {
     measurements.push(

@@ -16,6 +16,8 @@ export interface EvidenceImage {
   seriesInstanceUid: string;
   sopClassUid: string;
   sopInstanceUid: string;
+  /** 1-based frame of a multi-frame source (DICOM ReferencedFrameNumber); absent for single-frame images. */
+  referencedFrameNumber?: number;
 }
 
 export function patientStudyModules(s: DicomStudyInfo): Record<string, unknown> {

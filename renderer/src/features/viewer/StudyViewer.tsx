@@ -97,6 +97,7 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
   stackRef.current = stack;
   const overlayRef = useRef(overlay);
   overlayRef.current = overlay;
+  /** Overlay bitmaps by image id (tp:instance/frame): each frame of a multi-frame image has its own mask. */
   const bitmaps = useRef(new Map<string, OverlayBitmaps | null>());
   const showToken = useRef(0);
   const firstRendered = useRef(false);
@@ -144,8 +145,7 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
 
     const onRendered = (evt: Event): void => {
       const d = (evt as CustomEvent<ImageRenderedEventDetail>).detail;
-      const { instanceId } = parseImageId(d.image.imageId);
-      const bm = bitmaps.current.get(instanceId);
+      const bm = bitmaps.current.get(d.image.imageId);
       drawOverlay(d, bm ?? null, overlayRef.current);
       onMeasurement();
       const i = stackRef.current.indexOf(d.image.imageId);
@@ -165,10 +165,10 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
       const d = (evt as CustomEvent<{ image: { imageId: string } }>).detail;
       const i = stackRef.current.indexOf(d.image.imageId);
       if (i >= 0) setIndex(i);
-      const { instanceId } = parseImageId(d.image.imageId);
-      if (!bitmaps.current.has(instanceId) && aiHasResults.current) {
-        void loadOverlay(instanceId).then((bm) => {
-          bitmaps.current.set(instanceId, bm);
+      const { instanceId, frame } = parseImageId(d.image.imageId);
+      if (!bitmaps.current.has(d.image.imageId) && aiHasResults.current) {
+        void loadOverlay(instanceId, frame).then((bm) => {
+          bitmaps.current.set(d.image.imageId, bm);
           if (bm && bm.areaPx > 0) cornerstone.updateImage(element);
         });
       }
@@ -324,13 +324,13 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
     const element = elementRef.current;
     const id = stack[index];
     if (!element || !id || !ai || ai.instances.length === 0) return;
-    const { instanceId } = parseImageId(id);
-    if (bitmaps.current.has(instanceId)) {
+    const { instanceId, frame } = parseImageId(id);
+    if (bitmaps.current.has(id)) {
       cornerstone.updateImage(element);
       return;
     }
-    void loadOverlay(instanceId).then((bm) => {
-      bitmaps.current.set(instanceId, bm);
+    void loadOverlay(instanceId, frame).then((bm) => {
+      bitmaps.current.set(id, bm);
       try {
         cornerstone.updateImage(element);
       } catch {
@@ -360,8 +360,13 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
     return () => clearInterval(timer);
   }, [cine, cineFps, stack, showSlice]);
 
-  const currentInstanceId = stack[index] ? parseImageId(stack[index]!).instanceId : null;
-  const sliceResult: AiInstanceResult | null = useMemo(() => ai?.instances.find((r) => r.instanceId === currentInstanceId) ?? null, [ai, currentInstanceId]);
+  const current = stack[index] ? parseImageId(stack[index]!) : null;
+  const currentInstanceId = current?.instanceId ?? null;
+  const currentFrame = current?.frame ?? 0;
+  const sliceResult: AiInstanceResult | null = useMemo(
+    () => ai?.instances.find((r) => r.instanceId === currentInstanceId && r.frame === currentFrame) ?? null,
+    [ai, currentInstanceId, currentFrame],
+  );
   const seriesResult: AiSeriesResult | null = useMemo(() => ai?.series.find((s) => s.seriesId === seriesId) ?? null, [ai, seriesId]);
   const info = stack[index] ? getFrameInfo(stack[index]!) : undefined;
   const presets = presetsFor(series?.modality ?? null);
@@ -412,10 +417,10 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
       if (!s) return;
       if (s.seriesId !== seriesId) {
         // The series effect starts the new stack at this image.
-        pendingJump.current = imageIdFor(f.keyInstanceId, 0);
+        pendingJump.current = imageIdFor(f.keyInstanceId, f.keyFrame ?? 0);
         setSeriesId(s.seriesId);
       } else {
-        showSlice(stackRef.current.indexOf(imageIdFor(f.keyInstanceId, 0)));
+        showSlice(stackRef.current.indexOf(imageIdFor(f.keyInstanceId, f.keyFrame ?? 0)));
       }
     },
     [detail, seriesId, showSlice],

@@ -1,5 +1,6 @@
-// The AI tumor overlay: fetches an image's stored mask (ai.mask), turns it into fill and contour
-// bitmaps once, and draws them over the image in pixel coordinates after each cornerstone render.
+// The AI tumor overlay: fetches an image's stored mask (ai.mask, per frame: each frame of a
+// multi-frame image has its own), turns it into fill and contour bitmaps once, and draws them
+// over the image in pixel coordinates after each cornerstone render.
 import { decodeMaskRuns } from '@contract/index';
 import { api } from '../../api/client';
 import { cornerstone } from './cornerstone-setup';
@@ -24,6 +25,7 @@ export interface OverlaySettings {
 const FILL_RGB = [255, 64, 32] as const;
 const CONTOUR_RGB = [255, 214, 0] as const;
 
+/** Keyed by `${instanceId}/${frame}`. */
 const cache = new Map<string, Promise<OverlayBitmaps | null>>();
 
 function bitmap(width: number, height: number, mask: Uint8Array, rgb: readonly [number, number, number], pick: (i: number) => boolean): HTMLCanvasElement {
@@ -53,11 +55,12 @@ function isEdge(mask: Uint8Array, width: number, height: number, i: number): boo
   return !mask[i - 1] || !mask[i + 1] || !mask[i - width] || !mask[i + width];
 }
 
-/** The overlay bitmaps of an image, or null when it has no stored AI result. */
-export function loadOverlay(instanceId: string): Promise<OverlayBitmaps | null> {
-  let p = cache.get(instanceId);
+/** The overlay bitmaps of one frame of an image, or null when it has no stored AI result. */
+export function loadOverlay(instanceId: string, frame: number): Promise<OverlayBitmaps | null> {
+  const key = `${instanceId}/${frame}`;
+  let p = cache.get(key);
   if (!p) {
-    p = api.call('ai.mask', { instanceId }).then(
+    p = api.call('ai.mask', { instanceId, frame }).then(
       (m) => {
         if (m.areaPx === 0) return { width: m.width, height: m.height, areaPx: 0, fill: null, contour: null };
         const mask = decodeMaskRuns(m.runs, m.width, m.height);
@@ -71,10 +74,10 @@ export function loadOverlay(instanceId: string): Promise<OverlayBitmaps | null> 
       },
       () => null,
     );
-    cache.set(instanceId, p);
+    cache.set(key, p);
     // A missing result may appear after a run: do not cache the miss.
     void p.then((v) => {
-      if (v === null) cache.delete(instanceId);
+      if (v === null) cache.delete(key);
     });
   }
   return p;
