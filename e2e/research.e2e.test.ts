@@ -1,6 +1,7 @@
 // The research workspace in the browser, end to end on the real host: a researcher registers a
 // small data set of real MRI images, installs a second model, scores the data set with both
-// models, and sees the comparison table, the significance tests and the plots.
+// models, and sees the comparison table, the significance tests and the plots; then registers a
+// small DICOM data set (pydicom's test files) and exports a de-identified copy of it.
 // The second model is the shipped model with its calibration temperature set to 1 (an honest
 // variant with different probabilities, not an independently trained network).
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import { ADMIN, firstRunSetup, signIn, signOut } from './viewer-helpers';
 import { copyMriSubset, makeUncalibratedVariant, shippedModelDir } from '../electron/services/research/test-support';
 
 const RESEARCHER = { username: 'scientist1', password: 'research-passphrase-0042' };
+const PYDICOM_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 
 let host: ServedHost;
 let browser: Browser;
@@ -125,8 +127,43 @@ describe('research workspace in the browser', () => {
     }
   }, 120_000);
 
-  it('an admin activates the second model for clinical use and retires the first', async () => {
+  it('registers a DICOM data set and exports a de-identified copy of it to a new folder', async () => {
     await page.setViewportSize({ width: 1400, height: 1000 });
+    const src = path.join(tmp, 'dicom-small');
+    fs.mkdirSync(path.join(src, 'mr'), { recursive: true });
+    for (const f of ['MR_small.dcm', 'CT_small.dcm']) fs.copyFileSync(path.join(PYDICOM_FILES, f), path.join(src, 'mr', f));
+    await page.getByLabel('Folder or CSV path').fill(src);
+    await page.getByLabel('Data set name').fill('dicom-small');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByTestId('datasets').getByRole('row', { name: /dicom-small/ }).waitFor({ timeout: 60_000 });
+    // The export is offered on a DICOM data set (the new one is selected after registering).
+    const form = page.getByTestId('deid-export');
+    await form.waitFor();
+    const dest = path.join(tmp, 'deid-copy');
+    await form.getByLabel('Destination folder').fill(dest);
+    await form.getByRole('button', { name: 'Export de-identified copy' }).click();
+    const result = form.getByTestId('deid-export-result');
+    await result.waitFor({ timeout: 60_000 });
+    await expect(result.textContent()).resolves.toBe(`2 files written to ${dest}.`);
+    const files = fs.readdirSync(path.join(dest, 'mr')).sort();
+    expect(files).toEqual(['000000.dcm', '000001.dcm']);
+    for (const f of files) {
+      const bytes = fs.readFileSync(path.join(dest, 'mr', f)).toString('latin1');
+      expect(bytes).not.toContain('CompressedSamples');
+      expect(bytes).toContain('DICM');
+    }
+    // The same folder again: it is no longer empty, and the page says so.
+    await form.getByRole('button', { name: 'Export de-identified copy' }).click();
+    await expect(form.getByRole('alert').textContent()).resolves.toMatch(/is not empty; choose a new or empty folder/);
+    expect(fs.readdirSync(path.join(dest, 'mr'))).toHaveLength(2);
+    // A folder data set of PNGs offers no de-identified export (its images carry no headers).
+    await page.getByTestId('datasets').getByRole('button', { name: 'mri-small' }).click();
+    await page.getByTestId('thumbnails').getByRole('img').first().waitFor();
+    expect(await page.getByTestId('deid-export').count()).toBe(0);
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('an admin activates the second model for clinical use and retires the first', async () => {
     await signOut(page);
     await signIn(page, ADMIN);
     await page.getByRole('tab', { name: 'Models' }).click();

@@ -88,6 +88,9 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'datasets.register': ['researcher'],
   'datasets.list': ['researcher'],
   'datasets.get': ['researcher'],
+  // De-identified copies only; an admin may also make them (e.g. for a data request).
+  'datasets.exportDeidentified': ['admin', 'researcher'],
+  'datasets.cancelExport': ['admin', 'researcher'],
   'models.registry': ['admin', 'researcher'],
   'models.install': ['admin', 'researcher'],
   'models.activate': ['admin'],

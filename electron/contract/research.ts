@@ -1,4 +1,4 @@
-// Research workspace channels: local data sets (register, list, get), the model registry
+// Research workspace channels: local data sets (register, list, get, de-identified export), the model registry
 // (install for research, activate for clinical use, retire), scoring runs (start, progress,
 // cancel, resume) and the comparison of two runs with its CSV and HTML exports.
 import { z } from 'zod';
@@ -127,6 +127,43 @@ export const comparisonSchema = z.object({
 });
 export type Comparison = z.infer<typeof comparisonSchema>;
 
+/** What the de-identification profile did over a whole export (no values, only counts and attribute names). */
+export const deidSummarySchema = z.object({
+  removed: z.array(z.string()),
+  emptied: z.array(z.string()),
+  replaced: z.array(z.string()),
+  uidsReplaced: z.number().int(),
+  datesShifted: z.number().int(),
+  privateRemoved: z.number().int(),
+});
+
+export const deidExportResultSchema = z.object({
+  exportId: z.string(),
+  datasetId: z.string(),
+  destination: z.string(),
+  total: z.number().int(),
+  /** Complete de-identified files now in the destination. */
+  written: z.number().int(),
+  /** Items withheld (unreadable, or text burned into the pixels), by content-derived item id. */
+  refused: z.array(z.object({ itemId: z.string(), reason: z.string() })),
+  cancelled: z.boolean(),
+  report: deidSummarySchema,
+});
+export type DeidExportResult = z.infer<typeof deidExportResultSchema>;
+
+/** Payload of the `datasets.exportProgress` event pushed to the connection that started an export. */
+export const deidExportProgressSchema = z.object({
+  exportId: z.string(),
+  datasetId: z.string(),
+  phase: z.enum(['writing', 'done', 'cancelled', 'failed']),
+  done: z.number().int(),
+  total: z.number().int(),
+  written: z.number().int(),
+  refused: z.number().int(),
+});
+export type DeidExportProgress = z.infer<typeof deidExportProgressSchema>;
+export const DEID_EXPORT_PROGRESS_EVENT = 'datasets.exportProgress';
+
 export const researchChannels = {
   'datasets.register': channel({
     summary: 'Register a local folder (class sub-folders or DICOM) or a CSV of path,label[,mask] as a research data set',
@@ -142,6 +179,16 @@ export const researchChannels = {
     summary: 'One research data set with its class counts and thumbnails',
     request: z.object({ id }).strict(),
     response: datasetDetailSchema,
+  }),
+  'datasets.exportDeidentified': channel({
+    summary: 'Write de-identified copies (PS3.15 basic profile) of every file of a DICOM data set to a new or empty folder (progress as datasets.exportProgress events)',
+    request: z.object({ datasetId: id, destination: z.string().min(1).max(4096) }).strict(),
+    response: deidExportResultSchema,
+  }),
+  'datasets.cancelExport': channel({
+    summary: 'Stop a de-identified export after the file being written (files already written stay, complete)',
+    request: z.object({ exportId: id }).strict(),
+    response: z.object({ cancelled: z.boolean() }),
   }),
   'models.registry': channel({
     summary: 'Installed models with their registry status (research, active, retired) and hash check',

@@ -1,9 +1,10 @@
-// Research commands: `tumorpredict dataset add|list|export-deid`, `tumorpredict model
+// Research commands: `tumorpredict dataset add|list|export-deid` (Ctrl-C cancels), `tumorpredict model
 // install|list|activate|retire`, `tumorpredict run DATASET --model ID[,ID2]` (progress bar,
 // Ctrl-C cancels, --resume continues) and `tumorpredict compare RUN_A RUN_B` (same table as the app).
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
-import { WorkstationError, type RunSummary } from '../../contract';
+import { WorkstationError, type DeidExportResult, type RunSummary } from '../../contract';
 import { comparisonText, type Actor, type ResearchService } from '../../services/research';
 import { createWorkstation, type Workstation } from '../../ipc/compose';
 import { addCommonOptions, configFrom, type CommonOptions } from '../shared';
@@ -104,15 +105,32 @@ export function registerResearch(program: Command): void {
         else for (const d of list) process.stdout.write(`${d.id}\t${d.kind}\t${d.items} items\t${counts(d.classCounts)}\t${d.source}\n`);
       });
     });
-  addCommonOptions(dataset.command('export-deid').description('write de-identified copies (PS3.15 basic profile) of a DICOM data set to a folder'))
+  addCommonOptions(dataset.command('export-deid').description('write de-identified copies (PS3.15 basic profile) of a DICOM data set to a new or empty folder'))
     .argument('<dataset>', 'data set id')
-    .argument('<out>', 'output folder')
+    .argument('<out>', 'output folder (new or empty, outside the data folder)')
     .action(async (id: string, out: string, opts: CommonOptions) => {
       await withWorkstation(opts, async (ws) => {
         await ensureOpen(ws);
-        const r = ws.services.research.exportDeidentified(id, out, actor());
-        process.stdout.write(`Wrote ${r.written} de-identified file(s) to ${out}: ${r.report.uidsReplaced} UIDs replaced, ${r.report.datesShifted} dates shifted, ${r.report.privateRemoved} private elements removed.\n`);
+        const dest = path.resolve(out);
+        const progress = createProgress('de-identifying');
+        // Ctrl-C stops after the file being written: every file in the folder is complete.
+        const controller = new AbortController();
+        const onSigint = (): void => {
+          if (controller.signal.aborted) return;
+          process.stderr.write('\nCancelling (Ctrl-C) after the current file; the files written so far are complete.\n');
+          controller.abort();
+        };
+        process.on('SIGINT', onSigint);
+        let r: DeidExportResult;
+        try {
+          r = await ws.services.research.exportDeidentified(id, dest, actor(), { signal: controller.signal, onProgress: (p) => progress.update(p.done, p.total, p.refused) });
+        } finally {
+          process.removeListener('SIGINT', onSigint);
+        }
+        progress.finish();
+        process.stdout.write(`Wrote ${r.written} de-identified file(s) to ${dest}${r.cancelled ? ` (cancelled; ${r.total - r.written - r.refused.length} not written)` : ''}: ${r.report.uidsReplaced} UIDs replaced, ${r.report.datesShifted} dates shifted, ${r.report.privateRemoved} private elements removed.\n`);
         for (const f of r.refused) process.stderr.write(`  withheld ${f.itemId}: ${f.reason}\n`);
+        if (r.cancelled) process.exitCode = 130;
       });
     });
 

@@ -1,6 +1,7 @@
-// Handlers for the research channels: data sets, the model registry, scoring runs and
-// comparisons. The session gives the actor for the audit log; the table has checked the role.
-import { WorkstationError } from '../../contract';
+// Handlers for the research channels: data sets (with the de-identified export), the model
+// registry, scoring runs and comparisons. The session gives the actor for the audit log; the
+// table has checked the role.
+import { DEID_EXPORT_PROGRESS_EVENT, WorkstationError } from '../../contract';
 import type { Actor } from '../../services/research';
 import type { CallContext, Handlers } from '../handler-table';
 import type { Services } from '../compose';
@@ -9,6 +10,8 @@ type ResearchChannels =
   | 'datasets.register'
   | 'datasets.list'
   | 'datasets.get'
+  | 'datasets.exportDeidentified'
+  | 'datasets.cancelExport'
   | 'models.registry'
   | 'models.install'
   | 'models.activate'
@@ -33,6 +36,10 @@ export function researchHandlers(services: Pick<Services, 'research'>): Pick<Han
     'datasets.register': (req, ctx) => r.registerDataset(req.path, req.name, actor(ctx)),
     'datasets.list': () => ({ datasets: r.listDatasets() }),
     'datasets.get': (req) => r.getDataset(req.id),
+    // Progress goes to the calling connection only, as the import's does; the first event carries the export id to cancel.
+    'datasets.exportDeidentified': (req, ctx) =>
+      r.exportDeidentified(req.datasetId, req.destination, actor(ctx), { onProgress: (data) => ctx.connection.emit({ event: DEID_EXPORT_PROGRESS_EVENT, data }) }),
+    'datasets.cancelExport': (req) => ({ cancelled: r.cancelExport(req.exportId) }),
     'models.registry': async () => ({ models: await r.registry.list() }),
     'models.install': (req, ctx) => r.registry.install(req.path, actor(ctx)),
     'models.activate': (req, ctx) => r.registry.activate(req.id, actor(ctx)),

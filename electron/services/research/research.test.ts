@@ -286,7 +286,7 @@ describe('DICOM data sets', () => {
     const done = await research.waitForRun(r!.id);
     expect(done).toMatchObject({ status: 'done', done: 2, failed: 0 });
     const out = path.join(dir, 'deid-out');
-    const res = research.exportDeidentified(ds.id, out, RESEARCHER);
+    const res = await research.exportDeidentified(ds.id, out, RESEARCHER);
     expect(res.written).toBe(2);
     const files = fs.readdirSync(path.join(out, 'unknown')).sort();
     expect(files).toEqual(['000000.dcm', '000001.dcm']);

@@ -2,16 +2,15 @@
 // de-identification secret), the model registry, scoring runs and comparisons. Built by the
 // composition root from the store, the inference service and the audit log.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { WorkstationError, type Comparison, type DatasetDetail, type DatasetSummary, type RunMetricsDto, type RunSummary } from '../../contract';
+import { WorkstationError, type Comparison, type DatasetDetail, type DatasetSummary, type DeidExportProgress, type DeidExportResult, type RunMetricsDto, type RunSummary } from '../../contract';
 import type { AuditLog } from '../audit';
 import type { InferenceService } from '../inference';
 import type { Logger } from '../log';
 import type { Db } from '../store';
 import { comparisonCsv, compareRuns, loadResults, runMetrics } from './compare';
 import { scanDataset } from './datasets';
-import { deidentifyPart10, newDeidSecret, type DeidReport } from './deid';
+import { copyDeidentified, checkDestination } from './deid-export';
+import { newDeidSecret } from './deid';
 import { createRegistry, type Actor } from './registry';
 import { comparisonHtml } from './report-html';
 import { createRunner } from './runs';
@@ -26,6 +25,8 @@ export interface ResearchServiceOptions {
   chunkSize?: number;
   /** Bootstrap resamples for comparisons (tests may lower it). */
   bootstrapResamples?: number;
+  /** The workstation's data folder: de-identified exports into it are refused. */
+  dataFolder?: string;
 }
 
 interface DatasetRow {
@@ -69,6 +70,9 @@ export function createResearchService(options: ResearchServiceOptions) {
   let runner: ReturnType<typeof createRunner> | null = null;
   // The runner touches the database on creation; the store may still be locked at start.
   const runs = (): ReturnType<typeof createRunner> => (runner ??= createRunner({ db, inference, registry, audit, logger, flushEvery: options.flushEvery, chunkSize: options.chunkSize }));
+  // Running de-identified exports by id (for cancel) and their destinations (one export per folder).
+  const exports = new Map<string, { controller: AbortController; settled: Promise<void> }>();
+  const exportDestinations = new Set<string>();
 
   function datasetRow(id: string): DatasetRow {
     const r = db().prepare(`${DS_SELECT} WHERE d.id = ?`).get(id) as DatasetRow | undefined;
@@ -115,38 +119,55 @@ export function createResearchService(options: ResearchServiceOptions) {
     },
     getDataset: detail,
     /**
-     * Writes de-identified copies of a DICOM data set's files to `outDir` (researchers never get
-     * the originals). Returns what was written and what the profile did.
+     * Writes de-identified copies of every file of a DICOM data set to a new or empty folder
+     * (researchers never get the originals); the app's channel and the CLI both call this. Each
+     * file is written atomically; the export stops between two files when cancelled.
      */
-    exportDeidentified(datasetId: string, outDir: string, actor: Actor): { written: number; refused: { itemId: string; reason: string }[]; report: DeidReport } {
+    async exportDeidentified(datasetId: string, destination: string, actor: Actor, opts: { onProgress?: ((p: DeidExportProgress) => void) | undefined; signal?: AbortSignal | undefined } = {}): Promise<DeidExportResult> {
       const ds = datasetRow(datasetId);
       if (ds.kind !== 'dicom') throw new WorkstationError('INVALID_INPUT', `The data set ${ds.name} is not a DICOM data set; its images carry no headers to de-identify.`);
+      const dest = checkDestination(destination, { dataFolder: options.dataFolder, source: ds.source });
+      if (exportDestinations.has(dest)) throw new WorkstationError('CONFLICT', `An export into ${dest} is already running; wait for it or cancel it.`);
       const secret = (db().prepare('SELECT deid_secret FROM research_datasets WHERE id = ?').get(datasetId) as { deid_secret: Buffer }).deid_secret;
-      const items = db().prepare('SELECT idx, item_id, label, file FROM research_items WHERE dataset_id = ? ORDER BY idx').all(datasetId) as { idx: number; item_id: string; label: string | null; file: string }[];
-      fs.mkdirSync(outDir, { recursive: true });
-      const total: DeidReport = { removed: [], emptied: [], replaced: [], uidsReplaced: 0, datesShifted: 0, privateRemoved: 0 };
-      const refused: { itemId: string; reason: string }[] = [];
-      let written = 0;
-      for (const it of items) {
+      const items = (db().prepare('SELECT idx, item_id, label, file FROM research_items WHERE dataset_id = ? ORDER BY idx').all(datasetId) as { idx: number; item_id: string; label: string | null; file: string }[]).map(
+        (r) => ({ idx: r.idx, itemId: r.item_id, label: r.label, file: r.file }),
+      );
+      const exportId = crypto.randomUUID();
+      const controller = new AbortController();
+      const onAbort = (): void => controller.abort();
+      opts.signal?.addEventListener('abort', onAbort);
+      exportDestinations.add(dest);
+      const work = (async (): Promise<DeidExportResult> => {
+        let result: DeidExportResult | null = null;
         try {
-          const { bytes, report } = deidentifyPart10(fs.readFileSync(it.file), { secret });
-          // File names are not carried over (they may hold names); the class folder is.
-          const to = path.join(outDir, it.label ?? '', `${String(it.idx).padStart(6, '0')}.dcm`);
-          fs.mkdirSync(path.dirname(to), { recursive: true });
-          fs.writeFileSync(to, bytes);
-          written++;
-          total.removed = [...new Set([...total.removed, ...report.removed])];
-          total.emptied = [...new Set([...total.emptied, ...report.emptied])];
-          total.replaced = [...new Set([...total.replaced, ...report.replaced])];
-          total.uidsReplaced += report.uidsReplaced;
-          total.datesShifted += report.datesShifted;
-          total.privateRemoved += report.privateRemoved;
-        } catch (err) {
-          refused.push({ itemId: it.item_id, reason: err instanceof WorkstationError ? err.message : 'could not be de-identified' });
+          result = await copyDeidentified(items, { secret }, dest, { exportId, datasetId, signal: controller.signal, onProgress: opts.onProgress });
+          return result;
+        } finally {
+          exports.delete(exportId);
+          exportDestinations.delete(dest);
+          opts.signal?.removeEventListener('abort', onAbort);
+          // One row per export, with counts only: no paths, names or UIDs (a folder may be named after a patient).
+          audit.append({
+            actorId: actor.userId,
+            actor: actor.username,
+            action: 'dataset.export-deid',
+            objectType: 'research-dataset',
+            objectId: datasetId,
+            outcome: result ? 'success' : 'failure',
+            detail: result ? { total: result.total, written: result.written, refused: result.refused.length, cancelled: result.cancelled } : { total: items.length },
+          });
+          logger.info('research.dataset.export-deid', { dataset: datasetId, exportId, written: result?.written ?? null, cancelled: result?.cancelled ?? null });
         }
-      }
-      audit.append({ actorId: actor.userId, actor: actor.username, action: 'datasets.exportDeidentified', objectType: 'research-dataset', objectId: datasetId, outcome: 'success', detail: { written, refused: refused.length } });
-      return { written, refused, report: total };
+      })();
+      exports.set(exportId, { controller, settled: work.then(() => undefined, () => undefined) });
+      return work;
+    },
+    /** Stops a running export after its current file; false when no export has that id. */
+    cancelExport(exportId: string): boolean {
+      const e = exports.get(exportId);
+      if (!e) return false;
+      e.controller.abort();
+      return true;
     },
     startRuns: (datasetId: string, modelIds: string[], opts: { batchSize?: number | undefined; masks?: boolean | undefined }, actor: Actor) => runs().start(datasetId, modelIds, opts, actor),
     listRuns: (datasetId?: string) => runs().list(datasetId),
@@ -177,6 +198,9 @@ export function createResearchService(options: ResearchServiceOptions) {
       return { filename: `comparison-${c.a.modelId}-vs-${c.b.modelId}.html`, html: comparisonHtml(c) };
     },
     async close(): Promise<void> {
+      // Exports stop after their current file and write their audit row before the store closes.
+      for (const e of exports.values()) e.controller.abort();
+      await Promise.all([...exports.values()].map((e) => e.settled));
       await runner?.close();
     },
   };

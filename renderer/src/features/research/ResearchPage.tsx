@@ -1,10 +1,12 @@
-// The Research page: register local data sets (counts, content hash, thumbnails), install
-// models for research, score a data set with several models (progress, cancel, resume), and
-// compare two runs with metrics, significance tests and plots; export CSV or an HTML report.
+// The Research page: register local data sets (counts, content hash, thumbnails; de-identified
+// export of a DICOM one), install models for research, score a data set with several models
+// (progress, cancel, resume), and compare two runs with metrics, significance tests and plots;
+// export CSV or an HTML report.
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import type { Comparison, DatasetDetail, DatasetSummary, RegistryModel, RunSummary } from '@contract/index';
 import { api } from '../../api/client';
 import { ConfusionMatrix, F1Chart, ReliabilityChart, RocChart } from './ComparisonCharts';
+import { DeidExportPanel } from './DeidExportPanel';
 import './research.css';
 
 const msg = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -83,6 +85,7 @@ function DatasetsPanel({ datasets, selected, onSelect, onChanged }: { datasets: 
           ))}
         </div>
       ) : null}
+      {detail?.kind === 'dicom' ? <DeidExportPanel datasetId={detail.id} datasetName={detail.name} /> : null}
     </section>
   );
 }
