@@ -1,5 +1,6 @@
 // Accounts end to end in Debian's Chromium against the real headless host: first-run setup
-// creates the admin, the admin adds a radiologist on the users page, the radiologist signs in
+// creates the admin, the admin picks the inference runtime in the settings (the status bar follows),
+// the admin adds a radiologist on the users page, the radiologist signs in
 // and sees only the radiologist's navigation; a wrong password shows the main process's message.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -45,6 +46,25 @@ describe('accounts in the browser', () => {
     await page.getByTestId('signed-in-user').waitFor();
     expect(await page.getByTestId('signed-in-user').textContent()).toContain('Ada Admin');
     expect(await navLabels(page)).toEqual(pagesFor('admin').map((p) => p.label));
+  });
+
+  it('the admin picks the inference runtime on the settings page and the status bar shows it', async () => {
+    await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('button', { name: 'Administration' }).click();
+    await page.getByRole('tab', { name: 'Settings' }).click();
+    const field = page.getByLabel('Inference runtime');
+    await field.waitFor();
+    expect(await field.inputValue()).toBe('auto');
+    // tfjs-node is installed here without its native library: listed, disabled, with the reason.
+    expect(await field.locator('option[value="tfjs-node"]').isDisabled()).toBe(true);
+    expect(await page.getByRole('list', { name: 'Why runtimes are unavailable' }).textContent()).toMatch(/tfjs-node: .*libtensorflow/);
+    const runtime = page.getByTestId('runtime');
+    expect(await runtime.textContent()).not.toContain('tfjs-wasm');
+    await field.selectOption('tfjs-wasm');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('Settings saved.').waitFor();
+    await page.getByTestId('runtime').filter({ hasText: 'AI runtime: tfjs-wasm' }).waitFor();
+    expect(await page.getByTestId('runtime-in-use').textContent()).toBe('tfjs-wasm');
+    await page.getByRole('tab', { name: 'Users' }).click();
   });
 
   it('the admin adds a radiologist on the users page', async () => {

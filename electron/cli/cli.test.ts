@@ -55,6 +55,17 @@ describe('tumorpredict command line', () => {
     expect(stdout).toMatch(gpu ? /GPU\s+yes/ : /GPU\s+no/);
   });
 
+  it('doctor says which runtime is forced and by what: the --runtime flag, or TUMORPREDICT_RUNTIME', async () => {
+    const byFlag = await cli('doctor', '--data', dataDir, '--runtime', 'tfjs-wasm');
+    expect(byFlag.code).toBe(0);
+    expect(byFlag.stdout).toMatch(/tfjs-wasm\s+yes\s+cpu <- in use/);
+    expect(byFlag.stdout).toMatch(/Runtime\s+tfjs-wasm, forced by the --runtime flag \(wins over the stored setting: automatic\)/);
+    const byEnv = await run(process.execPath, [bin, 'doctor', '--json', '--data', dataDir], { cwd: root, env: { ...process.env, TUMORPREDICT_RUNTIME: 'tfjs-wasm' } });
+    expect(JSON.parse(byEnv.stdout)).toMatchObject({ activeRuntime: 'tfjs-wasm', runtimeChoice: { wanted: 'tfjs-wasm', source: 'env' } });
+    const auto = await cli('doctor', '--data', dataDir);
+    expect(auto.stdout).toMatch(/Runtime\s+automatic \(the fastest available/);
+  });
+
   it('doctor --json is system.info', async () => {
     const { stdout } = await cli('doctor', '--json', '--data', dataDir);
     const info = JSON.parse(stdout) as { dataFolder: string; runtimes: { name: string }[] };

@@ -2,6 +2,7 @@
 // and the tests through settings.get / settings.update.
 import { z } from 'zod';
 import { channel } from './channel';
+import { runtimePreferenceSchema } from './system';
 
 export const settingsSchema = z.object({
   /** Minutes without a call after which a session ends. */
@@ -19,13 +20,18 @@ export const settingsSchema = z.object({
   resetCodeMinutes: z.number().int().min(5).max(7 * 24 * 60).default(60),
   /** Import the bundled demo study (derived images, made-up patients) while no study exists. */
   importDemoStudy: z.boolean().default(true),
+  /**
+   * Inference runtime: 'auto' (the fastest available) or one by name. Applied at once, from the
+   * next AI run on; a --runtime flag or TUMORPREDICT_RUNTIME given at start wins over it.
+   */
+  inferenceRuntime: runtimePreferenceSchema.default('auto'),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});
 
 export const settingsChannels = {
   'settings.get': channel({
-    summary: 'Read the workstation settings (session, lockout, password rules, reset codes)',
+    summary: 'Read the workstation settings (session, lockout, password rules, reset codes, inference runtime)',
     request: z.object({}).strict(),
     response: settingsSchema,
   }),

@@ -5,6 +5,26 @@ import { channel } from './channel';
 export const runtimeNameSchema = z.enum(['tfjs-node-gpu', 'onnxruntime-node', 'tfjs-node', 'tfjs-wasm']);
 export type RuntimeName = z.infer<typeof runtimeNameSchema>;
 
+/** What may be asked for: a runtime by name, or 'auto' (the fastest one that loads here). */
+export const runtimePreferenceSchema = z.union([z.literal('auto'), runtimeNameSchema]);
+export type RuntimePreference = z.infer<typeof runtimePreferenceSchema>;
+
+/**
+ * Which runtime is asked for and by whom. Precedence: the start configuration (the --runtime
+ * flag, or the TUMORPREDICT_RUNTIME environment variable) wins over the admin's stored setting,
+ * which wins over 'auto'.
+ */
+export const runtimeChoiceSchema = z.object({
+  wanted: runtimePreferenceSchema,
+  /** default: nothing asked for (auto); setting: the stored admin setting; flag / env: forced at start. */
+  source: z.enum(['default', 'setting', 'flag', 'env']),
+  /** The stored setting, also when the start configuration overrides it. */
+  setting: runtimePreferenceSchema,
+  /** Why the wanted runtime is not the one in use, when it is not (unavailable here). */
+  problem: z.string().optional(),
+});
+export type RuntimeChoice = z.infer<typeof runtimeChoiceSchema>;
+
 export const runtimeInfoSchema = z.object({
   name: runtimeNameSchema,
   available: z.boolean(),
@@ -24,6 +44,7 @@ export const systemInfoSchema = z.object({
   dataFolder: z.string(),
   runtimes: z.array(runtimeInfoSchema),
   activeRuntime: runtimeNameSchema.nullable(),
+  runtimeChoice: runtimeChoiceSchema,
   gpu: z.object({ found: z.boolean(), detail: z.string() }),
   keychain: z.object({ available: z.boolean(), detail: z.string() }),
   database: z.object({

@@ -63,9 +63,9 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     bindings: { transport: config.transport },
   });
 
-  // Runtimes are detected once, by the inference service; workers start on first use.
+  // Runtimes are detected once, by the inference service; workers start on first use. The active
+  // runtime can change later (the admin's inferenceRuntime setting), so it is always asked for.
   const inference = createInferenceService({ config, logger: logger.child({ service: 'inference' }) });
-  const activeRuntime = inference.activeRuntime();
   const gpu = inference.gpu();
 
   // The encrypted store never throws here: when it cannot open, system.health says why and
@@ -80,7 +80,8 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   const system = createSystemService({
     config,
     runtimes: () => inference.runtimes(),
-    activeRuntime: () => activeRuntime,
+    activeRuntime: () => inference.activeRuntime(),
+    runtimeChoice: () => inference.runtimeChoice(),
     gpu: () => gpu,
     keychain: () => {
       const k = store.keychainStatus();
@@ -117,7 +118,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   const reports = createReportsService({ db: dbOf, audit, ai: aiResults, images: { study: (studyId) => dicom.index.get(studyId) }, logger: logger.child({ service: 'reports' }) });
 
   // Research workspace: data sets, the model registry and scoring runs (in the inference pool).
-  const research = createResearchService({ db: dbOf, inference, audit, logger: logger.child({ service: 'research' }), modelsFolder: config.modelsFolder });
+  const research = createResearchService({ db: dbOf, inference, audit, logger: logger.child({ service: 'research' }), modelsFolder: config.modelsFolder, dataFolder: config.dataFolder });
 
   const services: Services = { config, logger, system, store, audit, auth, settings, inference, sync, dicom, aiResults, reports, research };
   const handlers: Handlers = {
@@ -159,7 +160,19 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     if (store.isOpen()) importDemo();
     else store.onOpened(importDemo);
   }
-  logger.info('workstation.started', { runtime: activeRuntime, gpu: gpu.found });
+  // The admin's stored inference runtime, for every transport (doctor and score report and use
+  // it too). A runtime it names that no longer loads here is kept as the setting, with the
+  // fastest available one used meanwhile; a --runtime flag or env var wins over it (the service).
+  const applyRuntimeSetting = (): void => {
+    try {
+      inference.setPreferredRuntime(settings.get().inferenceRuntime, { fallBack: true });
+    } catch (err) {
+      logger.warn('inference.runtime.setting-failed', { err });
+    }
+  };
+  if (store.isOpen()) applyRuntimeSetting();
+  else store.onOpened(applyRuntimeSetting);
+  logger.info('workstation.started', { runtime: inference.activeRuntime(), gpu: gpu.found });
 
   return {
     config,

@@ -6,6 +6,21 @@ import { addCommonOptions, withWorkstation, type CommonOptions } from '../shared
 
 const yes = (b: boolean): string => (b ? 'yes' : 'no ');
 
+/** What picks the runtime: the flag or env var wins over the admin's setting, which wins over auto. */
+function runtimeChoiceLine(c: SystemInfo['runtimeChoice']): string {
+  const setting = c.setting === 'auto' ? 'automatic' : c.setting;
+  switch (c.source) {
+    case 'flag':
+      return `${c.wanted}, forced by the --runtime flag (wins over the stored setting: ${setting})`;
+    case 'env':
+      return `${c.wanted}, forced by TUMORPREDICT_RUNTIME (wins over the stored setting: ${setting})`;
+    case 'setting':
+      return `${c.wanted}, chosen in the settings (inferenceRuntime)`;
+    default:
+      return 'automatic (the fastest available; set inferenceRuntime in the settings or --runtime to force one)';
+  }
+}
+
 export function formatDoctor(info: SystemInfo): string {
   const lines: string[] = [];
   lines.push(`TumorPredict Workstation ${info.appVersion} (not a medical device)`);
@@ -22,6 +37,8 @@ export function formatDoctor(info: SystemInfo): string {
     const mark = r.name === info.activeRuntime ? ' <- in use' : '';
     lines.push(`    ${r.name.padEnd(17)} ${yes(r.available)} ${r.device}${mark}${r.reason ? `\n      ${r.reason}` : ''}`);
   }
+  lines.push(`  Runtime      ${runtimeChoiceLine(info.runtimeChoice)}`);
+  if (info.runtimeChoice.problem) lines.push(`      ${info.runtimeChoice.problem}`);
   if (!info.activeRuntime) lines.push('  No runtime loads: run `npm install` in the checkout (tfjs-wasm is the floor that always works).');
   return lines.join('\n');
 }

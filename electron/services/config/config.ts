@@ -13,8 +13,13 @@ export interface WorkstationConfig {
   electronVersion: string | null;
   /** Folder of installed models (each a sub-folder with model-card.json). */
   modelsFolder: string;
-  /** 'auto' picks the fastest runtime that loads here. */
+  /**
+   * 'auto' picks the fastest runtime that loads here (or the admin's stored setting, once the
+   * database opens). A runtime named here wins over that setting.
+   */
   runtime: RuntimeName | 'auto';
+  /** Where a runtime named above came from, for doctor and the settings page (absent: not said). */
+  runtimeFrom?: 'flag' | 'env';
   /** How the database key is kept: the OS keychain, or a passphrase (headless servers). */
   keySource: 'auto' | 'keychain' | 'passphrase';
   /** Passphrase given on start (env TUMORPREDICT_PASSPHRASE or a file) for passphrase mode. */
@@ -51,6 +56,12 @@ export function defaultDataFolder(): string {
   return path.join(process.env.XDG_CONFIG_HOME ?? path.join(home, '.config'), name);
 }
 
+function runtimeFrom(partial: Partial<WorkstationConfig>): Pick<WorkstationConfig, 'runtimeFrom'> {
+  if (partial.runtime) return partial.runtime === 'auto' ? {} : { runtimeFrom: partial.runtimeFrom ?? 'flag' };
+  const env = process.env.TUMORPREDICT_RUNTIME;
+  return env && env !== 'auto' ? { runtimeFrom: 'env' } : {};
+}
+
 export function resolveConfig(partial: Partial<WorkstationConfig> & Pick<WorkstationConfig, 'transport'>): WorkstationConfig {
   const root = appRoot();
   return {
@@ -60,6 +71,7 @@ export function resolveConfig(partial: Partial<WorkstationConfig> & Pick<Worksta
     electronVersion: partial.electronVersion ?? process.versions.electron ?? null,
     modelsFolder: partial.modelsFolder ?? (process.env.TUMORPREDICT_MODELS ? path.resolve(process.env.TUMORPREDICT_MODELS) : path.join(root, 'native-models')),
     runtime: partial.runtime ?? ((process.env.TUMORPREDICT_RUNTIME as RuntimeName | undefined) || 'auto'),
+    ...runtimeFrom(partial),
     keySource: partial.keySource ?? ((process.env.TUMORPREDICT_KEY_SOURCE as WorkstationConfig['keySource'] | undefined) || 'auto'),
     passphrase: partial.passphrase ?? process.env.TUMORPREDICT_PASSPHRASE ?? null,
     logLevel: partial.logLevel ?? 'info',

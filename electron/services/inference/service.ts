@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkstationError, type ImageResult, type InferenceStatus, type ModelSummary, type RuntimeInfo, type RuntimeName } from '../../contract';
+import { WorkstationError, type ImageResult, type InferenceStatus, type ModelSummary, type RuntimeChoice, type RuntimeInfo, type RuntimeName, type RuntimePreference } from '../../contract';
 import type { WorkstationConfig } from '../config';
 import type { Logger } from '../log';
 import type { EngineName } from './adapters';
@@ -42,6 +42,16 @@ export interface LoadedModel {
 export interface InferenceService {
   runtimes(): RuntimeInfo[];
   activeRuntime(): RuntimeName | null;
+  /** Which runtime is asked for, by whom, and why it is not in use when it is not. */
+  runtimeChoice(): RuntimeChoice;
+  /** Throws UNAVAILABLE, with the detection's reason, when a runtime cannot be used here. */
+  checkRuntime(name: RuntimePreference): void;
+  /**
+   * The admin's stored setting: re-picks the active runtime without a restart, from the next
+   * classify on. Refuses an unavailable runtime (UNAVAILABLE) unless fallBack, which keeps the
+   * setting but uses the fastest available runtime meanwhile (a stored setting read at start).
+   */
+  setPreferredRuntime(name: RuntimePreference, options?: { fallBack?: boolean }): void;
   gpu(): { found: boolean; detail: string };
   status(): InferenceStatus;
   listModels(): Promise<ModelSummary[]>;
@@ -54,7 +64,7 @@ export interface InferenceService {
 }
 
 export interface InferenceServiceOptions {
-  config: Pick<WorkstationConfig, 'modelsFolder' | 'runtime'>;
+  config: Pick<WorkstationConfig, 'modelsFolder' | 'runtime' | 'runtimeFrom'>;
   logger: Logger;
   /** Workers in the pool; defaults to the number of cores. */
   poolSize?: number;
@@ -71,8 +81,14 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   const { config, logger } = options;
   const runtimes = detectRuntimes();
   const gpu = detectGpu();
-  const active = pickRuntime(runtimes, config.runtime);
-  if (config.runtime !== 'auto' && !active) {
+  // Precedence: a runtime named in the start configuration (--runtime flag or
+  // TUMORPREDICT_RUNTIME) wins over the admin's stored setting, which wins over 'auto'. The
+  // setting arrives through setPreferredRuntime once the database is open.
+  const forced = config.runtime !== 'auto';
+  let setting: RuntimePreference = 'auto';
+  let settingProblem: string | null = null;
+  let active = pickRuntime(runtimes, config.runtime);
+  if (forced && !active) {
     const info = runtimes.find((r) => r.name === config.runtime);
     logger.warn('inference.runtime.unavailable', { wanted: config.runtime, reason: info?.reason });
   }
@@ -130,6 +146,18 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       });
     }
     return p;
+  }
+
+  function unavailableReason(name: RuntimeName): string | null {
+    const info = runtimes.find((r) => r.name === name);
+    if (!info) return 'it is not a known runtime';
+    return info.available ? null : (info.reason ?? 'it did not load on this machine');
+  }
+
+  function checkRuntime(name: RuntimePreference): void {
+    if (name === 'auto') return;
+    const reason = unavailableReason(name);
+    if (reason) throw new WorkstationError('UNAVAILABLE', `The runtime ${name} is not available on this machine: ${reason}`, { details: { runtime: name } });
   }
 
   function engineFor(override?: EngineName): EngineName {
@@ -204,6 +232,33 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   return {
     runtimes: () => runtimes,
     activeRuntime: () => active,
+    runtimeChoice() {
+      if (forced) {
+        const reason = active ? null : unavailableReason(config.runtime as RuntimeName);
+        return { wanted: config.runtime, source: config.runtimeFrom ?? 'flag', setting, ...(reason ? { problem: `${config.runtime} is not available here: ${reason}` } : {}) };
+      }
+      return { wanted: setting, source: setting === 'auto' ? 'default' : 'setting', setting, ...(settingProblem ? { problem: settingProblem } : {}) };
+    },
+    checkRuntime,
+    setPreferredRuntime(name, opts = {}) {
+      let problem: string | null = null;
+      try {
+        checkRuntime(name);
+      } catch (err) {
+        if (!opts.fallBack || !(err instanceof WorkstationError)) throw err;
+        problem = `${err.message} The fastest available runtime is used instead.`;
+      }
+      setting = name;
+      settingProblem = problem;
+      if (forced) return;
+      const before = active;
+      active = pickRuntime(runtimes, problem ? 'auto' : name);
+      // Pools of the previous runtime are left running (closed with the service): a study or
+      // research run may still hold one, and switching back then costs no model load. New
+      // classify calls take the new runtime's pool, made on first use.
+      if (before !== active) logger.info('inference.runtime.changed', { from: before, to: active, setting: name });
+      if (problem) logger.warn('inference.runtime.setting-unavailable', { wanted: name, reason: unavailableReason(name as RuntimeName) });
+    },
     gpu: () => gpu,
     status() {
       return {

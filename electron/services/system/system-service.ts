@@ -1,6 +1,6 @@
 // Answers what the workstation is and whether it is ready: versions, data folder, runtimes,
 // keychain and database state. Read by system.info, system.health and `tumorpredict doctor`.
-import type { RuntimeInfo, RuntimeName, SystemHealth, SystemInfo } from '../../contract';
+import type { RuntimeChoice, RuntimeInfo, RuntimeName, SystemHealth, SystemInfo } from '../../contract';
 import type { WorkstationConfig } from '../config';
 
 export interface DatabaseStatus {
@@ -18,6 +18,7 @@ export interface SystemServiceDeps {
   config: WorkstationConfig;
   runtimes: () => RuntimeInfo[];
   activeRuntime: () => RuntimeName | null;
+  runtimeChoice: () => RuntimeChoice;
   gpu: () => { found: boolean; detail: string };
   keychain: () => { available: boolean; detail: string };
   database: () => DatabaseStatus;
@@ -42,6 +43,7 @@ export function createSystemService(deps: SystemServiceDeps): SystemService {
         dataFolder: deps.config.dataFolder,
         runtimes: deps.runtimes(),
         activeRuntime: deps.activeRuntime(),
+        runtimeChoice: deps.runtimeChoice(),
         gpu: deps.gpu(),
         keychain: deps.keychain(),
         database: { encrypted: db.encrypted, unlocked: db.unlocked, keySource: db.keySource, schemaVersion: db.schemaVersion },

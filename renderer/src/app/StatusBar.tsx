@@ -6,6 +6,7 @@ import { api, type ConnectionState } from '../api/client';
 import { useSession } from './session';
 import { syncSummary, useSyncStatus } from '../features/sync/useSyncStatus';
 import { SyncStatusPanel } from '../features/sync/SyncStatusPanel';
+import { onSystemInfoChanged } from './system-info';
 
 export function StatusBar() {
   const { user } = useSession();
@@ -19,7 +20,10 @@ export function StatusBar() {
   useEffect(() => api.onConnection(setConn), []);
   useEffect(() => {
     if (user.role === 'patient') return;
-    api.call('system.info', {}).then(setInfo, () => setInfo(null));
+    const read = (): void => void api.call('system.info', {}).then(setInfo, () => setInfo(null));
+    read();
+    // The runtime in use changes when an admin picks another one in the settings.
+    return onSystemInfoChanged(read);
   }, [user.role]);
 
   return (

@@ -1,8 +1,10 @@
-// Workstation settings (session idle minutes, lockout, password rules, reset-code lifetime),
-// edited through the one settings schema.
+// Workstation settings (session idle minutes, lockout, password rules, reset-code lifetime, the
+// inference runtime), edited through the one settings schema.
 import { useEffect, useState, type FormEvent } from 'react';
-import type { Settings } from '@contract/index';
+import type { Settings, SystemInfo } from '@contract/index';
 import { api } from '../../api/client';
+import { systemInfoChanged } from '../../app/system-info';
+import { RuntimeField } from './RuntimeField';
 
 const NUMBERS: { key: keyof Settings; label: string }[] = [
   { key: 'sessionIdleMinutes', label: 'Sign out after idle (minutes)' },
@@ -23,7 +25,9 @@ export function SettingsPanel() {
   const [s, setS] = useState<Settings | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
+  const [info, setInfo] = useState<SystemInfo | null>(null);
   useEffect(() => void api.call('settings.get', {}).then(setS, (e: Error) => setError(e.message)), []);
+  useEffect(() => void api.call('system.info', {}).then(setInfo, (e: Error) => setError(e.message)), []);
   if (!s) return error ? <p role="alert" className="error">{error}</p> : <p aria-busy="true">Loading…</p>;
 
   const save = (e: FormEvent): void => {
@@ -34,6 +38,9 @@ export function SettingsPanel() {
         setS(next);
         setError(null);
         setSaved(true);
+        // The runtime in use may have changed: this field and the status bar read it again.
+        void api.call('system.info', {}).then(setInfo, () => {});
+        systemInfoChanged();
       },
       (err: Error) => setError(err.message),
     );
@@ -52,6 +59,7 @@ export function SettingsPanel() {
           {label}
         </label>
       ))}
+      {info && <RuntimeField info={info} value={s.inferenceRuntime} onChange={(v) => setS({ ...s, inferenceRuntime: v })} />}
       {error && <p role="alert" className="error">{error}</p>}
       {saved && <p role="status" className="ok">Settings saved.</p>}
       <div className="form-actions"><button type="submit" className="primary">Save settings</button></div>
