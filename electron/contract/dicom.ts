@@ -95,6 +95,8 @@ export const instanceSummarySchema = z.object({
   imagePosition: z.tuple([z.number(), z.number(), z.number()]).nullable(),
   imageOrientation: z.array(z.number()).nullable(),
   sliceLocation: z.number().nullable(),
+  /** mm, as the file says (0018,0050); null when it does not (or it was imported before 0008). */
+  sliceThickness: z.number().nullable().default(null),
   windowCenter: z.number().nullable(),
   windowWidth: z.number().nullable(),
   /** Id of the instance of record when this one is a conflicting copy; null otherwise. */
@@ -109,6 +111,8 @@ export const seriesSummarySchema = z.object({
   seriesNumber: z.number().int().nullable(),
   description: z.string().nullable(),
   bodyPart: z.string().nullable(),
+  /** (0020,0052): derived objects (the SEG) repeat it; null when unknown. */
+  frameOfReferenceUid: z.string().nullable().default(null),
   instances: z.array(instanceSummarySchema),
 });
 export type SeriesSummary = z.infer<typeof seriesSummarySchema>;

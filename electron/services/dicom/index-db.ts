@@ -125,8 +125,11 @@ export function createDicomIndex(db: () => Db): DicomIndex {
         let series = conn.prepare('SELECT id, study_id FROM series WHERE series_instance_uid = ?').get(meta.series.uid) as { id: string; study_id: string } | undefined;
         if (!series) {
           series = { id: crypto.randomUUID(), study_id: study.id };
-          conn.prepare('INSERT INTO series (id, study_id, series_instance_uid, modality, series_number, description, body_part, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-            .run(series.id, study.id, meta.series.uid, nn(meta.series.modality), meta.series.number, nn(meta.series.description), nn(meta.series.bodyPart), now);
+          conn.prepare('INSERT INTO series (id, study_id, series_instance_uid, modality, series_number, description, body_part, frame_of_reference_uid, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(series.id, study.id, meta.series.uid, nn(meta.series.modality), meta.series.number, nn(meta.series.description), nn(meta.series.bodyPart), meta.series.frameOfReferenceUid, now);
+        } else if (meta.series.frameOfReferenceUid) {
+          // A series imported before the index kept it (or from a file without it) learns it now.
+          conn.prepare('UPDATE series SET frame_of_reference_uid = ? WHERE id = ? AND frame_of_reference_uid IS NULL').run(meta.series.frameOfReferenceUid, series.id);
         }
         const studyId = series.study_id;
         const existing = conn.prepare('SELECT id FROM instances WHERE sop_instance_uid = ? AND conflict_of IS NULL').get(meta.instance.sopInstanceUid) as { id: string } | undefined;
@@ -136,13 +139,13 @@ export function createDicomIndex(db: () => Db): DicomIndex {
         const inst = meta.instance;
         conn.prepare(`INSERT INTO instances (id, series_id, sop_instance_uid, sop_class_uid, instance_number, transfer_syntax, rows, columns, frames, samples_per_pixel,
             bits_allocated, bits_stored, pixel_representation, photometric, pixel_spacing, image_position, image_orientation, slice_location, window_center, window_width,
-            rescale_slope, rescale_intercept, content_sha256, size_bytes, conflict_of, imported_at, imported_by)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+            rescale_slope, rescale_intercept, content_sha256, size_bytes, conflict_of, imported_at, imported_by, slice_thickness)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
           instanceId, series.id, inst.sopInstanceUid, nn(inst.sopClassUid), inst.number, im.transferSyntax, im.rows, im.columns, im.frames, im.samplesPerPixel,
           im.bitsAllocated, im.bitsStored, im.pixelRepresentation, im.photometric,
           inst.pixelSpacing ? JSON.stringify(inst.pixelSpacing) : null, inst.imagePosition ? JSON.stringify(inst.imagePosition) : null,
           inst.imageOrientation ? JSON.stringify(inst.imageOrientation) : null, inst.sliceLocation, inst.windowCenter, inst.windowWidth,
-          inst.rescaleSlope, inst.rescaleIntercept, sha256, size, existing?.id ?? null, now, actor,
+          inst.rescaleSlope, inst.rescaleIntercept, sha256, size, existing?.id ?? null, now, actor, inst.sliceThickness !== null && inst.sliceThickness > 0 ? inst.sliceThickness : null,
         );
         // Counts and the modality list are kept on the study row so the worklist never aggregates.
         conn.prepare('UPDATE series SET instance_count = (SELECT count(*) FROM instances WHERE series_id = ?) WHERE id = ?').run(series.id, series.id);
@@ -186,7 +189,7 @@ export function createDicomIndex(db: () => Db): DicomIndex {
       const row = conn.prepare(`${STUDY_SELECT} WHERE s.id = ?`).get(studyId) as StudyRow | undefined;
       if (!row) throw new WorkstationError('NOT_FOUND', 'That study is not in this workstation (it may have been removed).');
       const series = conn.prepare('SELECT * FROM series WHERE study_id = ? ORDER BY series_number IS NULL, series_number, imported_at').all(studyId) as {
-        id: string; series_instance_uid: string; modality: string | null; series_number: number | null; description: string | null; body_part: string | null;
+        id: string; series_instance_uid: string; modality: string | null; series_number: number | null; description: string | null; body_part: string | null; frame_of_reference_uid: string | null;
       }[];
       const instStmt = conn.prepare('SELECT * FROM instances WHERE series_id = ? ORDER BY instance_number IS NULL, instance_number, slice_location, imported_at');
       const out: SeriesSummary[] = series.map((s) => ({
@@ -196,6 +199,7 @@ export function createDicomIndex(db: () => Db): DicomIndex {
         seriesNumber: s.series_number,
         description: s.description,
         bodyPart: s.body_part,
+        frameOfReferenceUid: s.frame_of_reference_uid ?? null,
         instances: (instStmt.all(s.id) as Record<string, unknown>[]).map(
           (i): InstanceSummary => ({
             instanceId: i.id as string,
@@ -212,6 +216,7 @@ export function createDicomIndex(db: () => Db): DicomIndex {
             imagePosition: i.image_position ? (JSON.parse(i.image_position as string) as [number, number, number]) : null,
             imageOrientation: i.image_orientation ? (JSON.parse(i.image_orientation as string) as number[]) : null,
             sliceLocation: (i.slice_location as number | null) ?? null,
+            sliceThickness: (i.slice_thickness as number | null) ?? null,
             windowCenter: (i.window_center as number | null) ?? null,
             windowWidth: (i.window_width as number | null) ?? null,
             conflictOf: (i.conflict_of as string | null) ?? null,

@@ -62,7 +62,7 @@ export interface ImageInfo {
 export interface DicomMeta {
   patient: { name: string; id: string; issuer: string; birthDate: string; sex: string };
   study: { uid: string; date: string; time: string; accession: string; description: string; referringPhysician: string };
-  series: { uid: string; modality: string; number: number | null; description: string; bodyPart: string };
+  series: { uid: string; modality: string; number: number | null; description: string; bodyPart: string; frameOfReferenceUid: string | null };
   instance: {
     sopInstanceUid: string;
     sopClassUid: string;
@@ -264,6 +264,7 @@ function readMeta(ds: DataSet, assumedTs: string | null, limits: DicomLimits): D
       number: seriesNumber !== null && Number.isInteger(seriesNumber) ? seriesNumber : null,
       description: t('x0008103e'),
       bodyPart: t('x00180015'),
+      frameOfReferenceUid: t('x00200052') || null,
     },
     instance: {
       sopInstanceUid,

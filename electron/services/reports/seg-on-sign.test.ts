@@ -119,6 +119,12 @@ describe('signing queues the SEG of the AI mask', () => {
     expect(ds.StudyInstanceUID).toBe(signed.study.studyInstanceUid);
     expect(ds.SeriesInstanceUID).not.toBe(SERIES_UID);
     expect(ds.PatientID).toBe(signed.study.patientDicomId);
+    // The source's Frame of Reference and slice thickness (MR_small.dcm: 0.8 mm), so a PACS
+    // viewer registers the mask on the images.
+    expect(ds.FrameOfReferenceUID).toBe('1.3.6.1.4.1.5962.1.4.4.1.20040826185059.5457');
+    const shared = (ds.SharedFunctionalGroupsSequence as { PixelMeasuresSequence: { SliceThickness: number }[] }[] | { PixelMeasuresSequence: { SliceThickness: number }[] });
+    const sharedItem = Array.isArray(shared) ? shared[0]! : shared;
+    expect(Number(sharedItem.PixelMeasuresSequence[0]!.SliceThickness)).toBeCloseTo(0.8, 6);
     const withTumor = slices.filter((s) => s.mask);
     expect(ds.NumberOfFrames).toBe(withTumor.length);
     const perFrame = ds.PerFrameFunctionalGroupsSequence as { DerivationImageSequence: { SourceImageSequence: { ReferencedSOPInstanceUID: string; ReferencedSOPClassUID: string }[] }[] }[];

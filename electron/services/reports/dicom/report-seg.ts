@@ -72,6 +72,7 @@ export function buildReportSeg(input: ReportSegInput): { bytes: Buffer; sopInsta
       imagePositionPatient: multiFrame ? null : src.imagePosition,
       imageOrientationPatient: src.imageOrientation,
       pixelSpacing: src.pixelSpacing,
+      sliceThickness: src.sliceThickness,
       ...(multiFrame ? { referencedFrameNumber: r.frame + 1 } : {}),
     };
     return { src, frame: r.frame, image, mask: decodeMaskRuns(mask.runs, mask.width, mask.height) };
@@ -93,6 +94,8 @@ export function buildReportSeg(input: ReportSegInput): { bytes: Buffer; sopInsta
         studyTime: String(m.StudyTime),
         accessionNumber: String(m.AccessionNumber),
         referringPhysicianName: String(m.ReferringPhysicianName),
+        // The source series' Frame of Reference, so the mask registers on the images in a PACS.
+        frameOfReferenceUid: series!.frameOfReferenceUid,
       },
       images: frames.map((f) => f.image),
       masks: frames.map((f) => f.mask),
