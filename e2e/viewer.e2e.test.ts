@@ -257,11 +257,18 @@ describe('worklist and viewer in the browser', () => {
     await waitForSlice(page, 0);
     await waitForAiDone();
     await page.getByTestId('overlay-toggle').check();
-    await page.keyboard.press('k');
+    // Wait for the jump to render: the key slice is not the first one on this fixture, so the
+    // jump below is a real move within the one multi-frame instance. Reading the attribute at once
+    // raced the render on a loaded machine and read slice 0; K is idempotent, so it is pressed
+    // again on each poll in case the result reached the viewer after the first press.
+    await expect
+      .poll(async () => {
+        await page.keyboard.press('k');
+        return Number(await viewport().getAttribute('data-rendered-slice'));
+      }, { timeout: 15_000 })
+      .toBeGreaterThan(0);
     await waitForViewportAttr(page, 'data-overlay-drawn', 'true');
     const keyIndex = Number(await viewport().getAttribute('data-rendered-slice'));
-    // Not the first slice, so the jump below is a real move within the one multi-frame instance.
-    expect(keyIndex).toBeGreaterThan(0);
 
     const mfFile = writeGliomaMultiframe(path.join(fixtureDir, 'multiframe'));
     await page.getByRole('button', { name: /^Worklist/ }).click();
