@@ -12,6 +12,7 @@ import { syncChannels } from './sync';
 import { researchChannels } from './research';
 import { aiChannels } from './ai';
 import { reportsChannels } from './reports';
+import { patientsChannels } from './patients';
 
 export const CHANNELS = {
   ...systemChannels,
@@ -22,6 +23,7 @@ export const CHANNELS = {
   ...researchChannels,
   ...aiChannels,
   ...reportsChannels,
+  ...patientsChannels,
 } as const;
 
 export type ChannelName = keyof typeof CHANNELS;

@@ -17,3 +17,4 @@ export * from './dicom';
 export * from './ai';
 export * from './reports';
 export * from './research';
+export * from './patients';

@@ -83,6 +83,8 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'reports.verify': ['admin', 'radiologist'],
   'reports.exportPdf': ['radiologist'],
   'reports.patientSummary': ['radiologist', 'patient'],
+  // Linking a patient account to its record (patient issue): only the admin who manages accounts.
+  'patients.search': ['admin'],
   // Research workspace (research issue). Researchers install models for research use; only an
   // admin makes one the clinical model or retires it. Researchers see de-identified data only.
   'datasets.register': ['researcher'],
@@ -118,8 +120,9 @@ export const PAGES = [
   { id: 'reports', label: 'Reports', roles: ['radiologist'] },
   { id: 'research', label: 'Research', roles: ['researcher'] },
   { id: 'admin', label: 'Administration', roles: ['admin'] },
-  { id: 'messages', label: 'Messages', roles: ['radiologist', 'patient'] },
+  // My results comes before Messages: a patient's first page (and Alt+1) is their results.
   { id: 'patient', label: 'My results', roles: ['patient'] },
+  { id: 'messages', label: 'Messages', roles: ['radiologist', 'patient'] },
   { id: 'account', label: 'My account', roles: ['admin', 'radiologist', 'researcher', 'patient'] },
   { id: 'about', label: 'About', roles: ['admin', 'radiologist', 'researcher', 'patient'] },
 ] as const satisfies readonly { id: string; label: string; roles: readonly Role[] }[];

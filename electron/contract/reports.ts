@@ -186,6 +186,8 @@ export const patientSummarySchema = z.object({
   signedByName: z.string(),
   headline: z.string(),
   paragraphs: z.array(z.string()),
+  /** An AI finding was part of the report (accepted or not): the patient view shows AI_NOTICE with it. */
+  aiAssisted: z.boolean(),
 });
 export type PatientSummary = z.infer<typeof patientSummarySchema>;
 

@@ -29,6 +29,7 @@ import { reportsHandlers } from './handlers/reports';
 import { aiHandlers } from './handlers/ai';
 import { createResearchService, type ResearchService } from '../services/research';
 import { researchHandlers } from './handlers/research';
+import { patientsHandlers } from './handlers/patients';
 
 export interface Services {
   config: WorkstationConfig;
@@ -133,6 +134,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     ...aiHandlers(services),
     ...reportsHandlers(services),
     ...researchHandlers(services),
+    ...patientsHandlers(services),
   };
   const table = createHandlerTable({
     handlers,

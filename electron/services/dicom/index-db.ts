@@ -1,7 +1,7 @@
 // The DICOM index in the encrypted database: patients, studies, series and instances, written in
 // one transaction per file, and the worklist queries. Rows hold metadata; pixels stay in blobs.
 import crypto from 'node:crypto';
-import { WorkstationError, type InstanceSummary, type SeriesSummary, type StudyDetail, type StudySummary } from '../../contract';
+import { MAX_PATIENT_MATCHES, WorkstationError, type InstanceSummary, type PatientMatch, type SeriesSummary, type StudyDetail, type StudySummary } from '../../contract';
 import type { Db } from '../store';
 import type { DicomMeta } from './parse';
 
@@ -90,7 +90,12 @@ export interface DicomIndex {
   list(q: ListQuery): { rows: StudySummary[]; total: number };
   get(studyId: string): StudyDetail;
   instance(instanceId: string): InstanceRecord;
+  /** Patient records whose hospital Patient ID equals `query` or whose name holds every word of it. */
+  searchPatients(query: string): Omit<PatientMatch, 'linkedUsername'>[];
 }
+
+/** `s` for a LIKE pattern (with ESCAPE '\\'): LIKE's own wildcards taken literally. */
+const likeLiteral = (s: string): string => s.replace(/[\\%_]/g, (c) => '\\' + c);
 
 export function createDicomIndex(db: () => Db): DicomIndex {
   const findBySha = (sha256: string): { instanceId: string; studyId: string } | null => {
@@ -224,6 +229,27 @@ export function createDicomIndex(db: () => Db): DicomIndex {
         ),
       }));
       return { study: toStudy(row), series: out };
+    },
+    searchPatients(query) {
+      const q = query.trim();
+      // Names are stored "Family, Given"; an admin may type "given family" or "FAMILY^GIVEN", so
+      // every word must appear somewhere in the name, in any order and case (LIKE ignores ASCII case).
+      const words = q.split(/[\s,^]+/).filter(Boolean).slice(0, 8);
+      const nameWhere = words.length ? words.map((_, i) => `p.display_name LIKE @w${i} ESCAPE '\\'`).join(' AND ') : '0';
+      const args: Record<string, unknown> = { q, prefix: likeLiteral(q) + '%', limit: MAX_PATIENT_MATCHES };
+      words.forEach((w, i) => (args[`w${i}`] = '%' + likeLiteral(w) + '%'));
+      // The Patient ID must match whole (a part of one names some other patient), ignoring case
+      // as people type it; exact ID matches sort first, then names that start with the query.
+      const rows = db()
+        .prepare(
+          `SELECT p.id, p.display_name, p.dicom_patient_id, p.birth_date, (SELECT count(*) FROM studies s WHERE s.patient_id = p.id) AS study_count
+           FROM patients p
+           WHERE p.dicom_patient_id = @q COLLATE NOCASE OR (${nameWhere})
+           ORDER BY (p.dicom_patient_id = @q COLLATE NOCASE) DESC, (p.display_name LIKE @prefix ESCAPE '\\') DESC, p.display_name COLLATE NOCASE, p.id
+           LIMIT @limit`,
+        )
+        .all(args) as { id: string; display_name: string; dicom_patient_id: string | null; birth_date: string | null; study_count: number }[];
+      return rows.map((r) => ({ id: r.id, displayName: r.display_name, dicomPatientId: r.dicom_patient_id, birthDate: r.birth_date, studyCount: r.study_count }));
     },
     instance(instanceId) {
       const r = db().prepare(`SELECT i.id, i.content_sha256, i.frames, i.rescale_slope, i.rescale_intercept, i.window_center, i.window_width, i.pixel_spacing, se.study_id

@@ -10,6 +10,7 @@ import {
   type ImportEntry,
   type ImportProgress,
   type ImportReport,
+  type PatientMatch,
   type StudyDetail,
   type StudySummary,
 } from '../../contract';
@@ -55,6 +56,8 @@ export interface DicomService {
   cancel(importId: string): boolean;
   listStudies(q: ListQuery): { rows: StudySummary[]; total: number };
   getStudy(studyId: string, who: { actor: string; actorId: string | null }): StudyDetail;
+  /** Patient records by hospital Patient ID or name, for linking a patient account (audited without the query). */
+  searchPatients(query: string, who: { actor: string; actorId: string | null }): Omit<PatientMatch, 'linkedUsername'>[];
   getFrame(instanceId: string, frame: number): Promise<Frame>;
   countStudies(): number;
   /** First run: imports the bundled demo study when the worklist is empty and `allowed`. */
@@ -416,6 +419,12 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
       const detail = index.get(studyId);
       options.audit?.append({ actorId: who.actorId, actor: who.actor, action: 'study.open', objectType: 'study', objectId: studyId, outcome: 'success', detail: { instances: detail.study.instanceCount } });
       return detail;
+    },
+    searchPatients(query, who) {
+      const found = index.searchPatients(query);
+      // The query may be a name: the audit row keeps only how many records it showed.
+      options.audit?.append({ actorId: who.actorId, actor: who.actor, action: 'patients.search', objectType: 'patient', objectId: null, outcome: 'success', detail: { results: found.length } });
+      return found;
     },
     async getFrame(instanceId, frame) {
       const rec = index.instance(instanceId);

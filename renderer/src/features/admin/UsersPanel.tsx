@@ -1,8 +1,10 @@
 // Users: create an account (with a password, or a one-time code the user redeems), change a
-// role, lock/unlock, issue a reset code and end a user's sessions.
-import { useEffect, useState, type FormEvent } from 'react';
-import { ROLES, ROLE_LABELS, type ResetCode, type Role, type User } from '@contract/index';
+// role, lock/unlock, issue a reset code and end a user's sessions. A patient account is linked to
+// a patient record found by the hospital Patient ID or name (PatientPicker).
+import { Fragment, useEffect, useState, type FormEvent } from 'react';
+import { ROLES, ROLE_LABELS, type PatientMatch, type ResetCode, type Role, type User } from '@contract/index';
 import { api } from '../../api/client';
+import { PatientPicker, describePatient } from './PatientPicker';
 
 /** Inputs fill their grid cell, so the filter and form rows line up without overlapping. */
 const FULL = { width: '100%' } as const;
@@ -13,7 +15,11 @@ export function UsersPanel() {
   const [error, setError] = useState<string | null>(null);
   const [info, setInfo] = useState<string | null>(null);
   const [shownCode, setShownCode] = useState<{ username: string; code: ResetCode } | null>(null);
-  const [form, setForm] = useState({ username: '', displayName: '', role: 'radiologist' as Role, patientId: '', password: '' });
+  const [form, setForm] = useState({ username: '', displayName: '', role: 'radiologist' as Role, patient: null as PatientMatch | null, password: '' });
+  /** Counts created accounts, so the form's patient search starts empty for the next one. */
+  const [created, setCreated] = useState(0);
+  /** The account whose patient link is being chosen (a role change to patient, or a new link). */
+  const [linking, setLinking] = useState<{ user: User; patient: PatientMatch | null } | null>(null);
 
   const load = (): void => void api.call('users.list', {}).then((r) => setUsers(r.users), (e: unknown) => setError(msg(e)));
   useEffect(load, []);
@@ -32,17 +38,31 @@ export function UsersPanel() {
 
   const create = (e: FormEvent): void => {
     e.preventDefault();
+    if (form.role === 'patient' && !form.patient) {
+      setInfo(null);
+      setError('Find and choose the patient record this account is for.');
+      return;
+    }
     void act(async () => {
       const r = await api.call('users.create', {
         username: form.username,
         displayName: form.displayName || form.username,
         role: form.role,
-        ...(form.role === 'patient' ? { patientId: form.patientId } : {}),
+        ...(form.role === 'patient' && form.patient ? { patientId: form.patient.id } : {}),
         ...(form.password ? { password: form.password } : {}),
       });
       if (r.resetCode) setShownCode({ username: r.user.username, code: r.resetCode });
-      setForm({ username: '', displayName: '', role: form.role, patientId: '', password: '' });
+      setForm({ username: '', displayName: '', role: form.role, patient: null, password: '' });
+      setCreated((n) => n + 1);
     }, `Account ${form.username} created.`);
+  };
+
+  const link = (user: User, patient: PatientMatch): void => {
+    setLinking(null);
+    void act(
+      () => api.call('users.update', { id: user.id, role: 'patient', patientId: patient.id }),
+      user.role === 'patient' ? `${user.username} is now linked to ${describePatient(patient)}.` : `${user.username} is now ${ROLE_LABELS.patient}, linked to ${describePatient(patient)}.`,
+    );
   };
 
   return (
@@ -63,44 +83,68 @@ export function UsersPanel() {
         </thead>
         <tbody>
           {users.map((u) => (
-            <tr key={u.id} data-username={u.username}>
-              <td>{u.username}</td>
-              <td>{u.displayName}</td>
-              <td>
-                <select
-                  aria-label={`Role of ${u.username}`}
-                  value={u.role}
-                  onChange={(e) => {
-                    const role = e.target.value as Role;
-                    const patientId = role === 'patient' ? window.prompt('Patient record id to link this account to:') : null;
-                    if (role === 'patient' && !patientId) return;
-                    void act(() => api.call('users.update', { id: u.id, role, patientId: role === 'patient' ? patientId : null }), `${u.username} is now ${ROLE_LABELS[role]}.`);
-                  }}
-                >
-                  {ROLES.map((r) => <option key={r} value={r}>{ROLE_LABELS[r]}</option>)}
-                </select>
-              </td>
-              <td>
-                {u.adminLocked ? 'Locked' : u.lockedUntil ? `Locked out until ${new Date(u.lockedUntil).toLocaleTimeString()}` : u.hasPassword ? 'Active' : 'Waiting for first password'}
-                {u.totpEnabled ? ' · TOTP' : ''}
-              </td>
-              <td style={{ display: 'flex', gap: 4, flexWrap: 'wrap' }}>
-                {u.adminLocked || u.lockedUntil ? (
-                  <button type="button" onClick={() => void act(() => api.call('users.unlock', { id: u.id }), `${u.username} unlocked.`)}>Unlock</button>
-                ) : (
-                  <button type="button" className="danger" onClick={() => void act(() => api.call('users.lock', { id: u.id }), `${u.username} locked.`)}>Lock</button>
-                )}
-                <button type="button" onClick={() => void act(async () => setShownCode({ username: u.username, code: await api.call('users.issueResetCode', { id: u.id }) }), `Reset code issued for ${u.username}.`)}>
-                  Reset code
-                </button>
-                <button type="button" onClick={() => void act(async () => { const r = await api.call('users.forceLogout', { id: u.id }); setInfo(`${r.sessionsEnded} session(s) ended.`); }, `Sessions of ${u.username} ended.`)}>
-                  Force logout
-                </button>
-                {u.totpEnabled && (
-                  <button type="button" onClick={() => void act(() => api.call('users.update', { id: u.id, disableTotp: true }), `Two-step sign-in turned off for ${u.username}.`)}>Turn off TOTP</button>
-                )}
-              </td>
-            </tr>
+            <Fragment key={u.id}>
+              <tr data-username={u.username}>
+                <td>{u.username}</td>
+                <td>{u.displayName}</td>
+                <td>
+                  <select
+                    aria-label={`Role of ${u.username}`}
+                    value={u.role}
+                    onChange={(e) => {
+                      const role = e.target.value as Role;
+                      // A patient account needs its record first: the link row below asks for it.
+                      if (role === 'patient') {
+                        setLinking({ user: u, patient: null });
+                        return;
+                      }
+                      void act(() => api.call('users.update', { id: u.id, role, patientId: null }), `${u.username} is now ${ROLE_LABELS[role]}.`);
+                    }}
+                  >
+                    {ROLES.map((r) => <option key={r} value={r}>{ROLE_LABELS[r]}</option>)}
+                  </select>
+                </td>
+                <td>
+                  {u.adminLocked ? 'Locked' : u.lockedUntil ? `Locked out until ${new Date(u.lockedUntil).toLocaleTimeString()}` : u.hasPassword ? 'Active' : 'Waiting for first password'}
+                  {u.totpEnabled ? ' · TOTP' : ''}
+                </td>
+                <td style={{ display: 'flex', gap: 4, flexWrap: 'wrap' }}>
+                  {u.adminLocked || u.lockedUntil ? (
+                    <button type="button" onClick={() => void act(() => api.call('users.unlock', { id: u.id }), `${u.username} unlocked.`)}>Unlock</button>
+                  ) : (
+                    <button type="button" className="danger" onClick={() => void act(() => api.call('users.lock', { id: u.id }), `${u.username} locked.`)}>Lock</button>
+                  )}
+                  <button type="button" onClick={() => void act(async () => setShownCode({ username: u.username, code: await api.call('users.issueResetCode', { id: u.id }) }), `Reset code issued for ${u.username}.`)}>
+                    Reset code
+                  </button>
+                  <button type="button" onClick={() => void act(async () => { const r = await api.call('users.forceLogout', { id: u.id }); setInfo(`${r.sessionsEnded} session(s) ended.`); }, `Sessions of ${u.username} ended.`)}>
+                    Force logout
+                  </button>
+                  {u.totpEnabled && (
+                    <button type="button" onClick={() => void act(() => api.call('users.update', { id: u.id, disableTotp: true }), `Two-step sign-in turned off for ${u.username}.`)}>Turn off TOTP</button>
+                  )}
+                  {u.role === 'patient' && (
+                    <button type="button" onClick={() => setLinking({ user: u, patient: null })}>Change patient record</button>
+                  )}
+                </td>
+              </tr>
+              {linking?.user.id === u.id && (
+                <tr data-testid="link-patient-row">
+                  <td colSpan={5}>
+                    <p style={{ margin: '0 0 4px' }}>
+                      {u.role === 'patient' ? `Link ${u.username} to another patient record:` : `To make ${u.username} a patient account, choose the patient record it is for:`}
+                    </p>
+                    <PatientPicker idPrefix={`link-${u.id}`} value={linking.patient} onChange={(p) => setLinking({ user: u, patient: p })} />
+                    <div className="form-actions">
+                      <button type="button" className="primary" disabled={!linking.patient} onClick={() => linking.patient && link(u, linking.patient)}>
+                        Link patient record
+                      </button>
+                      <button type="button" onClick={() => setLinking(null)}>Cancel</button>
+                    </div>
+                  </td>
+                </tr>
+              )}
+            </Fragment>
           ))}
         </tbody>
       </table>
@@ -116,7 +160,9 @@ export function UsersPanel() {
           </select>
         </div>
         {form.role === 'patient' && (
-          <div><label htmlFor="new-patient-id">Patient record id</label><input style={FULL} id="new-patient-id" required value={form.patientId} onChange={(e) => setForm({ ...form, patientId: e.target.value })} /></div>
+          <div style={{ gridColumn: '1 / -1' }}>
+            <PatientPicker key={created} idPrefix="new" value={form.patient} onChange={(patient) => setForm({ ...form, patient })} />
+          </div>
         )}
         <div>
           <label htmlFor="new-password">Password (empty: issue a one-time code)</label>
