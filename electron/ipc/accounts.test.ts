@@ -11,6 +11,7 @@ import { resolveConfig } from '../services/config';
 import { totpCode } from '../services/auth';
 import { createWorkstation, type Workstation } from './compose';
 import { createConnection, type Connection } from './handler-table';
+import { channelCaller } from './test-calls';
 
 const MARKER = 'ZQXMARKER7731';
 let dir: string;
@@ -18,10 +19,7 @@ let ws: Workstation;
 const conns = {} as Record<Role, Connection>;
 const secrets: string[] = [];
 
-async function call(conn: Connection, channel: string, payload: unknown): Promise<{ ok: boolean; code?: string; result?: unknown }> {
-  const reply = await ws.table.dispatch(conn, { id: 1, channel, payload });
-  return reply.ok ? { ok: true, result: reply.result } : { ok: false, code: reply.error.code };
-}
+const { call } = channelCaller(() => ws);
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-accounts-'));

@@ -10,6 +10,7 @@ import { makeUncalibratedVariant, shippedModelDir } from '../services/research/t
 import { writeGliomaSeries } from '../../e2e/fixtures/glioma-series';
 import { createWorkstation, type Workstation } from './compose';
 import { createConnection, type Connection } from './handler-table';
+import { channelCaller } from './test-calls';
 
 let dir: string;
 let ws: Workstation;
@@ -18,10 +19,7 @@ let rad: Connection;
 let studyId: string;
 let variantSrc: string;
 
-async function call(conn: Connection, channel: string, payload: unknown): Promise<{ ok: boolean; code?: string; message?: string; result?: unknown }> {
-  const reply = await ws.table.dispatch(conn, { id: 1, channel, payload });
-  return reply.ok ? { ok: true, result: reply.result } : { ok: false, code: reply.error.code, message: reply.error.message };
-}
+const { call } = channelCaller(() => ws);
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-clinical-model-'));

@@ -12,6 +12,7 @@ import { resolveConfig } from '../services/config';
 import { copyMriSubset } from '../services/research/test-support';
 import { createWorkstation, type Workstation } from './compose';
 import { createConnection, type Connection } from './handler-table';
+import { channelCaller } from './test-calls';
 
 const PYDICOM_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 const MR_COPIES = 24;
@@ -33,16 +34,8 @@ let researcher: Connection;
 let dicomId: string;
 let imagesId: string;
 
-async function call(conn: Connection, channel: string, payload: unknown): Promise<{ ok: boolean; code?: string; message?: string; result?: unknown }> {
-  const reply = await ws.table.dispatch(conn, { id: 1, channel, payload });
-  return reply.ok ? { ok: true, result: reply.result } : { ok: false, code: reply.error.code, message: reply.error.message };
-}
+const { call, signIn: signedIn } = channelCaller(() => ws);
 
-async function signedIn(username: string, password: string, emit?: (e: EventEnvelope) => void): Promise<Connection> {
-  const conn = createConnection('host', emit);
-  expect(await call(conn, 'auth.login', { username, password })).toMatchObject({ ok: true });
-  return conn;
-}
 
 /** A DICOM data set made with pydicom: CT_small, MR_small copied as one series of one patient, and one file with burned-in text. */
 function writeDicomFolder(root: string): void {

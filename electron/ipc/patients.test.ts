@@ -10,8 +10,8 @@ import { resolveConfig } from '../services/config';
 import { defaultDemoFolder } from '../services/dicom';
 import { createWorkstation, type Workstation } from './compose';
 import { createConnection, type Connection } from './handler-table';
+import { channelCaller } from './test-calls';
 
-type Reply = { ok: boolean; code?: string; message?: string; result?: unknown };
 
 let dir: string;
 let ws: Workstation;
@@ -21,24 +21,11 @@ let rad: Connection;
 let reportA: Report;
 let reportB: Report;
 
-async function call(conn: Connection, channel: string, payload: unknown): Promise<Reply> {
-  const reply = await ws.table.dispatch(conn, { id: 1, channel, payload });
-  return reply.ok ? { ok: true, result: reply.result } : { ok: false, code: reply.error.code, message: reply.error.message };
-}
+const { call, ok, signIn } = channelCaller(() => ws);
 
-async function ok<T>(conn: Connection, channel: string, payload: unknown): Promise<T> {
-  const r = await call(conn, channel, payload);
-  expect(r.ok, `${channel}: ${r.message}`).toBe(true);
-  return r.result as T;
-}
 
 const search = async (query: string): Promise<PatientMatch[]> => (await ok<{ patients: PatientMatch[] }>(admin, 'patients.search', { query })).patients;
 
-async function signIn(username: string, password: string): Promise<Connection> {
-  const conn = createConnection('host');
-  await ok(conn, 'auth.login', { username, password });
-  return conn;
-}
 
 /** As the radiologist: AI run, report from the AI finding, accept, sign. */
 async function signDemoCase(patientId: string): Promise<Report> {

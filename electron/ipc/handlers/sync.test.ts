@@ -12,6 +12,7 @@ import { startOrthanc, type OrthancServer } from '../../services/sync/testing/or
 import { makeMrStudy } from '../../services/sync/testing/study-factory';
 import { createWorkstation, type Workstation } from '../compose';
 import { createConnection, type Connection } from '../handler-table';
+import { channelCaller } from '../test-calls';
 
 let orthanc: OrthancServer;
 let dir: string;
@@ -19,10 +20,7 @@ let ws: Workstation;
 let admin: Connection;
 let radiologist: Connection;
 
-async function call(conn: Connection, channel: string, payload: unknown): Promise<{ ok: boolean; code?: string; message?: string; result?: unknown }> {
-  const reply = await ws.table.dispatch(conn, { id: 1, channel, payload });
-  return reply.ok ? { ok: true, result: reply.result } : { ok: false, code: reply.error.code, message: reply.error.message };
-}
+const { call } = channelCaller(() => ws);
 
 async function waitFor(what: string, cond: () => Promise<boolean> | boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
