@@ -19,16 +19,12 @@ let rad: Connection;
 const events: EventEnvelope[] = [];
 let studyId: string;
 
-const { call } = channelCaller(() => ws);
+const { call, adminAndRadiologist } = channelCaller(() => ws);
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-ai-viewer-'));
   ws = await createWorkstation(resolveConfig({ transport: 'cli', dataFolder: dir, keySource: 'passphrase', passphrase: 'db passphrase for the viewer test' }));
-  admin = createConnection('host');
-  expect(await call(admin, 'auth.createFirstAdmin', { username: 'admin1', displayName: 'Admin', password: 'admin-password-0042' })).toMatchObject({ ok: true });
-  expect(await call(admin, 'users.create', { username: 'rad1', displayName: 'Rad', role: 'radiologist', password: 'rad-password-00042' })).toMatchObject({ ok: true });
-  rad = createConnection('host', (e) => events.push(e));
-  expect(await call(rad, 'auth.login', { username: 'rad1', password: 'rad-password-00042' })).toMatchObject({ ok: true });
+  ({ admin, rad } = await adminAndRadiologist((e) => events.push(e)));
   const files = writeGliomaSeries(path.join(dir, 'in'));
   const report = await ws.services.dicom.importPaths(files, { actor: 'test' });
   studyId = report.studyIds[0]!;

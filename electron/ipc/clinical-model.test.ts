@@ -9,7 +9,7 @@ import { resolveConfig } from '../services/config';
 import { makeUncalibratedVariant, shippedModelDir } from '../services/research/test-support';
 import { writeGliomaSeries } from '../../e2e/fixtures/glioma-series';
 import { createWorkstation, type Workstation } from './compose';
-import { createConnection, type Connection } from './handler-table';
+import type { Connection } from './handler-table';
 import { channelCaller } from './test-calls';
 
 let dir: string;
@@ -19,7 +19,7 @@ let rad: Connection;
 let studyId: string;
 let variantSrc: string;
 
-const { call } = channelCaller(() => ws);
+const { call, adminAndRadiologist } = channelCaller(() => ws);
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-clinical-model-'));
@@ -28,11 +28,7 @@ beforeAll(async () => {
   fs.cpSync(shippedModelDir(), path.join(modelsFolder, 'tumornet'), { recursive: true });
   variantSrc = makeUncalibratedVariant(path.join(dir, 'src'));
   ws = await createWorkstation(resolveConfig({ transport: 'cli', dataFolder: path.join(dir, 'data'), modelsFolder, keySource: 'passphrase', passphrase: 'db passphrase for the clinical model test' }));
-  admin = createConnection('host');
-  expect(await call(admin, 'auth.createFirstAdmin', { username: 'admin1', displayName: 'Admin', password: 'admin-password-0042' })).toMatchObject({ ok: true });
-  expect(await call(admin, 'users.create', { username: 'rad1', displayName: 'Rad', role: 'radiologist', password: 'rad-password-00042' })).toMatchObject({ ok: true });
-  rad = createConnection('host');
-  expect(await call(rad, 'auth.login', { username: 'rad1', password: 'rad-password-00042' })).toMatchObject({ ok: true });
+  ({ admin, rad } = await adminAndRadiologist());
   const report = await ws.services.dicom.importPaths(writeGliomaSeries(path.join(dir, 'in')), { actor: 'test' });
   studyId = report.studyIds[0]!;
 }, 120_000);

@@ -21,7 +21,7 @@ let rad: Connection;
 let reportA: Report;
 let reportB: Report;
 
-const { call, ok, signIn } = channelCaller(() => ws);
+const { call, ok, signIn, adminAndRadiologist } = channelCaller(() => ws);
 
 
 const search = async (query: string): Promise<PatientMatch[]> => (await ok<{ patients: PatientMatch[] }>(admin, 'patients.search', { query })).patients;
@@ -40,10 +40,7 @@ async function signDemoCase(patientId: string): Promise<Report> {
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-patients-'));
   ws = await createWorkstation(resolveConfig({ transport: 'cli', dataFolder: path.join(dir, 'data'), keySource: 'passphrase', passphrase: 'db passphrase for the patients test' }));
-  admin = createConnection('host');
-  await ok(admin, 'auth.createFirstAdmin', { username: 'admin1', displayName: 'Admin', password: 'admin-password-0042' });
-  await ok(admin, 'users.create', { username: 'rad1', displayName: 'Dr Rad', role: 'radiologist', password: 'rad-password-00042' });
-  rad = await signIn('rad1', 'rad-password-00042');
+  ({ admin, rad } = await adminAndRadiologist());
   const imported = await ws.services.dicom.importPaths([defaultDemoFolder()], { actor: 'test' });
   expect(imported.studyIds.length).toBeGreaterThanOrEqual(5);
   reportA = await signDemoCase('DEMO-GLIOMA');

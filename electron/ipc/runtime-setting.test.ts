@@ -19,7 +19,7 @@ let admin: Connection;
 let rad: Connection;
 let studyId: string;
 
-const { call } = channelCaller(() => ws);
+const { call, adminAndRadiologist } = channelCaller(() => ws);
 
 const config = (extra: Partial<WorkstationConfig> = {}): WorkstationConfig =>
   resolveConfig({ transport: 'cli', dataFolder: path.join(dir, 'data'), keySource: 'passphrase', passphrase: 'db passphrase for the runtime setting test', ...extra });
@@ -51,11 +51,7 @@ async function runtimeOfNextRun(): Promise<string | undefined> {
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-runtime-setting-'));
   ws = await createWorkstation(config());
-  admin = createConnection('host');
-  expect(await call(admin, 'auth.createFirstAdmin', { username: 'admin1', displayName: 'Admin', password: 'admin-password-0042' })).toMatchObject({ ok: true });
-  expect(await call(admin, 'users.create', { username: 'rad1', displayName: 'Rad', role: 'radiologist', password: 'rad-password-00042' })).toMatchObject({ ok: true });
-  rad = createConnection('host');
-  expect(await call(rad, 'auth.login', { username: 'rad1', password: 'rad-password-00042' })).toMatchObject({ ok: true });
+  ({ admin, rad } = await adminAndRadiologist());
   const report = await ws.services.dicom.importPaths(writeGliomaSeries(path.join(dir, 'in')), { actor: 'test' });
   studyId = report.studyIds[0]!;
 }, 120_000);

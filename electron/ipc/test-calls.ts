@@ -21,7 +21,15 @@ export interface ChannelCaller {
   ok<T>(conn: Connection, channel: string, payload: unknown): Promise<T>;
   /** A new host connection signed in with auth.login; events sent to it go to `emit`. */
   signIn(username: string, password: string, emit?: (e: EventEnvelope) => void): Promise<Connection>;
+  /**
+   * On a new workstation: the first admin (TEST_ADMIN) and a radiologist (TEST_RADIOLOGIST), both
+   * signed in; the radiologist's events go to `emitToRadiologist`.
+   */
+  adminAndRadiologist(emitToRadiologist?: (e: EventEnvelope) => void): Promise<{ admin: Connection; rad: Connection }>;
 }
+
+export const TEST_ADMIN = { username: 'admin1', displayName: 'Admin', password: 'admin-password-0042' } as const;
+export const TEST_RADIOLOGIST = { username: 'rad1', displayName: 'Dr Rad', role: 'radiologist', password: 'rad-password-00042' } as const;
 
 export function channelCaller(ws: () => Workstation): ChannelCaller {
   const call = async (conn: Connection, channel: string, payload: unknown): Promise<Reply> => {
@@ -33,13 +41,20 @@ export function channelCaller(ws: () => Workstation): ChannelCaller {
     expect(r.ok, `${channel}: ${r.message}`).toBe(true);
     return r.result as T;
   };
+  const signIn = async (username: string, password: string, emit?: (e: EventEnvelope) => void): Promise<Connection> => {
+    const conn = createConnection('host', emit);
+    await ok(conn, 'auth.login', { username, password });
+    return conn;
+  };
   return {
     call,
     ok,
-    async signIn(username, password, emit) {
-      const conn = createConnection('host', emit);
-      await ok(conn, 'auth.login', { username, password });
-      return conn;
+    signIn,
+    async adminAndRadiologist(emitToRadiologist) {
+      const admin = createConnection('host');
+      await ok(admin, 'auth.createFirstAdmin', TEST_ADMIN);
+      await ok(admin, 'users.create', TEST_RADIOLOGIST);
+      return { admin, rad: await signIn(TEST_RADIOLOGIST.username, TEST_RADIOLOGIST.password, emitToRadiologist) };
     },
   };
 }
