@@ -13,6 +13,7 @@ import { researchChannels } from './research';
 import { aiChannels } from './ai';
 import { reportsChannels } from './reports';
 import { patientsChannels } from './patients';
+import { messagesChannels } from './messages';
 
 export const CHANNELS = {
   ...systemChannels,
@@ -24,6 +25,7 @@ export const CHANNELS = {
   ...aiChannels,
   ...reportsChannels,
   ...patientsChannels,
+  ...messagesChannels,
 } as const;
 
 export type ChannelName = keyof typeof CHANNELS;

@@ -18,3 +18,4 @@ export * from './ai';
 export * from './reports';
 export * from './research';
 export * from './patients';
+export * from './messages';

@@ -85,6 +85,12 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'reports.patientSummary': ['radiologist', 'patient'],
   // Linking a patient account to its record (patient issue): only the admin who manages accounts.
   'patients.search': ['admin'],
+  // Messages (messages issue): a department inbox. A patient writes in their own conversation
+  // only (the handler takes it from the session's link); any radiologist reads and answers.
+  'messages.inbox': ['radiologist'],
+  'messages.thread': ['radiologist', 'patient'],
+  'messages.send': ['radiologist', 'patient'],
+  'messages.unreadCount': ['radiologist', 'patient'],
   // Research workspace (research issue). Researchers install models for research use; only an
   // admin makes one the clinical model or retires it. Researchers see de-identified data only.
   'datasets.register': ['researcher'],

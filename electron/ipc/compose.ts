@@ -30,6 +30,8 @@ import { aiHandlers } from './handlers/ai';
 import { createResearchService, type ResearchService } from '../services/research';
 import { researchHandlers } from './handlers/research';
 import { patientsHandlers } from './handlers/patients';
+import { createMessagesService, type MessagesService } from '../services/messages';
+import { messagesHandlers } from './handlers/messages';
 
 export interface Services {
   config: WorkstationConfig;
@@ -45,6 +47,7 @@ export interface Services {
   aiResults: AiResultsService;
   reports: ReportsService;
   research: ResearchService;
+  messages: MessagesService;
 }
 
 export interface Workstation {
@@ -121,7 +124,10 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   // Research workspace: data sets, the model registry and scoring runs (in the inference pool).
   const research = createResearchService({ db: dbOf, inference, audit, logger: logger.child({ service: 'research' }), modelsFolder: config.modelsFolder, dataFolder: config.dataFolder });
 
-  const services: Services = { config, logger, system, store, audit, auth, settings, inference, sync, dicom, aiResults, reports, research };
+  // Messages between a patient and the care team (bodies only in the encrypted database).
+  const messages = createMessagesService({ db: dbOf, audit });
+
+  const services: Services = { config, logger, system, store, audit, auth, settings, inference, sync, dicom, aiResults, reports, research, messages };
   const handlers: Handlers = {
     ...systemHandlers(services),
     ...authHandlers(services),
@@ -135,6 +141,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     ...reportsHandlers(services),
     ...researchHandlers(services),
     ...patientsHandlers(services),
+    ...messagesHandlers(services),
   };
   const table = createHandlerTable({
     handlers,

@@ -28,6 +28,6 @@ export function patientSummary(report: Pick<Report, 'id' | 'status' | 'sections'
         : 'A computer program (AI) helped by pointing out areas to look at; the radiologist checked its result. The program is not a medical device and does not make the diagnosis.',
     );
   }
-  paragraphs.push('Please talk to your doctor about what this means for you and what happens next. If anything is unclear, ask them: there are no silly questions.');
+  paragraphs.push('Please talk to your doctor about what this means for you and what happens next. If anything is unclear, ask them, or send them a message from the Messages page.');
   return { reportId: report.id, studyDate: report.study.studyDate, signedAt: report.signedAt ?? '', signedByName: report.signedByName ?? '', headline, paragraphs, aiAssisted: report.aiFinding !== null };
 }

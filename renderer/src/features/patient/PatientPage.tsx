@@ -5,6 +5,8 @@
 import { useCallback, useEffect, useState } from 'react';
 import { AI_NOTICE, type PatientSummary } from '@contract/index';
 import { api } from '../../api/client';
+import { useNavigation } from '../../app/navigation';
+import { askAboutReport } from '../messages/ask';
 import './patient.css';
 
 type State = { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; summaries: PatientSummary[] };
@@ -28,6 +30,7 @@ export function signedOn(iso: string): string {
 
 function Result({ summary }: { summary: PatientSummary }) {
   const titleId = `result-${summary.reportId}`;
+  const navigation = useNavigation();
   return (
     <article className="patient-result" aria-labelledby={titleId} data-testid="patient-result" data-report-id={summary.reportId}>
       <h2 id={titleId}>{summary.headline}</h2>
@@ -47,6 +50,18 @@ function Result({ summary }: { summary: PatientSummary }) {
           {AI_NOTICE}
         </p>
       )}
+      <p className="patient-ask">
+        <button
+          type="button"
+          className="btn-quiet"
+          onClick={() => {
+            askAboutReport(summary.reportId);
+            navigation.go('messages');
+          }}
+        >
+          Ask your doctor about this
+        </button>
+      </p>
     </article>
   );
 }
