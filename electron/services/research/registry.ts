@@ -161,9 +161,15 @@ export function createRegistry(deps: RegistryDeps) {
     install,
     activate: (id: string, actor: Actor) => setStatus(id, 'active', actor),
     retire: (id: string, actor: Actor) => setStatus(id, 'retired', actor),
-    /** The model clinical scoring should use: the activated one, else the inference default. */
+    /**
+     * The model an admin activated for clinical scoring, or null for the inference default (which
+     * list() also shows as active while none is activated). Asked at the start of every clinical
+     * run, so it reads one row and checks the folder instead of listing (and loading) every
+     * installed model; an activated model whose folder is gone counts as none, as in list().
+     */
     async activeModelId(): Promise<string | null> {
-      return (await list()).find((m) => m.status === 'active')?.id ?? null;
+      const row = db().prepare(`SELECT model_id FROM research_models WHERE status = 'active'`).get() as { model_id: string } | undefined;
+      return row && fs.existsSync(path.join(modelsFolder, row.model_id, 'model-card.json')) ? row.model_id : null;
     },
   };
 }
