@@ -127,6 +127,31 @@ export function frameToRawImage(f: Frame): RawImage {
   return { width: f.columns, height: f.rows, channels, bitsPerSample: bits, data };
 }
 
+const SERIES_COLUMNS = 'study_id, series_id, label, confidence, key_instance_id, key_frame, slices, counts';
+interface SeriesRow {
+  study_id: string;
+  series_id: string;
+  label: string;
+  confidence: number;
+  key_instance_id: string | null;
+  key_frame: number | null;
+  slices: number;
+  counts: string;
+}
+
+function toSeriesResult(r: SeriesRow): AiSeriesResult {
+  return {
+    seriesId: r.series_id,
+    label: r.label,
+    confidence: r.confidence,
+    keyInstanceId: r.key_instance_id,
+    // The key instance may have been deleted (ON DELETE SET NULL): no frame without it.
+    keyFrame: r.key_instance_id === null ? null : (r.key_frame ?? 0),
+    slices: r.slices,
+    counts: JSON.parse(r.counts) as Record<string, number>,
+  };
+}
+
 const TUMOR_RANK = (label: string): number => (label === NOT_RECOGNISED_LABEL ? 0 : label === 'notumor' ? 1 : 2);
 
 /** The study's finding: a tumor series beats notumor beats not recognised; then the higher confidence. */
@@ -162,19 +187,8 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
   }
 
   function seriesResults(studyId: string): AiSeriesResult[] {
-    const rows = db()
-      .prepare('SELECT series_id, label, confidence, key_instance_id, key_frame, slices, counts FROM ai_series_results WHERE study_id = ? ORDER BY series_id')
-      .all(studyId) as { series_id: string; label: string; confidence: number; key_instance_id: string | null; key_frame: number | null; slices: number; counts: string }[];
-    return rows.map((r) => ({
-      seriesId: r.series_id,
-      label: r.label,
-      confidence: r.confidence,
-      keyInstanceId: r.key_instance_id,
-      // The key instance may have been deleted (ON DELETE SET NULL): no frame without it.
-      keyFrame: r.key_instance_id === null ? null : (r.key_frame ?? 0),
-      slices: r.slices,
-      counts: JSON.parse(r.counts) as Record<string, number>,
-    }));
+    const rows = db().prepare(`SELECT ${SERIES_COLUMNS} FROM ai_series_results WHERE study_id = ? ORDER BY series_id`).all(studyId) as SeriesRow[];
+    return rows.map(toSeriesResult);
   }
 
   function studyResult(studyId: string): AiStudyResult {
@@ -268,7 +282,7 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
     const work: WorkItem[] = detail.series.flatMap((s) =>
       s.instances
         .filter((i) => i.conflictOf === null)
-        .flatMap((i) => Array.from({ length: Math.max(1, i.frames || 1) }, (_, frame) => ({ seriesId: s.seriesId, instanceId: i.instanceId, frame, w: i.columns, h: i.rows }))),
+        .flatMap((i) => Array.from({ length: Math.max(1, i.frames) }, (_, frame) => ({ seriesId: s.seriesId, instanceId: i.instanceId, frame, w: i.columns, h: i.rows }))),
     );
     run.total = work.length;
     const emit = (phase: AiProgress['phase'], failed: number): void => {
@@ -382,13 +396,11 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
       const runs = new Map(
         (db().prepare(`SELECT study_id, status, error, started_at, finished_at, model_id, model_version, runtime, total, done FROM ai_runs WHERE study_id IN (${placeholders})`).all(...studyIds) as (RunRow & { study_id: string })[]).map((r) => [r.study_id, r]),
       );
-      const series = db().prepare(`SELECT study_id, series_id, label, confidence, key_instance_id, key_frame, slices, counts FROM ai_series_results WHERE study_id IN (${placeholders})`).all(...studyIds) as {
-        study_id: string; series_id: string; label: string; confidence: number; key_instance_id: string | null; key_frame: number | null; slices: number; counts: string;
-      }[];
+      const series = db().prepare(`SELECT ${SERIES_COLUMNS} FROM ai_series_results WHERE study_id IN (${placeholders})`).all(...studyIds) as SeriesRow[];
       return studyIds.map((studyId) => {
         const { status } = effectiveStatus(studyId, runs.get(studyId));
         const f = status === 'done' || status === 'cancelled'
-          ? studyFinding(series.filter((s) => s.study_id === studyId).map((s) => ({ seriesId: s.series_id, label: s.label, confidence: s.confidence, keyInstanceId: s.key_instance_id, keyFrame: s.key_frame, slices: s.slices, counts: {} })))
+          ? studyFinding(series.filter((s) => s.study_id === studyId).map(toSeriesResult))
           : null;
         return { studyId, status, label: f?.label ?? null, confidence: f?.confidence ?? null };
       });
