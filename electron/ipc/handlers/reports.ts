@@ -1,17 +1,11 @@
 // Handlers for the reports.* channels: the session becomes the service's actor; the table has
 // already checked the role against the permission matrix and the payload against its schema.
 import { WorkstationError } from '../../contract';
-import type { Actor } from '../../services/reports';
-import type { Handlers, Session } from '../handler-table';
+import type { Handlers } from '../handler-table';
 import type { Services } from '../compose';
 import { sessionOf } from './auth';
 
 type ReportsChannels = Extract<keyof Handlers, `reports.${string}`>;
-
-const actorOf = (s: Session | null): Actor => {
-  const x = sessionOf(s);
-  return { userId: x.userId, username: x.username, role: x.role, patientId: x.patientId };
-};
 
 function pngFrom(base64: string): Buffer {
   const m = /^(?:data:image\/png;base64,)?([A-Za-z0-9+/=\s]+)$/.exec(base64);
@@ -24,29 +18,29 @@ export function reportsHandlers(services: Services): Pick<Handlers, ReportsChann
   return {
     'reports.dashboard': (req) => reports.dashboard(req),
     'reports.statusForStudies': (req) => ({ statuses: reports.statusForStudies(req.studyIds) }),
-    'reports.open': (req, ctx) => reports.open(req.studyId, actorOf(ctx.session)),
-    'reports.get': (req, ctx) => reports.get(req.reportId, actorOf(ctx.session)),
-    'reports.saveDraft': (req, ctx) => reports.saveDraft(req, actorOf(ctx.session)),
-    'reports.saveNotes': (req, ctx) => reports.saveNotes(req.reportId, req.notes, actorOf(ctx.session)),
-    'reports.acceptAi': (req, ctx) => reports.acceptAi(req.reportId, actorOf(ctx.session)),
-    'reports.rejectAi': (req, ctx) => reports.rejectAi(req.reportId, req.reason, actorOf(ctx.session)),
-    'reports.markPreliminary': (req, ctx) => reports.markPreliminary(req.reportId, actorOf(ctx.session)),
-    'reports.sign': (req, ctx) => reports.sign(req.reportId, req.baseRevision, actorOf(ctx.session)),
-    'reports.addAddendum': (req, ctx) => reports.addAddendum(req.reportId, req.text, actorOf(ctx.session)),
-    'reports.addKeyImage': (req, ctx) => reports.addKeyImage({ reportId: req.reportId, png: pngFrom(req.pngBase64), caption: req.caption, instanceId: req.instanceId }, actorOf(ctx.session)),
-    'reports.removeKeyImage': (req, ctx) => reports.removeKeyImage(req.reportId, req.keyImageId, actorOf(ctx.session)),
+    'reports.open': (req, ctx) => reports.open(req.studyId, sessionOf(ctx.session)),
+    'reports.get': (req, ctx) => reports.get(req.reportId, sessionOf(ctx.session)),
+    'reports.saveDraft': (req, ctx) => reports.saveDraft(req, sessionOf(ctx.session)),
+    'reports.saveNotes': (req, ctx) => reports.saveNotes(req.reportId, req.notes, sessionOf(ctx.session)),
+    'reports.acceptAi': (req, ctx) => reports.acceptAi(req.reportId, sessionOf(ctx.session)),
+    'reports.rejectAi': (req, ctx) => reports.rejectAi(req.reportId, req.reason, sessionOf(ctx.session)),
+    'reports.markPreliminary': (req, ctx) => reports.markPreliminary(req.reportId, sessionOf(ctx.session)),
+    'reports.sign': (req, ctx) => reports.sign(req.reportId, req.baseRevision, sessionOf(ctx.session)),
+    'reports.addAddendum': (req, ctx) => reports.addAddendum(req.reportId, req.text, sessionOf(ctx.session)),
+    'reports.addKeyImage': (req, ctx) => reports.addKeyImage({ reportId: req.reportId, png: pngFrom(req.pngBase64), caption: req.caption, instanceId: req.instanceId }, sessionOf(ctx.session)),
+    'reports.removeKeyImage': (req, ctx) => reports.removeKeyImage(req.reportId, req.keyImageId, sessionOf(ctx.session)),
     'reports.keyImage': (req) => ({ pngBase64: reports.keyImagePng(req.reportId, req.keyImageId).toString('base64') }),
     'reports.history': (req) => reports.history(req.studyId),
     'reports.verify': (req, ctx) => {
       const result = reports.verify(req.reportId);
-      const a = actorOf(ctx.session);
+      const a = sessionOf(ctx.session);
       services.audit.append({ actorId: a.userId, actor: a.username, action: 'report.verify', objectType: 'report', objectId: req.reportId, outcome: result.ok ? 'success' : 'failure' });
       return result;
     },
     'reports.exportPdf': async (req, ctx) => {
-      const out = await reports.exportPdf(req.reportId, actorOf(ctx.session));
+      const out = await reports.exportPdf(req.reportId, sessionOf(ctx.session));
       return { fileName: out.fileName, pdfBase64: out.pdf.toString('base64'), sha256: out.sha256 };
     },
-    'reports.patientSummary': (req, ctx) => ({ summaries: reports.patientSummaries(actorOf(ctx.session), req.reportId) }),
+    'reports.patientSummary': (req, ctx) => ({ summaries: reports.patientSummaries(sessionOf(ctx.session), req.reportId) }),
   };
 }
