@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, startServe, watchConsole, type ServedHost } from './harness';
 import { ADMIN, firstRunSetup, signIn, signOut } from './viewer-helpers';
-import { copyMriSubset, makeUncalibratedVariant, shippedModelDir } from '../electron/services/research/test-support';
+import { copyMriSubset, makeUncalibratedVariant, shippedModelDir } from '../electron/testing/research';
 
 const RESEARCHER = { username: 'scientist1', password: 'research-passphrase-0042' };
 const PYDICOM_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';

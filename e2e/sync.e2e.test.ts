@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, startServe, watchConsole, type ServedHost } from './harness';
 import { firstRunSetup } from './viewer-helpers';
-import { startOrthanc, type OrthancServer } from '../electron/services/sync/testing/orthanc';
-import { makeMrStudy } from '../electron/services/sync/testing/study-factory';
+import { startOrthanc, type OrthancServer } from '../electron/testing/sync/orthanc';
+import { makeMrStudy } from '../electron/testing/sync/study-factory';
 
 let orthanc: OrthancServer;
 let host: ServedHost;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AiStudyResult } from '../contract';
 import { resolveConfig } from '../services/config';
-import { makeUncalibratedVariant, shippedModelDir } from '../services/research/test-support';
+import { makeUncalibratedVariant, shippedModelDir } from '../testing/research';
 import { writeGliomaSeries } from '../../e2e/fixtures/glioma-series';
 import { createWorkstation, type Workstation } from './compose';
 import type { Connection } from './handler-table';

@@ -3,60 +3,38 @@
 // call createWorkstation(); no service reaches for a global.
 import path from 'node:path';
 import fs from 'node:fs';
-import { createLogger, type Logger } from '../services/log';
+import { createLogger } from '../services/log';
 import type { WorkstationConfig } from '../services/config';
-import { createSystemService, type SystemService } from '../services/system';
-import { createInferenceService, type InferenceService } from '../services/inference';
-import { createHandlerTable, type HandlerTable, type Handlers, type SessionResolver } from './handler-table';
+import { createSystemService } from '../services/system';
+import { createInferenceService } from '../services/inference';
+import { createHandlerTable, type Handlers, type SessionResolver } from './handler-table';
+import type { Services, Workstation } from './workstation-types';
 import { systemHandlers } from './handlers/system';
-import { createStore, type Store } from '../services/store';
-import { createAuditLog, type AuditLog } from '../services/audit';
-import { createAuthService, type AuthService } from '../services/auth';
-import { createSettingsService, type SettingsService } from '../services/settings';
+import { createStore } from '../services/store';
+import { createAuditLog } from '../services/audit';
+import { createAuthService } from '../services/auth';
+import { createSettingsService } from '../services/settings';
 import { PERMISSIONS, isChannelName } from '../contract';
 import { authHandlers } from './handlers/auth';
 import { usersHandlers } from './handlers/users';
 import { auditHandlers } from './handlers/audit';
 import { settingsHandlers } from './handlers/settings';
 import { inferenceHandlers } from './handlers/inference';
-import { createSyncService, dicomServiceImporter, type SyncService } from '../services/sync';
+import { createSyncService, dicomServiceImporter } from '../services/sync';
 import { syncHandlers } from './handlers/sync';
-import { createDicomService, defaultDemoFolder, type DicomService } from '../services/dicom';
+import { createDicomService, defaultDemoFolder } from '../services/dicom';
 import { dicomHandlers } from './handlers/dicom';
-import { createAiResultsService, type AiResultsService } from '../services/ai-results';
-import { createReportsService, type ReportsService } from '../services/reports';
+import { createAiResultsService } from '../services/ai-results';
+import { createReportsService } from '../services/reports';
 import { reportsHandlers } from './handlers/reports';
 import { aiHandlers } from './handlers/ai';
-import { createResearchService, type ResearchService } from '../services/research';
+import { createResearchService } from '../services/research';
 import { researchHandlers } from './handlers/research';
 import { patientsHandlers } from './handlers/patients';
-import { createMessagesService, type MessagesService } from '../services/messages';
+import { createMessagesService } from '../services/messages';
 import { messagesHandlers } from './handlers/messages';
 
-export interface Services {
-  config: WorkstationConfig;
-  logger: Logger;
-  system: SystemService;
-  store: Store;
-  audit: AuditLog;
-  auth: AuthService;
-  settings: SettingsService;
-  inference: InferenceService;
-  sync: SyncService;
-  dicom: DicomService;
-  aiResults: AiResultsService;
-  reports: ReportsService;
-  research: ResearchService;
-  messages: MessagesService;
-}
-
-export interface Workstation {
-  readonly config: WorkstationConfig;
-  readonly logger: Logger;
-  readonly services: Services;
-  readonly table: HandlerTable;
-  close(): Promise<void>;
-}
+export type { Services, Workstation } from './workstation-types';
 
 export async function createWorkstation(config: WorkstationConfig): Promise<Workstation> {
   fs.mkdirSync(config.dataFolder, { recursive: true, mode: 0o700 });

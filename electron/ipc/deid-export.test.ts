@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEID_EXPORT_PROGRESS_EVENT, type DeidExportProgress, type DeidExportResult, type EventEnvelope } from '../contract';
 import { resolveConfig } from '../services/config';
-import { copyMriSubset } from '../services/research/test-support';
+import { copyMriSubset } from '../testing/research';
 import { createWorkstation, type Workstation } from './compose';
 import { createConnection, type Connection } from './handler-table';
 import { channelCaller } from './test-calls';

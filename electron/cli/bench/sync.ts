@@ -10,8 +10,8 @@ import { createAuditLog } from '../../services/audit';
 import { createLogger } from '../../services/log';
 import { createDicomService } from '../../services/dicom';
 import { createDicomWebClient, createSyncService, dicomServiceImporter, tagString, type SecretStore } from '../../services/sync';
-import { startOrthanc } from '../../services/sync/testing/orthanc';
-import { makeMrStudy } from '../../services/sync/testing/study-factory';
+import { startOrthanc } from '../../testing/sync/orthanc';
+import { makeMrStudy } from '../../testing/sync/study-factory';
 
 const run = promisify(execFile);
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Comparison } from '../../contract';
 import { appRoot } from '../../services/config';
-import { copyMriSubset, makeUncalibratedVariant, shippedModelDir } from '../../services/research/test-support';
+import { copyMriSubset, makeUncalibratedVariant, shippedModelDir } from '../../testing/research';
 
 // Images in the data set: 100 per class (see beforeAll).
 const N = 400;

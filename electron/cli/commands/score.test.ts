@@ -8,7 +8,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRoot } from '../../services/config';
 import { decodeImage } from '../../services/inference';
-import { mriImages, requireModelDir } from '../../services/inference/test-support';
+import { mriImages, requireModelDir } from '../../testing/inference';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-score-'));
 const input = path.join(root, 'in');

@@ -2,7 +2,7 @@
 // connection (and cancellation), and masks for the viewer's overlay.
 import { AI_PROGRESS_EVENT, WorkstationError } from '../../contract';
 import type { CallContext, Handlers } from '../handler-table';
-import type { Services } from '../compose';
+import type { Services } from '../workstation-types';
 
 function who(ctx: CallContext): { actor: string; actorId: string | null } {
   if (!ctx.session) throw new WorkstationError('UNAUTHENTICATED', 'Please sign in.');

@@ -1,6 +1,6 @@
 // Handlers for the audit.* channels (admin only). Verifying and exporting are audited too.
 import type { Handlers } from '../handler-table';
-import type { Services } from '../compose';
+import type { Services } from '../workstation-types';
 import { sessionOf } from './auth';
 
 export function auditHandlers(services: Services): Pick<Handlers, 'audit.list' | 'audit.verify' | 'audit.exportCsv'> {

@@ -4,7 +4,7 @@ import { WorkstationError, DEFAULT_SETTINGS } from '../../contract';
 import { checkPasswordRules, type Session } from '../../services/auth';
 import { MIN_PASSPHRASE_LENGTH } from '../../services/store';
 import type { Handlers } from '../handler-table';
-import type { Services } from '../compose';
+import type { Services } from '../workstation-types';
 
 type AuthChannels =
   | 'auth.setupStatus'

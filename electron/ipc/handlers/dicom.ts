@@ -2,7 +2,7 @@
 // cancel), chunked uploads owned by the connection, the worklist, study views and frames.
 import { IMPORT_PROGRESS_EVENT, WorkstationError } from '../../contract';
 import type { Handlers, CallContext } from '../handler-table';
-import type { Services } from '../compose';
+import type { Services } from '../workstation-types';
 
 function who(ctx: CallContext): { actor: string; actorId: string | null } {
   if (!ctx.session) throw new WorkstationError('UNAUTHENTICATED', 'Please sign in.');

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CHANNELS, mayCall } from '../../contract';
 import { silentLogger } from '../../services/log';
 import { createInferenceService } from '../../services/inference';
-import { requireModelDir } from '../../services/inference/test-support';
+import { requireModelDir } from '../../testing/inference';
 import { inferenceHandlers } from './inference';
 import type { CallContext } from '../handler-table';
 

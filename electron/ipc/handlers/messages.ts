@@ -1,7 +1,7 @@
 // Handlers for the messages.* channels: the session is the service's actor, so a patient's
 // conversation always comes from their account's link, never from what the request says.
 import type { Handlers } from '../handler-table';
-import type { Services } from '../compose';
+import type { Services } from '../workstation-types';
 import { sessionOf } from './auth';
 
 type MessagesChannels = Extract<keyof Handlers, `messages.${string}`>;

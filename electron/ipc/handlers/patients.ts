@@ -2,7 +2,7 @@
 // to. The DICOM service owns the patients table (its imports create the rows); which accounts
 // are linked to a record is the auth service's, so the two are joined here.
 import type { Handlers } from '../handler-table';
-import type { Services } from '../compose';
+import type { Services } from '../workstation-types';
 import { sessionOf } from './auth';
 
 export function patientsHandlers(services: Pick<Services, 'dicom' | 'auth'>): Pick<Handlers, 'patients.search'> {

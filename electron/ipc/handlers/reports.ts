@@ -2,7 +2,7 @@
 // already checked the role against the permission matrix and the payload against its schema.
 import { WorkstationError } from '../../contract';
 import type { Handlers } from '../handler-table';
-import type { Services } from '../compose';
+import type { Services } from '../workstation-types';
 import { sessionOf } from './auth';
 
 type ReportsChannels = Extract<keyof Handlers, `reports.${string}`>;

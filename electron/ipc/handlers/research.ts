@@ -4,7 +4,7 @@
 import { DEID_EXPORT_PROGRESS_EVENT, WorkstationError } from '../../contract';
 import type { Actor } from '../../services/research';
 import type { CallContext, Handlers } from '../handler-table';
-import type { Services } from '../compose';
+import type { Services } from '../workstation-types';
 
 type ResearchChannels =
   | 'datasets.register'

@@ -2,7 +2,7 @@
 // The inference runtime is also applied at once: checked before anything is stored (an
 // unavailable runtime is refused with the detection's reason), switched after.
 import type { Handlers } from '../handler-table';
-import type { Services } from '../compose';
+import type { Services } from '../workstation-types';
 import { sessionOf } from './auth';
 
 export function settingsHandlers(services: Services): Pick<Handlers, 'settings.get' | 'settings.update'> {

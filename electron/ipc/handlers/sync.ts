@@ -1,7 +1,7 @@
 // Handlers for the sync.* and outbox.* channels: hospital-server settings, connection test,
 // status, sync now, and the outbox list with retry/cancel. Roles are checked by the table.
 import type { Handlers } from '../handler-table';
-import type { Services } from '../compose';
+import type { Services } from '../workstation-types';
 import { sessionOf } from './auth';
 
 type SyncChannels = 'sync.getSettings' | 'sync.setSettings' | 'sync.testConnection' | 'sync.status' | 'sync.now' | 'outbox.list' | 'outbox.retry' | 'outbox.cancel';

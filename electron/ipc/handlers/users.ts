@@ -1,7 +1,7 @@
 // Handlers for the users.* channels (admin only, per the permission matrix).
 import type { Actor } from '../../services/auth';
 import type { CallContext, Handlers } from '../handler-table';
-import type { Services } from '../compose';
+import type { Services } from '../workstation-types';
 import { sessionOf } from './auth';
 
 type UserChannels = 'users.list' | 'users.create' | 'users.update' | 'users.lock' | 'users.unlock' | 'users.issueResetCode' | 'users.forceLogout';

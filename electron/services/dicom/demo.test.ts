@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultDemoFolder } from './demo';
 import { createDicomService, type DicomService } from './service';
-import { openTestStore } from './test-helpers';
+import { openTestStore } from '../../testing/dicom';
 
 let env: Awaited<ReturnType<typeof openTestStore>>;
 let dicom: DicomService;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDicomService, type DicomService } from './service';
-import { hostileFiles, openTestStore } from './test-helpers';
+import { hostileFiles, openTestStore } from '../../testing/dicom';
 
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 const REAL = ['CT_small.dcm', 'MR_small.dcm', 'MR_small_RLE.dcm', 'JPEG2000.dcm', 'SC_rgb_jpeg_dcmtk.dcm', 'JPGExtended.dcm', 'image_dfl.dcm', 'MR_small_bigendian.dcm', 'MR_small_jpeg_ls_lossless.dcm'];

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countMacs } from './flops';
 import { parseModelCard, readCardJson } from './model-card';
-import { requireModelDir } from './test-support';
+import { requireModelDir } from '../../testing/inference';
 
 describe('model FLOPs', () => {
   it('counts the same MACs per image from the layer graph as the card states', () => {

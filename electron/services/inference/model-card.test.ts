@@ -8,7 +8,7 @@ import { WorkstationError } from '../../contract';
 import { silentLogger } from '../log';
 import { parseModelCard, readCardJson } from './model-card';
 import { createInferenceService } from './service';
-import { requireModelDir } from './test-support';
+import { requireModelDir } from '../../testing/inference';
 
 const tmpRoots: string[] = [];
 afterAll(() => {

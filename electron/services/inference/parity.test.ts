@@ -8,7 +8,7 @@ import { parseModelCard, readCardJson, readVerifiedFiles } from './model-card';
 import { classify, softmaxT } from './postprocess';
 import { detectRuntimes } from './runtimes';
 import { createInferenceService, type ImageOutcome } from './service';
-import { b64ToF32, mriImages, readGolden, requireModelDir } from './test-support';
+import { b64ToF32, mriImages, readGolden, requireModelDir } from '../../testing/inference';
 
 /** PyTorch vs any runtime: the training pipeline's own export tolerance (max abs diff). */
 const GOLDEN_TOL = 1e-3;

@@ -7,7 +7,7 @@ import { WorkstationError } from '../../contract';
 import { silentLogger } from '../log';
 import type { InferenceInput } from './protocol';
 import { createInferenceService } from './service';
-import { mriImages, requireModelDir } from './test-support';
+import { mriImages, requireModelDir } from '../../testing/inference';
 
 const svc = createInferenceService({ config: { modelsFolder: path.dirname(requireModelDir()), runtime: 'auto' }, logger: silentLogger });
 afterAll(() => svc.close());

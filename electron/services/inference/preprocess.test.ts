@@ -6,7 +6,7 @@ import jpeg from 'jpeg-js';
 import { WorkstationError } from '../../contract';
 import { decodeImage, encodeMaskPng } from './decode';
 import { DEFAULT_PREPROCESS, normalise, preprocess, type RawImage } from './preprocess';
-import { b64ToF32, readGolden } from './test-support';
+import { b64ToF32, readGolden } from '../../testing/inference';
 
 interface GoldenPre {
   size: [number, number];

@@ -7,7 +7,7 @@ import { TUMOR_CLASSES } from './model-card';
 import { NOT_RECOGNISED } from './postprocess';
 import type { InferenceInput } from './protocol';
 import { createInferenceService } from './service';
-import { fashionMnist, requireModelDir } from './test-support';
+import { fashionMnist, requireModelDir } from '../../testing/inference';
 
 const svc = createInferenceService({ config: { modelsFolder: path.dirname(requireModelDir()), runtime: 'auto' }, logger: silentLogger });
 afterAll(() => svc.close());

@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkIntegrity } from '../store';
-import { createReportsFixture } from './test-support';
+import { createReportsFixture } from '../../testing/reports';
 
-const CHILD = path.join(import.meta.dirname, 'fixtures', 'autosave-child.ts');
+const CHILD = path.join(import.meta.dirname, '../../testing/reports-autosave-child.ts');
 let dir = '';
 afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReportsFixture, solidPng, type ReportsFixture } from './test-support';
+import { createReportsFixture, solidPng, type ReportsFixture } from '../../testing/reports';
 import { readPart10 } from '../dicom-objects';
 import { CODES, COMPREHENSIVE_SR_SOP_CLASS_UID } from './dicom/sr';
 import { ENCAPSULATED_PDF_SOP_CLASS_UID } from './dicom/encapsulated-pdf';

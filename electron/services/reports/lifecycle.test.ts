@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, WorkstationError, type Role } from '../../contract';
 import { REPORT_ACTIONS, TRANSITIONS, requireTransition, transitionFor, type LifecycleState, type ReportAction } from './lifecycle';
-import { createReportsFixture, solidPng, type ReportsFixture } from './test-support';
+import { createReportsFixture, solidPng, type ReportsFixture } from '../../testing/reports';
 import type { Actor } from './report-service';
 
 let fx: ReportsFixture;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMaskRuns } from '../../contract';
 import { readPart10, unpackBits, SEG_SOP_CLASS_UID } from '../sync';
 import { writeGliomaMultiframe } from '../../../e2e/fixtures/glioma-series';
-import { createReportsFixture, discMask, FIXTURE_DICOM, seedAi, type ReportsFixture } from './test-support';
+import { createReportsFixture, discMask, FIXTURE_DICOM, seedAi, type ReportsFixture } from '../../testing/reports';
 import type { Actor } from './report-service';
 
 let fx: ReportsFixture;

@@ -14,7 +14,7 @@ import { silentLogger } from '../log';
 import { createStore, type Store } from '../store';
 import { createResearchService, type ResearchService } from './service';
 import { comparisonText } from './compare';
-import { copyMriSubset, makeUncalibratedVariant, shippedModelDir, writeSegCsv } from './test-support';
+import { copyMriSubset, makeUncalibratedVariant, shippedModelDir, writeSegCsv } from '../../testing/research';
 
 const ADMIN = { userId: null, username: 'admin-test' };
 const RESEARCHER = { userId: null, username: 'researcher-test' };

@@ -12,6 +12,5 @@ export { createSecretStore, syncSecretAccount } from './secrets';
 export type { SecretStore } from './secrets';
 export { buildSegmentation, packBits, unpackBits, SEG_SOP_CLASS_UID } from './seg';
 export type { SegInput, SegSourceImage, SegSourceStudy } from './seg';
-export { buildMinimalSr, buildEncapsulatedPdf, tinyPdf, sourceOf, COMPREHENSIVE_SR_SOP_CLASS_UID, ENCAPSULATED_PDF_SOP_CLASS_UID } from './fixtures';
 export { readPart10, newUid } from '../dicom-objects';
 export { dicomUids } from './dicom-uids';

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { boundaryOf, buildMultipartRelated, readMultipart, MultipartCutError } from './multipart';
-import { MR_SMALL } from './testing/study-factory';
+import { MR_SMALL } from '../../testing/sync/study-factory';
 
 function chunked(buf: Buffer, sizes: number[]): Readable {
   const chunks: Buffer[] = [];

@@ -7,10 +7,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkstationError } from '../../contract';
 import { buildSegmentation, packBits, unpackBits, SEG_SOP_CLASS_UID } from './seg';
-import { buildEncapsulatedPdf, buildMinimalSr, sourceOf, tinyPdf, ENCAPSULATED_PDF_SOP_CLASS_UID } from './fixtures';
+import { buildEncapsulatedPdf, buildMinimalSr, sourceOf, tinyPdf, ENCAPSULATED_PDF_SOP_CLASS_UID } from '../../testing/sync/fixtures';
 import { readPart10 } from '../dicom-objects';
 import { dicomUids } from './dicom-uids';
-import { makeMrStudy } from './testing/study-factory';
+import { makeMrStudy } from '../../testing/sync/study-factory';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-seg-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

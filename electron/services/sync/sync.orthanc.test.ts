@@ -14,12 +14,12 @@ import { dicomServiceImporter } from './pull';
 import { createSecretStore } from './secrets';
 import { createDicomWebClient, type DicomWebClient } from './dicomweb-client';
 import { buildSegmentation } from './seg';
-import { buildEncapsulatedPdf, buildMinimalSr, sourceOf, tinyPdf } from './fixtures';
+import { buildEncapsulatedPdf, buildMinimalSr, sourceOf, tinyPdf } from '../../testing/sync/fixtures';
 import { readPart10 } from '../dicom-objects';
 import { dicomUids } from './dicom-uids';
-import { startOrthanc, freePort, type OrthancServer } from './testing/orthanc';
-import { makeSelfSignedCert, startFaultProxy, type FaultProxy } from './testing/fault-proxy';
-import { makeMrStudy } from './testing/study-factory';
+import { startOrthanc, freePort, type OrthancServer } from '../../testing/sync/orthanc';
+import { makeSelfSignedCert, startFaultProxy, type FaultProxy } from '../../testing/sync/fault-proxy';
+import { makeMrStudy } from '../../testing/sync/study-factory';
 
 const PASS = 'sync test passphrase';
 const ADMIN = { id: 'u-admin', name: 'admin1' };

@@ -1,8 +1,8 @@
 // Minimal Comprehensive SR and Encapsulated PDF objects for the push tests and the bench, until
 // the reports issue produces the real ones; also source-image metadata read from a real file.
 import { WorkstationError } from '../../contract';
-import { dicomDateTime, newUid, readPart10, writePart10, type NaturalDataset } from '../dicom-objects';
-import { patientStudyModules, type SegSourceImage, type SegSourceStudy } from './seg';
+import { dicomDateTime, newUid, readPart10, writePart10, type NaturalDataset } from '../../services/dicom-objects';
+import { patientStudyModules, type SegSourceImage, type SegSourceStudy } from '../../services/sync/seg';
 
 export const COMPREHENSIVE_SR_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.88.33';
 export const ENCAPSULATED_PDF_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.104.1';

@@ -2,7 +2,7 @@
 // data set copied from the real MRI images, and a CSV data set with ground-truth masks.
 import fs from 'node:fs';
 import path from 'node:path';
-import { appRoot } from '../config';
+import { appRoot } from '../services/config';
 
 export function shippedModelDir(): string {
   const root = process.env.TUMORPREDICT_MODELS ? path.resolve(process.env.TUMORPREDICT_MODELS) : path.join(appRoot(), 'native-models');

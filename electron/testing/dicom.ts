@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { createStore, type Store } from '../store';
-import { createAuditLog, type AuditLog } from '../audit';
+import { createStore, type Store } from '../services/store';
+import { createAuditLog, type AuditLog } from '../services/audit';
 
 export async function openTestStore(prefix = 'tp-dicom-'): Promise<{ dir: string; store: Store; audit: AuditLog; cleanup(): void }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -7,14 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { PNG } from 'pngjs';
-import type { Role } from '../../contract';
-import { createAuditLog, type AuditLog } from '../audit';
-import { createAiResultsService, type AiResultsService } from '../ai-results';
-import { createDicomService, type DicomService } from '../dicom';
-import { createStore, type Db, type Store } from '../store';
-import { createReportsService, type Actor, type ReportsService } from './report-service';
+import type { Role } from '../contract';
+import { createAuditLog, type AuditLog } from '../services/audit';
+import { createAiResultsService, type AiResultsService } from '../services/ai-results';
+import { createDicomService, type DicomService } from '../services/dicom';
+import { createStore, type Db, type Store } from '../services/store';
+import { createReportsService, type Actor, type ReportsService } from '../services/reports/report-service';
 
-export const FIXTURE_DICOM = path.resolve(import.meta.dirname, '../dicom/fixtures/files/MR_small_jpeg_lossless_sv1.dcm');
+export const FIXTURE_DICOM = path.resolve(import.meta.dirname, '../services/dicom/fixtures/files/MR_small_jpeg_lossless_sv1.dcm');
 export const PASS = 'reports test passphrase';
 
 export interface ReportsFixture {

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { appRoot } from '../config';
+import { appRoot } from '../services/config';
 
 const TRAIN_HINT = 'Build it with: /usr/bin/python3 native-models/training/train.py (see native-models/training/).';
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { newUid } from '../../dicom-objects';
+import { newUid } from '../../services/dicom-objects';
 
 export const PYDICOM_TEST_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 export const MR_SMALL = path.join(PYDICOM_TEST_FILES, 'MR_small.dcm');

@@ -1,0 +1,42 @@
+// The types that the composition root builds and the handler files consume: every service by
+// name, and the running workstation. Both compose.ts and handlers/ import this; neither imports the other.
+import type { Logger } from '../services/log';
+import type { WorkstationConfig } from '../services/config';
+import type { SystemService } from '../services/system';
+import type { InferenceService } from '../services/inference';
+import type { HandlerTable } from './handler-table';
+import type { Store } from '../services/store';
+import type { AuditLog } from '../services/audit';
+import type { AuthService } from '../services/auth';
+import type { SettingsService } from '../services/settings';
+import type { SyncService } from '../services/sync';
+import type { DicomService } from '../services/dicom';
+import type { AiResultsService } from '../services/ai-results';
+import type { ReportsService } from '../services/reports';
+import type { ResearchService } from '../services/research';
+import type { MessagesService } from '../services/messages';
+
+export interface Services {
+  config: WorkstationConfig;
+  logger: Logger;
+  system: SystemService;
+  store: Store;
+  audit: AuditLog;
+  auth: AuthService;
+  settings: SettingsService;
+  inference: InferenceService;
+  sync: SyncService;
+  dicom: DicomService;
+  aiResults: AiResultsService;
+  reports: ReportsService;
+  research: ResearchService;
+  messages: MessagesService;
+}
+
+export interface Workstation {
+  readonly config: WorkstationConfig;
+  readonly logger: Logger;
+  readonly services: Services;
+  readonly table: HandlerTable;
+  close(): Promise<void>;
+}
