@@ -2,6 +2,7 @@
 // finding, runs over a study with progress events and cancellation, and masks for the overlay.
 import { z } from 'zod';
 import { channel } from './channel';
+import { NOT_RECOGNISED_LABEL } from './inference';
 
 const id = z.string().min(1).max(64);
 
@@ -167,4 +168,73 @@ export function decodeMaskRuns(runs: readonly number[], width: number, height: n
   }
   if (pos !== out.length) throw new RangeError('mask runs do not cover the image');
   return out;
+}
+
+// ---- Wording of AI results, shared by every screen and export -------------------------------
+
+const AI_LABEL_WORDS: Record<string, string> = {
+  glioma: 'Glioma',
+  meningioma: 'Meningioma',
+  pituitary: 'Pituitary tumor',
+  notumor: 'No tumor',
+  // A model's reject class ("other") and the rejection label both mean the same to a reader.
+  other: 'Not recognised',
+  [NOT_RECOGNISED_LABEL]: 'Not recognised',
+};
+
+/** A model label in words ("notumor" -> "No tumor"); an unknown label is cleaned up, never shown raw. */
+export function aiLabelText(label: string): string {
+  const known = AI_LABEL_WORDS[label];
+  if (known) return known;
+  const words = label.replace(/[_-]+/g, ' ').trim();
+  return words ? words[0]!.toUpperCase() + words.slice(1) : 'Unknown';
+}
+
+/**
+ * A probability as a percentage with `digits` decimals that never rounds to a certainty it is not:
+ * anything below 1 shows below 100 (">99.9%", not "100.0%") and anything above 0 above 0.
+ */
+export function formatProbability(p: number, digits = 1): string {
+  if (!Number.isFinite(p)) return '–';
+  const v = Math.min(1, Math.max(0, p)) * 100;
+  const step = 10 ** -digits;
+  const text = v.toFixed(digits);
+  if (p < 1 && Number(text) >= 100) return `>${(100 - step).toFixed(digits)}%`;
+  if (p > 0 && Number(text) <= 0) return `<${step.toFixed(digits)}%`;
+  return `${text}%`;
+}
+
+/** What a series or study finding says, in the order a reader needs it. */
+export interface FindingSummary {
+  /** "Most slices could not be analysed", "Glioma 97.3%", "No tumor 69.5%", "No slice could be analysed". */
+  headline: string;
+  /** Slice counts in words: "18 of 24 slices not recognised; 6 analysed: No tumor 6". */
+  detail: string;
+  /** Slices the model did not recognise as the brain MRI it knows. */
+  notRecognised: number;
+  analysed: number;
+  /** Strictly more than half the slices could not be analysed: the headline says so, no class. */
+  mostlyUnanalysed: boolean;
+}
+
+export function summariseFinding(f: { label: string; confidence: number; slices: number; counts: Record<string, number> }): FindingSummary {
+  const notRecognised = (f.counts[NOT_RECOGNISED_LABEL] ?? 0) + (f.counts.other ?? 0);
+  const analysed = Math.max(0, f.slices - notRecognised);
+  const mostlyUnanalysed = f.slices > 0 && notRecognised * 2 > f.slices;
+  const analysedCounts = Object.entries(f.counts)
+    .filter(([k, n]) => k !== NOT_RECOGNISED_LABEL && k !== 'other' && n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${aiLabelText(k)} ${n}`)
+    .join(', ');
+  const plural = (n: number): string => `${n} slice${n === 1 ? '' : 's'}`;
+  let headline: string;
+  if (f.slices === 0 || analysed === 0) headline = 'No slice could be analysed';
+  else if (mostlyUnanalysed) headline = 'Most slices could not be analysed';
+  else if (f.label === NOT_RECOGNISED_LABEL) headline = 'Not recognised';
+  else headline = `${aiLabelText(f.label)} ${formatProbability(f.confidence)}`;
+  const parts: string[] = [];
+  if (notRecognised > 0) parts.push(`${notRecognised} of ${plural(f.slices)} not recognised as brain MRI the model knows`);
+  else parts.push(`${plural(f.slices)} scored`);
+  if (analysed > 0 && analysedCounts) parts.push(`${notRecognised > 0 ? `${analysed} analysed` : 'by class'}: ${analysedCounts}`);
+  return { headline, detail: parts.join('; '), notRecognised, analysed, mostlyUnanalysed };
 }

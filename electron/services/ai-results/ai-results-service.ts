@@ -140,15 +140,19 @@ interface SeriesRow {
 }
 
 function toSeriesResult(r: SeriesRow): AiSeriesResult {
+  const counts = JSON.parse(r.counts) as Record<string, number>;
+  // Rows stored before the majority rule (aggregate.ts) may name a class that only a minority of
+  // analysable slices showed: read them as the rule says, so no screen shows that class.
+  const mostlyUnrecognised = (counts[NOT_RECOGNISED_LABEL] ?? 0) * 2 > r.slices;
   return {
     seriesId: r.series_id,
-    label: r.label,
-    confidence: r.confidence,
+    label: mostlyUnrecognised ? NOT_RECOGNISED_LABEL : r.label,
+    confidence: mostlyUnrecognised ? 0 : r.confidence,
     keyInstanceId: r.key_instance_id,
     // The key instance may have been deleted (ON DELETE SET NULL): no frame without it.
     keyFrame: r.key_instance_id === null ? null : (r.key_frame ?? 0),
     slices: r.slices,
-    counts: JSON.parse(r.counts) as Record<string, number>,
+    counts,
   };
 }
 

@@ -210,6 +210,24 @@ describe('study runs', () => {
     expect(r.error).toMatch(/interrupted/);
     store.db().prepare("UPDATE ai_runs SET status = 'done' WHERE study_id = ?").run(studyId);
   });
+
+  it('reads a stored series finding from a minority of analysable slices as "not recognised"', () => {
+    // A row as the aggregation wrote it before the majority rule: notumor from 2 of 8 slices.
+    const db = store.db();
+    const row = db.prepare('SELECT series_id, label, confidence, counts, slices FROM ai_series_results WHERE study_id = ?').get(studyId) as { series_id: string; label: string; confidence: number; counts: string; slices: number };
+    db.prepare('UPDATE ai_series_results SET label = ?, confidence = ?, counts = ? WHERE series_id = ?').run('notumor', 0.695, JSON.stringify({ notumor: 2, 'not recognised': 6 }), row.series_id);
+    try {
+      const svc = service();
+      const r = svc.studyResult(studyId);
+      expect(r.finding).toMatchObject({ label: 'not recognised', confidence: 0 });
+      expect(svc.statuses([studyId])[0]).toMatchObject({ label: 'not recognised', confidence: 0 });
+      // Exactly half is not a majority: the stored class stands.
+      db.prepare('UPDATE ai_series_results SET counts = ? WHERE series_id = ?').run(JSON.stringify({ notumor: 4, 'not recognised': 4 }), row.series_id);
+      expect(svc.studyResult(studyId).finding).toMatchObject({ label: 'notumor', confidence: 0.695 });
+    } finally {
+      db.prepare('UPDATE ai_series_results SET label = ?, confidence = ?, counts = ? WHERE series_id = ?').run(row.label, row.confidence, row.counts, row.series_id);
+    }
+  });
 });
 
 describe('multi-frame images', () => {

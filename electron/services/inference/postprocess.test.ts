@@ -78,4 +78,17 @@ describe('per-series aggregation', () => {
     expect(aggregateSeries([{ id: 'x', label: 'not recognised', probabilities: p(0, 0, 0, 0) }])).toMatchObject({ label: 'not recognised', strongestSliceId: null });
     expect(aggregateSeries([])).toMatchObject({ label: 'not recognised', slices: 0 });
   });
+  it('says "not recognised" when most slices could not be analysed, never a class from the minority', () => {
+    const nr = (id: string) => ({ id, label: 'not recognised', probabilities: p(0.05, 0.05, 0.1, 0.05) });
+    // 18 of 24 not recognised, the 6 others notumor: the issue's demo volume.
+    const mostly = aggregateSeries([...Array.from({ length: 18 }, (_, i) => nr(`n${i}`)), ...Array.from({ length: 6 }, (_, i) => ({ id: `t${i}`, label: 'notumor', probabilities: p(0.1 + i / 100, 0, 0.7, 0) }))]);
+    expect(mostly).toMatchObject({ label: 'not recognised', confidence: 0, slices: 24, counts: { 'not recognised': 18, notumor: 6 } });
+    // The strongest analysed slice stays the key, for the reader to look at.
+    expect(mostly.strongestSliceId).toBe('t5');
+    // A tumor class on a minority of slices does not win either.
+    const tumorMinority = aggregateSeries([nr('a'), nr('b'), { id: 'g', label: 'glioma', probabilities: p(0.99, 0, 0.01, 0) }]);
+    expect(tumorMinority).toMatchObject({ label: 'not recognised', strongestSliceId: 'g' });
+    // Exactly half is not a majority: the analysed half decides.
+    expect(aggregateSeries([nr('a'), { id: 'g', label: 'glioma', probabilities: p(0.9, 0, 0.1, 0) }])).toMatchObject({ label: 'glioma', strongestSliceId: 'g' });
+  });
 });

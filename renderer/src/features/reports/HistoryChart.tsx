@@ -2,7 +2,7 @@
 // styles, so the strict CSP holds), with the change since the last study in words.
 import { useEffect, useMemo, useRef } from 'react';
 import { Chart, LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip } from 'chart.js';
-import type { HistoryPoint } from '@contract/index';
+import { aiLabelText, type HistoryPoint } from '@contract/index';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip);
 
@@ -36,7 +36,7 @@ export function HistoryChart({ points, change }: { points: HistoryPoint[]; chang
           {points.map((p) => (
             <tr key={p.studyId} className={p.current ? 'current' : undefined}>
               <td>{dateOf(p)}{p.current ? ' (this study)' : ''}</td>
-              <td>{p.aiLabel ?? '–'}</td>
+              <td>{p.aiLabel ? aiLabelText(p.aiLabel) : '–'}</td>
               <td>{p.areaMm2 === null ? '–' : `${p.areaMm2.toFixed(1)} mm²`}</td>
               <td title={p.impression ?? ''}>{p.reportStatus}</td>
             </tr>

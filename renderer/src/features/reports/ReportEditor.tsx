@@ -2,7 +2,7 @@
 // marked until accepted or edited), autosave, internal notes, key images, accept / reject / sign
 // with keyboard shortcuts, and, once signed, a locked view with addenda and PDF export.
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { AI_NOTICE, REPORT_SECTIONS, REPORT_SECTION_LABELS, type HistoryPoint, type Report, type ReportSectionKey } from '@contract/index';
+import { AI_NOTICE, REPORT_SECTIONS, formatProbability, REPORT_SECTION_LABELS, type HistoryPoint, type Report, type ReportSectionKey } from '@contract/index';
 import { api } from '../../api/client';
 import { useAutosave } from './autosave';
 import { HistoryChart } from './HistoryChart';
@@ -107,7 +107,7 @@ export function ReportEditor({ studyId, onClose }: { studyId: string; onClose: (
       </header>
       {report.aiFinding ? (
         <div className="notice-block ai-finding" data-testid="ai-finding">
-          AI finding: <strong>{report.aiFinding.labelText}</strong>, calibrated probability {(report.aiFinding.probability * 100).toFixed(1)}%
+          AI finding: <strong>{report.aiFinding.labelText}</strong>, calibrated probability {formatProbability(report.aiFinding.probability)}
           {report.aiFinding.location ? `, ${report.aiFinding.location}` : ''} · model {report.aiFinding.modelId} {report.aiFinding.modelVersion} · decision: {report.aiDecision}
           {report.rejectReason ? ` (${report.rejectReason})` : ''}. {AI_NOTICE}
         </div>

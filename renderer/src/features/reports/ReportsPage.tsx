@@ -1,7 +1,7 @@
 // The doctor's dashboard: every study with its report status (pending review, all, approved,
 // rejected, with counts) in one list; opening a row (or the study open in the viewer) shows the editor.
 import { useCallback, useEffect, useState } from 'react';
-import { DASHBOARD_FILTERS, type DashboardFilter, type DashboardRow } from '@contract/index';
+import { DASHBOARD_FILTERS, aiLabelText, formatProbability, type DashboardFilter, type DashboardRow } from '@contract/index';
 import { api } from '../../api/client';
 import { useNavigation } from '../../app/navigation';
 import { ReportEditor } from './ReportEditor';
@@ -55,7 +55,7 @@ export function ReportsPage() {
               <td>{r.patientDicomId ?? ''}</td>
               <td>{r.studyDate ?? ''}</td>
               <td>{r.description ?? ''}</td>
-              <td>{r.aiLabel ? `${r.aiLabel}${r.aiConfidence !== null ? ` ${(r.aiConfidence * 100).toFixed(0)}%` : ''}` : '–'}</td>
+              <td data-testid="report-row-ai">{r.aiLabel ? `${aiLabelText(r.aiLabel)}${r.aiConfidence !== null && r.aiConfidence > 0 ? ` ${formatProbability(r.aiConfidence, 0)}` : ''}` : '–'}</td>
               <td><span className={`status-chip status-${r.status}`}>{r.status === 'none' ? 'not started' : r.status}</span></td>
               <td>{(r.signedAt ?? r.updatedAt ?? '').slice(0, 16).replace('T', ' ')}</td>
             </tr>

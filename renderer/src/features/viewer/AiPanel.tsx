@@ -2,7 +2,7 @@
 // jump to the key slice, this slice's result, the overlay controls, the model and its validated
 // accuracy, and the "not a medical device" notice that every AI display carries.
 import type { AiInstanceResult, AiProgress, AiSeriesResult, AiStudyResult, ModelSummary } from '@contract/index';
-import { AI_NOTICE, NOT_RECOGNISED_LABEL } from '@contract/index';
+import { AI_NOTICE, NOT_RECOGNISED_LABEL, summariseFinding } from '@contract/index';
 import { labelText, percent, validatedAccuracy } from './ai-format';
 import type { OverlaySettings } from './overlay';
 
@@ -23,19 +23,19 @@ export interface AiPanelProps {
 
 function Finding(props: { title: string; finding: AiSeriesResult; onJump(): void; testId: string }) {
   const { finding } = props;
+  const summary = summariseFinding(finding);
+  // When most slices could not be analysed, that comes first and no class is shown as the finding.
+  const tone = summary.mostlyUnanalysed || summary.analysed === 0 || finding.label === NOT_RECOGNISED_LABEL ? 'unknown' : finding.label;
   return (
     <div className="ai-finding" data-testid={props.testId}>
       <div className="muted">{props.title}</div>
-      <div className={`ai-label ai-label-${finding.label === NOT_RECOGNISED_LABEL ? 'unknown' : finding.label}`}>
-        {labelText(finding.label)} <span className="ai-prob">{percent(finding.confidence)}</span>
+      <div className={`ai-label ai-label-${tone}`} data-testid={`${props.testId}-headline`}>
+        {summary.headline}
       </div>
-      <div className="muted small">
-        {finding.slices} slice{finding.slices === 1 ? '' : 's'} scored
-        {Object.keys(finding.counts).length > 0 && ': ' + Object.entries(finding.counts).map(([k, v]) => `${labelText(k)} ${v}`).join(', ')}
-      </div>
+      <div className="muted small">{summary.detail}</div>
       {finding.keyInstanceId && (
         <button type="button" onClick={props.onJump} title="Jump to the key slice of this finding (K)">
-          Jump to key slice
+          {summary.mostlyUnanalysed ? 'Jump to the strongest analysed slice' : 'Jump to key slice'}
         </button>
       )}
     </div>

@@ -1,22 +1,9 @@
-// Wording of AI results shared by the viewer panel and the worklist column.
-import { NOT_RECOGNISED_LABEL, type ModelSummary } from '@contract/index';
+// Wording of AI results shared by the viewer panel and the worklist column: the contract's words
+// for labels and its percentages that never round up to 100.
+import { aiLabelText, formatProbability, type ModelSummary } from '@contract/index';
 
-const LABELS: Record<string, string> = {
-  glioma: 'Glioma',
-  meningioma: 'Meningioma',
-  pituitary: 'Pituitary tumor',
-  notumor: 'No tumor',
-  other: 'Other (not a brain MRI)',
-  [NOT_RECOGNISED_LABEL]: 'Not recognised',
-};
-
-export function labelText(label: string): string {
-  return LABELS[label] ?? label;
-}
-
-export function percent(p: number): string {
-  return `${(p * 100).toFixed(1)}%`;
-}
+export const labelText = aiLabelText;
+export const percent = (p: number): string => formatProbability(p, 1);
 
 /** The held-out accuracy a model card states, with its sample size when given. */
 export function validatedAccuracy(model: ModelSummary | undefined): { accuracy: number; n: number | null } | null {
