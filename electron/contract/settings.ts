@@ -7,6 +7,8 @@ import { runtimePreferenceSchema } from './system';
 export const settingsSchema = z.object({
   /** Minutes without a call after which a session ends. */
   sessionIdleMinutes: z.number().int().min(1).max(24 * 60).default(15),
+  /** Hours after sign-in at which a session ends however busy it is (one clinical shift). */
+  sessionMaxHours: z.number().int().min(1).max(7 * 24).default(12),
   /** Failed sign-ins in a row that lock an account... */
   lockoutAttempts: z.number().int().min(1).max(100).default(5),
   /** ...for this many minutes. */

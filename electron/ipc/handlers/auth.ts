@@ -82,7 +82,7 @@ export function authHandlers(services: Services): Pick<Handlers, AuthChannels> {
       return { user: auth.getUser(s.userId), idleMinutes: services.settings.get().sessionIdleMinutes, passwordRules: auth.passwordRules() };
     },
     'auth.changePassword': async (req, ctx) => {
-      await auth.changePassword(sessionOf(ctx.session), req.currentPassword, req.newPassword);
+      await auth.changePassword(sessionOf(ctx.session), req.currentPassword, req.newPassword, ctx.connection.sessionToken);
       return { ok: true as const };
     },
     'auth.redeemResetCode': async (req) => {

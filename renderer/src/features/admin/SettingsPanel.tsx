@@ -8,6 +8,7 @@ import { RuntimeField } from './RuntimeField';
 
 const NUMBERS: { key: keyof Settings; label: string }[] = [
   { key: 'sessionIdleMinutes', label: 'Sign out after idle (minutes)' },
+  { key: 'sessionMaxHours', label: 'Sign out after, however busy (hours)' },
   { key: 'lockoutAttempts', label: 'Failed sign-ins before lockout' },
   { key: 'lockoutMinutes', label: 'Lockout duration (minutes)' },
   { key: 'passwordMinLength', label: 'Minimum password length' },
