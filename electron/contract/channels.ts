@@ -14,6 +14,7 @@ import { aiChannels } from './ai';
 import { reportsChannels } from './reports';
 import { patientsChannels } from './patients';
 import { messagesChannels } from './messages';
+import { measurementsChannels } from './measurements';
 
 export const CHANNELS = {
   ...systemChannels,
@@ -26,6 +27,7 @@ export const CHANNELS = {
   ...reportsChannels,
   ...patientsChannels,
   ...messagesChannels,
+  ...measurementsChannels,
 } as const;
 
 export type ChannelName = keyof typeof CHANNELS;

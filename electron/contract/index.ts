@@ -19,3 +19,4 @@ export * from './reports';
 export * from './research';
 export * from './patients';
 export * from './messages';
+export * from './measurements';

@@ -63,6 +63,10 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'ai.runStudy': ['radiologist'],
   'ai.cancel': ['radiologist'],
   'ai.mask': ['radiologist'],
+  // Measurements (viewer issue): radiologists read every author's; only the author changes one.
+  'measurements.list': ['radiologist'],
+  'measurements.save': ['radiologist'],
+  'measurements.delete': ['radiologist'],
   // Reports (report issue): radiologists write and sign; an admin may verify a signed report's
   // hash; a patient gets only the plain-language summary of their own signed reports.
   'reports.dashboard': ['radiologist'],

@@ -33,6 +33,8 @@ import { researchHandlers } from './handlers/research';
 import { patientsHandlers } from './handlers/patients';
 import { createMessagesService } from '../services/messages';
 import { messagesHandlers } from './handlers/messages';
+import { createMeasurementsService } from '../services/measurements';
+import { measurementsHandlers } from './handlers/measurements';
 
 export type { Services, Workstation } from './workstation-types';
 
@@ -105,7 +107,10 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   // Messages between a patient and the care team (bodies only in the encrypted database).
   const messages = createMessagesService({ db: dbOf, audit });
 
-  const services: Services = { config, logger, system, store, audit, auth, settings, inference, sync, dicom, aiResults, reports, research, messages };
+  // Radiologist measurements per image; figures computed from the points and the decoded pixels.
+  const measurements = createMeasurementsService({ db: dbOf, frame: (instanceId, frame) => dicom.getFrame(instanceId, frame), audit });
+
+  const services: Services = { config, logger, system, store, audit, auth, settings, inference, sync, dicom, aiResults, reports, research, messages, measurements };
   const handlers: Handlers = {
     ...systemHandlers(services),
     ...authHandlers(services),
@@ -120,6 +125,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     ...researchHandlers(services),
     ...patientsHandlers(services),
     ...messagesHandlers(services),
+    ...measurementsHandlers(services),
   };
   const table = createHandlerTable({
     handlers,

@@ -15,6 +15,7 @@ import type { AiResultsService } from '../services/ai-results';
 import type { ReportsService } from '../services/reports';
 import type { ResearchService } from '../services/research';
 import type { MessagesService } from '../services/messages';
+import type { MeasurementsService } from '../services/measurements';
 
 export interface Services {
   config: WorkstationConfig;
@@ -31,6 +32,7 @@ export interface Services {
   reports: ReportsService;
   research: ResearchService;
   messages: MessagesService;
+  measurements: MeasurementsService;
 }
 
 export interface Workstation {
