@@ -1,0 +1,256 @@
+// The life cycle of a report: opening its draft, autosaved edits and notes, the AI decision,
+// preliminary, key images, signing with a content hash (the PDF, SR and the AI's SEG queued in
+// the outbox in the same transaction) and signed addenda.
+import crypto from 'node:crypto';
+import { PNG } from 'pngjs';
+import { REPORT_SECTIONS, WorkstationError, type ReportStatus } from '../../contract';
+import { enqueueOutbox } from '../sync';
+import { newUid, uidFor } from '../dicom-objects';
+import { contentHash, sha256Hex } from './canonical';
+import { buildEncapsulatedPdf } from './dicom/encapsulated-pdf';
+import { buildReportSeg } from './dicom/report-seg';
+import { PDF_TITLE, type ReportExports } from './report-exports';
+import type { ReportReading } from './report-reading';
+import type { ReportContext, ReportRow } from './report-rows';
+import type { ReportsService } from './report-service';
+import { addendumContent } from './signed-content';
+import { applyEdits, prefillSections } from './template';
+
+export type ReportLifecycle = Pick<
+  ReportsService,
+  'open' | 'saveDraft' | 'saveNotes' | 'acceptAi' | 'rejectAi' | 'markPreliminary' | 'sign' | 'addAddendum' | 'addKeyImage' | 'removeKeyImage'
+>;
+
+const MAX_KEY_IMAGES = 12;
+const MAX_KEY_IMAGE_PIXELS = 4096 * 4096;
+
+export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportReading, 'history'>, exports: ReportExports): ReportLifecycle {
+  const { db, ai, logger, images, queueForSync, now, studyRow, reportRow, addendumRows, displayName, toReport, dicomStudy, sectionsOf, auditRow, auditRefusal, check, tx } = ctx;
+
+  return {
+    open(studyId, actor) {
+      const existing = db().prepare('SELECT * FROM reports WHERE study_id = ?').get(studyId) as ReportRow | undefined;
+      if (existing) return toReport(existing, actor.role);
+      const study = studyRow(studyId);
+      check('create', 'none', actor, studyId);
+      const finding = ctx.measurementOf(studyId).finding;
+      const change = finding ? reading.history(studyId).change : null;
+      const sections = prefillSections({ finding, modalities: study.modalities, seriesCount: study.series_count, description: study.description, change });
+      const id = crypto.randomUUID();
+      const at = now();
+      return tx(() => {
+        // Two windows opening the same study at once: the second finds the first's draft.
+        const raced = db().prepare('SELECT * FROM reports WHERE study_id = ?').get(studyId) as ReportRow | undefined;
+        if (raced) return toReport(raced, actor.role);
+        db()
+          .prepare(
+            `INSERT INTO reports (id, study_id, patient_id, status, sections, ai_finding, ai_decision, created_by, created_at, updated_by, updated_at)
+             VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(id, studyId, study.patient_id, JSON.stringify(sections), finding ? JSON.stringify(finding) : null, finding ? 'pending' : 'none', actor.userId, at, actor.userId, at);
+        auditRow(actor, 'report.create', id, 'success', { studyId, aiPrefilled: !!finding });
+        logger?.info('reports.created', { reportId: id, studyId });
+        return toReport(reportRow(id), actor.role);
+      });
+    },
+
+    saveDraft(req, actor) {
+      return tx(() => {
+        const r = reportRow(req.reportId);
+        check('edit', r.status, actor, r.id);
+        if (req.baseRevision !== r.revision) {
+          throw new WorkstationError('CONFLICT', 'This report was changed elsewhere since you opened it (another window or user). Reload it to see the latest text; your last change was not saved.', {
+            details: { revision: r.revision },
+          });
+        }
+        const sections = applyEdits(sectionsOf(r), req.sections);
+        const at = now();
+        const notes = req.notes ?? r.notes;
+        db().prepare('UPDATE reports SET sections = ?, notes = ?, revision = revision + 1, updated_by = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(sections), notes, actor.userId, at, r.id);
+        const changed = REPORT_SECTIONS.filter((k) => req.sections[k] !== undefined && req.sections[k] !== sectionsOf(r)[k].text);
+        auditRow(actor, 'report.saveDraft', r.id, 'success', { revision: r.revision + 1, sections: changed.join(',') || null, notes: req.notes !== undefined && req.notes !== r.notes });
+        return { revision: r.revision + 1, updatedAt: at, sections };
+      });
+    },
+
+    saveNotes(reportId, notes, actor) {
+      return tx(() => {
+        const r = reportRow(reportId);
+        check('editNotes', r.status, actor, r.id);
+        const at = now();
+        // Notes are internal and outside the signed content: changing them leaves the hash alone.
+        db().prepare('UPDATE reports SET notes = ?, updated_by = ?, updated_at = ? WHERE id = ?').run(notes, actor.userId, at, r.id);
+        auditRow(actor, 'report.saveNotes', r.id, 'success');
+        return { updatedAt: at };
+      });
+    },
+
+    acceptAi(reportId, actor) {
+      return tx(() => {
+        const r = reportRow(reportId);
+        check('acceptAi', r.status, actor, r.id);
+        if (r.ai_decision === 'none') throw new WorkstationError('CONFLICT', 'This report has no AI finding to accept.');
+        const sections = sectionsOf(r);
+        for (const k of REPORT_SECTIONS) if (sections[k].origin === 'ai') sections[k].origin = 'ai-accepted';
+        db().prepare(`UPDATE reports SET sections = ?, ai_decision = 'accepted', reject_reason = NULL, revision = revision + 1, updated_by = ?, updated_at = ? WHERE id = ?`).run(JSON.stringify(sections), actor.userId, now(), r.id);
+        auditRow(actor, 'report.acceptAi', r.id, 'success');
+        return toReport(reportRow(r.id), actor.role);
+      });
+    },
+
+    rejectAi(reportId, reason, actor) {
+      return tx(() => {
+        const r = reportRow(reportId);
+        check('rejectAi', r.status, actor, r.id);
+        if (r.ai_decision === 'none') throw new WorkstationError('CONFLICT', 'This report has no AI finding to reject.');
+        // The AI's text goes; what the radiologist wrote or edited stays as their own finding.
+        const sections = sectionsOf(r);
+        for (const k of REPORT_SECTIONS) {
+          if (sections[k].origin === 'ai' || sections[k].origin === 'ai-accepted') sections[k] = { text: '', origin: 'human' };
+          else if (sections[k].origin === 'ai-edited') sections[k].origin = 'human';
+        }
+        db()
+          .prepare(`UPDATE reports SET sections = ?, ai_decision = 'rejected', reject_reason = ?, revision = revision + 1, updated_by = ?, updated_at = ? WHERE id = ?`)
+          .run(JSON.stringify(sections), reason.trim(), actor.userId, now(), r.id);
+        auditRow(actor, 'report.rejectAi', r.id, 'success');
+        return toReport(reportRow(r.id), actor.role);
+      });
+    },
+
+    markPreliminary(reportId, actor) {
+      return tx(() => {
+        const r = reportRow(reportId);
+        check('markPreliminary', r.status, actor, r.id);
+        const at = now();
+        db().prepare(`UPDATE reports SET status = 'preliminary', preliminary_by = ?, preliminary_at = ?, revision = revision + 1, updated_by = ?, updated_at = ? WHERE id = ?`).run(actor.userId, at, actor.userId, at, r.id);
+        auditRow(actor, 'report.markPreliminary', r.id, 'success', { from: r.status, to: 'preliminary' });
+        return toReport(reportRow(r.id), actor.role);
+      });
+    },
+
+    async sign(reportId, baseRevision, actor) {
+      const r = reportRow(reportId);
+      check('sign', r.status, actor, r.id);
+      if (baseRevision !== r.revision) {
+        throw new WorkstationError('CONFLICT', 'The report changed since you last saw it; review the latest text and sign again.', { details: { revision: r.revision } });
+      }
+      const sections = sectionsOf(r);
+      const unreviewed = REPORT_SECTIONS.filter((k) => sections[k].origin === 'ai');
+      if (unreviewed.length) {
+        throw new WorkstationError('CONFLICT', 'The report still contains AI text you have not reviewed. Accept the AI finding, edit the text or reject the finding before signing.', { details: { sections: unreviewed } });
+      }
+      if (!sections.impression.text.trim()) throw new WorkstationError('INVALID_INPUT', 'Write an impression before signing.', { details: { fields: ['impression'] } });
+      const study = studyRow(r.study_id);
+      const signedAt = now();
+      const signedByName = displayName(actor.userId, actor.username);
+      const aiDecision = r.ai_decision === 'pending' ? 'accepted' : r.ai_decision;
+      const status: ReportStatus = aiDecision === 'rejected' ? 'rejected' : 'final';
+      const srUid = newUid();
+      const pdfUid = newUid();
+      const over: Partial<ReportRow> = { status, ai_decision: aiDecision, signed_by: actor.userId, signed_by_name: signedByName, signed_at: signedAt, sr_sop_uid: srUid, pdf_sop_uid: pdfUid };
+      const hash = contentHash(ctx.signedContentOf(r, study, over));
+      const signedRow: ReportRow = { ...r, ...over, content_hash: hash } as ReportRow;
+      const report = toReport(signedRow, actor.role);
+      // The PDF and SR are made before the transaction (pdf-lib is async); the transaction then
+      // checks nothing changed meanwhile and commits the signature, the hash and the outbox rows.
+      const objects = await exports.buildSignedObjects(report, study, signedRow, pdfUid, srUid, 1);
+      // The AI's tumor mask goes with them as a SEG, unless the radiologist rejected the finding.
+      // A SEG that is due but cannot be made refuses the signature (nothing is written).
+      let seg: { bytes: Buffer; sopInstanceUid: string } | null = null;
+      try {
+        if (queueForSync && ai && images && aiDecision !== 'rejected' && report.aiFinding) {
+          seg = buildReportSeg({ ai, images, studyId: r.study_id, finding: report.aiFinding, study: dicomStudy(study), seriesInstanceUid: uidFor(`report-seg-series:${r.id}`) });
+        }
+      } catch (err) {
+        auditRefusal(() => auditRow(actor, 'report.sign', r.id, 'failure', { step: 'seg', code: err instanceof WorkstationError ? err.code : 'INTERNAL' }));
+        logger?.warn('reports.seg-failed', { reportId: r.id, err });
+        throw err instanceof WorkstationError ? err : new WorkstationError('INTERNAL', 'The AI tumor segmentation (DICOM SEG) could not be made; the report was not signed.', { cause: err });
+      }
+      return tx(() => {
+        const again = reportRow(reportId);
+        if (again.revision !== r.revision || again.status !== r.status) {
+          throw new WorkstationError('CONFLICT', 'The report changed while it was being signed; review the latest text and sign again.');
+        }
+        db()
+          .prepare(
+            `UPDATE reports SET status = ?, ai_decision = ?, signed_by = ?, signed_by_name = ?, signed_at = ?, content_hash = ?, sr_sop_uid = ?, pdf_sop_uid = ?, revision = revision + 1, updated_by = ?, updated_at = ? WHERE id = ?`,
+          )
+          .run(status, aiDecision, actor.userId, signedByName, signedAt, hash, srUid, pdfUid, actor.userId, signedAt, r.id);
+        if (queueForSync) {
+          enqueueOutbox(db(), { kind: 'pdf', content: objects.encapsulatedPdf, label: 'Signed report (PDF)' });
+          enqueueOutbox(db(), { kind: 'sr', content: objects.sr, label: 'Report SR (TID 1500)' });
+          if (seg) enqueueOutbox(db(), { kind: 'seg', content: seg.bytes, label: 'AI tumor segmentation (SEG)' });
+        }
+        auditRow(actor, 'report.sign', r.id, 'success', { status, hash, srSopInstanceUid: srUid, pdfSopInstanceUid: pdfUid, segSopInstanceUid: seg?.sopInstanceUid ?? null, queued: queueForSync });
+        logger?.info('reports.signed', { reportId: r.id, status });
+        return toReport(reportRow(r.id), actor.role);
+      });
+    },
+
+    async addAddendum(reportId, text, actor) {
+      const r = reportRow(reportId);
+      check('addAddendum', r.status, actor, r.id);
+      const body = text.trim();
+      if (!body) throw new WorkstationError('INVALID_INPUT', 'An addendum needs some text.');
+      const study = studyRow(r.study_id);
+      const seq = addendumRows(r.id).length + 1;
+      const signedAt = now();
+      const signedByName = displayName(actor.userId, actor.username);
+      const hash = contentHash(addendumContent({ reportId: r.id, reportHash: r.content_hash ?? '', seq, text: body, signedBy: actor.userId, signedByName, signedAt }));
+      const id = crypto.randomUUID();
+      const pdfUid = newUid();
+      const report = toReport(r, actor.role);
+      report.addenda.push({ id, seq, text: body, signedByName, signedAt, contentHash: hash });
+      // The amended report goes to the hospital server as a new Encapsulated PDF in the same series.
+      const pdf = await exports.pdfFor(report);
+      const encapsulated = buildEncapsulatedPdf({ study: dicomStudy(study), pdf, title: `${PDF_TITLE} - addendum ${seq}`, contentAt: signedAt, sopInstanceUid: pdfUid, seriesInstanceUid: uidFor(`report-pdf-series:${r.id}`), instanceNumber: seq + 1 });
+      return tx(() => {
+        if (addendumRows(r.id).length + 1 !== seq) throw new WorkstationError('CONFLICT', 'Another addendum was added at the same moment; reload the report and add yours again.');
+        db()
+          .prepare('INSERT INTO report_addenda (id, report_id, seq, text, signed_by, signed_by_name, signed_at, content_hash, pdf_sop_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(id, r.id, seq, body, actor.userId, signedByName, signedAt, hash, pdfUid);
+        if (queueForSync) enqueueOutbox(db(), { kind: 'pdf', content: encapsulated, label: `Report addendum ${seq} (PDF)` });
+        auditRow(actor, 'report.addAddendum', r.id, 'success', { seq, hash });
+        return toReport(reportRow(r.id), actor.role);
+      });
+    },
+
+    addKeyImage({ reportId, png, caption, instanceId }, actor) {
+      let width = 0;
+      let height = 0;
+      try {
+        const header = PNG.sync.read(png);
+        width = header.width;
+        height = header.height;
+      } catch (err) {
+        throw new WorkstationError('INVALID_INPUT', 'The key image is not a valid PNG image; capture it again from the viewer.', { cause: err });
+      }
+      if (width * height > MAX_KEY_IMAGE_PIXELS) throw new WorkstationError('INVALID_INPUT', 'The key image is too large (at most 4096 x 4096 pixels).');
+      return tx(() => {
+        const r = reportRow(reportId);
+        check('addKeyImage', r.status, actor, r.id);
+        const count = db().prepare('SELECT count(*) AS n, coalesce(max(seq), 0) AS m FROM report_key_images WHERE report_id = ?').get(r.id) as { n: number; m: number };
+        if (count.n >= MAX_KEY_IMAGES) throw new WorkstationError('CONFLICT', `A report holds at most ${MAX_KEY_IMAGES} key images; remove one first.`);
+        const id = crypto.randomUUID();
+        db()
+          .prepare('INSERT INTO report_key_images (id, report_id, seq, caption, instance_id, png, sha256, width, height, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(id, r.id, count.m + 1, caption.slice(0, 200), instanceId ?? null, png, sha256Hex(png), width, height, actor.userId, now());
+        db().prepare('UPDATE reports SET revision = revision + 1, updated_by = ?, updated_at = ? WHERE id = ?').run(actor.userId, now(), r.id);
+        auditRow(actor, 'report.addKeyImage', r.id, 'success', { keyImageId: id, bytes: png.length });
+        return toReport(reportRow(r.id), actor.role);
+      });
+    },
+
+    removeKeyImage(reportId, keyImageId, actor) {
+      return tx(() => {
+        const r = reportRow(reportId);
+        check('addKeyImage', r.status, actor, r.id);
+        const info = db().prepare('DELETE FROM report_key_images WHERE id = ? AND report_id = ?').run(keyImageId, r.id);
+        if (!info.changes) throw new WorkstationError('NOT_FOUND', 'There is no such key image in this report.');
+        db().prepare('UPDATE reports SET revision = revision + 1, updated_by = ?, updated_at = ? WHERE id = ?').run(actor.userId, now(), r.id);
+        auditRow(actor, 'report.removeKeyImage', r.id, 'success', { keyImageId });
+        return toReport(reportRow(r.id), actor.role);
+      });
+    },
+  };
+}
