@@ -1,8 +1,9 @@
-// Walks a folder of images for `score` and `segment`: every regular file (hidden ones aside),
-// its path relative to the folder, and the ground truth its class-named parent folder gives.
+// Walks a folder of images for `score` and `segment`: every file (hidden ones aside, links
+// followed), its path relative to the folder, and the ground truth its class-named parent folder gives.
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkstationError } from '../contract';
+import { walkFiles } from '../services/research';
 
 export const TRUTH_CLASSES = ['glioma', 'meningioma', 'notumor', 'pituitary'] as const;
 
@@ -35,22 +36,11 @@ export function listImageFolder(dir: string): FolderEntry[] {
     throw new WorkstationError('NOT_FOUND', `The folder ${dir} does not exist.`, { cause: err });
   }
   if (!st.isDirectory()) throw new WorkstationError('INVALID_INPUT', `${dir} is not a folder.`);
-  const out: FolderEntry[] = [];
-  const walk = (abs: string, relParts: string[], truth: string | null): void => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(abs, { withFileTypes: true });
-    } catch {
-      return; // an unreadable sub-folder is skipped like an unreadable file
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const full = path.join(abs, e.name);
-      if (e.isDirectory()) walk(full, [...relParts, e.name], classOfFolder(e.name) ?? truth);
-      else if (e.isFile() || e.isSymbolicLink()) out.push({ file: full, rel: [...relParts, e.name].join('/'), truth });
-    }
-  };
-  walk(root, [], null);
-  return out;
+  // Symbolic links are followed (a data set assembled from linked class folders), with a loop guard.
+  // A cluster run may score millions of files: the cap only stops a mistyped root.
+  return walkFiles(root, { maxFiles: 20_000_000 }).map((w) => {
+    let truth: string | null = null;
+    for (const name of w.parts.slice(0, -1)) truth = classOfFolder(name) ?? truth;
+    return { file: w.file, rel: w.parts.join('/'), truth };
+  });
 }

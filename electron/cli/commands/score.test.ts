@@ -121,6 +121,30 @@ describe('tumorpredict score', () => {
     expect(r.stderr).toMatch(/Scoring: 100% \(18\/18\)/);
   });
 
+  it('follows symlinked class folders (a data set assembled without copying), with a loop guard', () => {
+    // Class folders that are links to the real ones, a linked file, and a link back to the root.
+    const linked = path.join(root, 'linked');
+    fs.mkdirSync(linked);
+    fs.symlinkSync(path.join(input, 'glioma'), path.join(linked, 'glioma'));
+    fs.symlinkSync(path.join(input, 'pituitary'), path.join(linked, 'Pituitary_Tumor'));
+    fs.mkdirSync(path.join(linked, 'notumor'));
+    const one = fs.readdirSync(path.join(input, 'notumor')).sort()[0]!;
+    fs.symlinkSync(path.join(input, 'notumor', one), path.join(linked, 'notumor', one));
+    fs.symlinkSync(linked, path.join(linked, 'notumor', 'loop'));
+    const out = path.join(root, 'linked.csv');
+    const r = cli('score', linked, '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/This is a folder/);
+    expect(r.stderr).not.toMatch(/Skipped/);
+    const body = parseCsv(fs.readFileSync(out, 'utf8')).slice(1);
+    const want = [
+      ...fs.readdirSync(path.join(input, 'glioma')).map((f) => [`glioma/${f}`, 'glioma']),
+      [`notumor/${one}`, 'notumor'],
+      ...fs.readdirSync(path.join(input, 'pituitary')).map((f) => [`Pituitary_Tumor/${f}`, 'pituitary']),
+    ].sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+    expect(body.map((b) => [b[0], b[6]])).toEqual(want);
+  });
+
   it('refuses bad options with a sentence and exit code 1', () => {
     const bad = cli('score', input, '--out', path.join(root, 'x.csv'), '--batch', '0');
     expect(bad.code).toBe(1);

@@ -8,6 +8,7 @@ import { PNG } from 'pngjs';
 import { WorkstationError } from '../../contract/errors';
 import { DEFAULT_LIMITS, decodeFrame, parseDicomFile } from '../dicom';
 import { decodeImage, sniffFormat, type RawImage } from '../inference';
+import { walkFiles } from './folder-walk';
 
 export type DatasetKind = 'folders' | 'csv' | 'dicom';
 
@@ -45,26 +46,9 @@ function isDicomBytes(b: Uint8Array): boolean {
   return b.length >= 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d;
 }
 
+/** Every file under the root, symbolic links followed (with a loop guard), in name order. */
 function walk(root: string): string[] {
-  const out: string[] = [];
-  const rec = (dir: string): void => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) rec(full);
-      else if (e.isFile()) out.push(full);
-      if (out.length > MAX_ITEMS) throw new WorkstationError('INVALID_INPUT', `The folder holds more than ${MAX_ITEMS} files; register a smaller data set.`);
-    }
-  };
-  rec(root);
-  return out;
+  return walkFiles(root, { maxFiles: MAX_ITEMS }).map((w) => w.file);
 }
 
 function rel(root: string, file: string): string {

@@ -8,3 +8,5 @@ export { computeMetrics, mcnemar, bootstrapAuc, rocCurve, calibration, dice, fmt
 export type { ScoredItem, RunMetrics } from './metrics';
 export { deidentifyPart10, newDeidSecret, DEID_METHOD } from './deid';
 export { comparisonHtml } from './report-html';
+export { walkFiles } from './folder-walk';
+export type { WalkedFile } from './folder-walk';
