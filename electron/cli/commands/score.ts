@@ -1,16 +1,39 @@
 // `tumorpredict score DIR --out results.csv`: batch-scores a folder of images for researchers,
 // writes one CSV row per image and, with ground truth from class folders, prints the metrics.
-import fs from 'node:fs';
+// With --slurm the same folder is scored on a cluster (slurm/run.ts); each array task runs this
+// command with --shard K/N and writes its part, which the submitting command merges.
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { WorkstationError, runtimeNameSchema } from '../../contract';
-import type { ImageOutcome, InferenceService } from '../../services/inference';
-import { addCommonOptions, withWorkstation, type CommonOptions } from '../shared';
+import { createInferenceService, type ImageOutcome, type InferenceService } from '../../services/inference';
+import { silentLogger } from '../../services/log';
+import { addCommonOptions, configFrom, withWorkstation, type CommonOptions } from '../shared';
 import { createProgress } from '../progress';
-import { listImageFolder, TRUTH_CLASSES, type FolderEntry } from '../image-folder';
+import { listImageFolder, type FolderEntry } from '../image-folder';
+import { listingSha256, parseShard, shardBounds, writeAtomic as writeFileAtomic, type ShardMarker } from '../slurm/shards';
+import { scoreOnSlurm } from '../slurm/run';
+import { printScoreSummary } from '../score-report';
+
+export { metricsReport } from '../score-report';
 
 export const SCORE_COLUMNS = ['path', 'label', 'p_glioma', 'p_meningioma', 'p_notumor', 'p_pituitary', 'truth'] as const;
 const EXTRA_COLUMNS = ['p_other', 'confidence', 'mask_area_px', 'width', 'height', 'model', 'model_version', 'runtime', 'ms'] as const;
+
+/** The header line of a score CSV (the local run's and every shard's part). */
+export const SCORE_HEADER = [...SCORE_COLUMNS, ...EXTRA_COLUMNS].join(',');
+/** Columns that measure time, not results: they differ between two runs of the same images. */
+export const TIMING_COLUMNS = ['ms'] as const;
+
+export const DEFAULT_BATCH = 8;
+
+/** One CSV line of a scored image: the local run and a cluster shard write exactly this. */
+export function scoreRow(e: FolderEntry, o: Extract<ImageOutcome, { ok: true }>): string {
+  const r = o.result;
+  const p = (c: string): number => r.probabilities[c] ?? 0;
+  return [e.rel, r.label, p('glioma'), p('meningioma'), p('notumor'), p('pituitary'), e.truth ?? '', p('other'), r.confidence, r.mask.areaPx, r.width, r.height, r.modelId, r.modelVersion, r.runtime, Number(r.ms.toFixed(2))]
+    .map(csvField)
+    .join(',');
+}
 
 export interface ScanOptions extends CommonOptions {
   model?: string;
@@ -87,78 +110,123 @@ export function printSkipped(outcomes: Iterable<ImageOutcome>): number {
   return bad.length;
 }
 
-/** Accuracy, per-class recall and the confusion matrix over images with ground truth. */
-export function metricsReport(rows: { truth: string | null; label: string }[]): string | null {
-  const withTruth = rows.filter((r) => r.truth !== null);
-  if (withTruth.length === 0) return null;
-  const predCols = [...TRUTH_CLASSES, 'not recognised'];
-  const cm = new Map<string, Map<string, number>>();
-  for (const t of TRUTH_CLASSES) cm.set(t, new Map(predCols.map((p) => [p, 0])));
-  let correct = 0;
-  for (const r of withTruth) {
-    const row = cm.get(r.truth!)!;
-    const col = predCols.includes(r.label) ? r.label : 'not recognised';
-    row.set(col, (row.get(col) ?? 0) + 1);
-    if (r.label === r.truth) correct++;
-  }
-  const lines: string[] = [];
-  lines.push(`Accuracy: ${((100 * correct) / withTruth.length).toFixed(2)}% (${correct} of ${withTruth.length} images with ground truth; "not recognised" counts as wrong)`);
-  lines.push('Per-class recall:');
-  for (const t of TRUTH_CLASSES) {
-    const row = cm.get(t)!;
-    const n = [...row.values()].reduce((a, b) => a + b, 0);
-    lines.push(`  ${t.padEnd(12)} ${n ? ((100 * row.get(t)!) / n).toFixed(2).padStart(6) + '%' : '     -'} (${row.get(t)} of ${n})`);
-  }
-  lines.push('Confusion matrix (rows: truth, columns: predicted):');
-  const w = 15;
-  lines.push(''.padEnd(12) + predCols.map((p) => p.padStart(w)).join(''));
-  for (const t of TRUTH_CLASSES) lines.push(t.padEnd(12) + predCols.map((p) => String(cm.get(t)!.get(p)).padStart(w)).join(''));
-  return lines.join('\n');
+function writeAtomic(file: string, text: string): void {
+  writeFileAtomic(file, text);
 }
 
-function writeAtomic(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
+/**
+ * One shard of a cluster run, as an array task runs it: the same listing, the same rows, only
+ * the inference service (no data folder: a compute node has no keychain and many tasks start at
+ * once). The part and its marker are written atomically, the marker last.
+ */
+async function scoreShard(dir: string, entries: FolderEntry[], opts: ScanOptions & { out: string; shard: string; listingSha256?: string; progressFile?: string }, batchSize: number): Promise<void> {
+  const { k, n } = parseShard(opts.shard);
+  const listing = listingSha256(entries);
+  if (opts.listingSha256 && opts.listingSha256 !== listing) {
+    throw new WorkstationError('CONFLICT', `The folder ${dir} changed since the cluster job was submitted (its listing differs); run tumorpredict score --slurm again.`);
+  }
+  const [lo, hi] = shardBounds(entries.length, n, k, batchSize);
+  const mine = entries.slice(lo, hi);
+  const inference = createInferenceService({ config: configFrom(opts), logger: silentLogger });
+  const keepAlive = setInterval(() => {}, 60_000);
+  try {
+    let last = 0;
+    const progress = (p: { done: number; total: number; failed: number }, force = false): void => {
+      if (!opts.progressFile) return;
+      const now = performance.now();
+      if (!force && now - last < 1000) return;
+      last = now;
+      writeFileAtomic(opts.progressFile, JSON.stringify(p));
+    };
+    progress({ done: 0, total: mine.length, failed: 0 }, true);
+    const outcomes = new Map<string, ImageOutcome>();
+    await inference.classify(
+      mine.map((e) => ({ id: e.rel, source: { kind: 'file' as const, path: e.file } })),
+      { ...(opts.model ? { modelId: opts.model } : {}), batchSize, wantMask: false, onProgress: (p) => progress(p), onOutcome: (o) => outcomes.set(o.id, o) },
+    );
+    const lines = [SCORE_HEADER];
+    const skipped: ShardMarker['skipped'] = [];
+    for (const e of mine) {
+      const o = outcomes.get(e.rel);
+      if (o?.ok) lines.push(scoreRow(e, o));
+      else if (o) skipped.push({ id: o.id, message: o.error.message });
+    }
+    writeFileAtomic(opts.out, lines.join('\n') + '\n');
+    const marker: ShardMarker = { shard: k, shards: n, listingSha256: listing, rows: lines.length - 1, skipped };
+    progress({ done: mine.length, total: mine.length, failed: skipped.length }, true);
+    writeFileAtomic(opts.out.replace(/\.csv$/i, '') + '.json', JSON.stringify(marker));
+    process.stderr.write(`Shard ${k} of ${n}: scored ${marker.rows} image(s), skipped ${skipped.length}.\n`);
+  } finally {
+    await inference.close();
+    clearInterval(keepAlive);
+  }
+}
+
+function positiveInt(v: string | undefined, what: string, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new WorkstationError('INVALID_INPUT', `${what} must be a whole number from 0 to ${max} (got "${v}").`);
+  return n;
 }
 
 export function registerScore(program: Command): void {
   addCommonOptions(
     program
       .command('score')
-      .description('score every image under DIR (recursively; class-named folders give the ground truth) and write a CSV; not a medical device')
+      .description('score every image under DIR (recursively, links followed; class-named folders give the ground truth) and write a CSV; not a medical device')
       .argument('<dir>', 'folder of PNG/JPEG images')
       .requiredOption('--out <file>', 'CSV file to write')
       .option('--model <id>', 'model id (default: the installed default model)')
-      .option('--batch <n>', 'images per inference batch'),
-  ).action(async (dir: string, opts: ScanOptions & { out: string }) => {
+      .option('--batch <n>', 'images per inference batch')
+      .option('--slurm', 'score on a Slurm cluster: an sbatch array job whose tasks score shards; follows it, merges the parts into --out, resubmits failed shards')
+      .option('--partition <name>', 'with --slurm: the partition to submit to (default: the cluster\'s default partition)')
+      .option('--tasks <n>', 'with --slurm: number of array tasks (shards); default one per 2000 images')
+      .option('--retries <n>', 'with --slurm: resubmissions of a failed shard while following (default 2)')
+      .option('--sbatch-arg <arg>', 'with --slurm: an extra sbatch option, e.g. --sbatch-arg=--account=radiology (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+      .option('--job-dir <dir>', 'with --slurm: where the job script, parts and logs go (default OUT.slurm; must be on a file system the nodes share)')
+      .addOption(new Option('--shard <k/n>', 'score only shard K of N (what each array task runs)').hideHelp())
+      .addOption(new Option('--listing-sha256 <hash>', 'refuse to score a shard when the folder listing changed since submission').hideHelp())
+      .addOption(new Option('--progress-file <file>', 'with --shard: where to write progress').hideHelp()),
+  ).action(async (dir: string, opts: ScanOptions & { out: string; slurm?: boolean; partition?: string; tasks?: string; retries?: string; sbatchArg?: string[]; jobDir?: string; shard?: string; listingSha256?: string; progressFile?: string }) => {
     checkRuntime(opts.runtime);
     const batchSize = parseBatch(opts.batch);
+    const tasks = positiveInt(opts.tasks, '--tasks', 10_000);
+    if (tasks === 0) throw new WorkstationError('INVALID_INPUT', '--tasks must be at least 1.');
+    const retries = positiveInt(opts.retries, '--retries', 20);
+    if (!opts.slurm && (opts.partition || opts.tasks || opts.retries || opts.sbatchArg || opts.jobDir)) throw new WorkstationError('INVALID_INPUT', '--partition, --tasks, --retries, --sbatch-arg and --job-dir go with --slurm.');
+    if (opts.slurm && opts.shard) throw new WorkstationError('INVALID_INPUT', '--slurm and --shard cannot be combined.');
     const entries = listImageFolder(dir);
     if (entries.length === 0) throw new WorkstationError('NOT_FOUND', `There are no files to score in ${dir}.`);
+    if (opts.shard) return scoreShard(dir, entries, { ...opts, shard: opts.shard }, batchSize ?? DEFAULT_BATCH);
+    if (opts.slurm) {
+      const code = await scoreOnSlurm(dir, entries, {
+        out: opts.out,
+        batch: batchSize ?? DEFAULT_BATCH,
+        ...(tasks !== undefined ? { tasks } : {}),
+        ...(retries !== undefined ? { retries } : {}),
+        ...(opts.partition ? { partition: opts.partition } : {}),
+        ...(opts.model ? { model: opts.model } : {}),
+        ...(opts.runtime ? { runtime: opts.runtime } : {}),
+        ...(opts.data ? { data: opts.data } : {}),
+        sbatchArgs: opts.sbatchArg ?? [],
+        jobDir: opts.jobDir ? path.resolve(opts.jobDir) : path.resolve(`${opts.out}.slurm`),
+      });
+      if (code !== 0) process.exitCode = code;
+      return;
+    }
     await withWorkstation(opts, async (ws) => {
       const { outcomes, cancelled } = await scoreEntries(ws.services.inference, entries, { modelId: opts.model, batchSize, wantMask: false, label: 'Scoring' });
-      const header = [...SCORE_COLUMNS, ...EXTRA_COLUMNS].join(',');
       const rows: { truth: string | null; label: string }[] = [];
-      const lines = [header];
+      const lines = [SCORE_HEADER];
       for (const e of entries) {
         const o = outcomes.get(e.rel);
         if (!o || !o.ok) continue;
-        const r = o.result;
-        const p = (c: string): number => r.probabilities[c] ?? 0;
-        rows.push({ truth: e.truth, label: r.label });
-        lines.push(
-          [e.rel, r.label, p('glioma'), p('meningioma'), p('notumor'), p('pituitary'), e.truth ?? '', p('other'), r.confidence, r.mask.areaPx, r.width, r.height, r.modelId, r.modelVersion, r.runtime, Number(r.ms.toFixed(2))]
-            .map(csvField)
-            .join(','),
-        );
+        rows.push({ truth: e.truth, label: o.result.label });
+        lines.push(scoreRow(e, o));
       }
       writeAtomic(opts.out, lines.join('\n') + '\n');
       const skipped = printSkipped(outcomes.values());
-      process.stdout.write(`Scored ${rows.length} image(s)${skipped ? `, skipped ${skipped}` : ''}; results in ${opts.out}. Research use only: not a medical device.\n`);
-      const report = metricsReport(rows);
-      if (report) process.stdout.write(report + '\n');
+      printScoreSummary(opts.out, rows, skipped);
       if (cancelled) {
         process.stderr.write(`Cancelled: ${outcomes.size} of ${entries.length} files were processed; ${opts.out} holds the rows scored before the cancel.\n`);
         process.exitCode = 130;
