@@ -150,6 +150,26 @@ export const frameSchema = z.object({
 });
 export type Frame = z.infer<typeof frameSchema>;
 
+/** One row of the read-only tag browser: an element, or an item header of a sequence. */
+export const dicomTagSchema = z.object({
+  /** "(0010,0010)". */
+  tag: z.string(),
+  /** Dictionary keyword ("PatientName"), "Private tag (CREATOR)", "Item 2", or "Unknown tag". */
+  name: z.string(),
+  vr: z.string(),
+  /** The value as text; binary values summarised; at most 4096 characters. */
+  value: z.string(),
+  /** The value's length in bytes as the file gives it (-1 or 0xFFFFFFFF: undefined length). */
+  length: z.number().int(),
+  /** True when `value` was cut at 4096 characters. */
+  truncated: z.boolean(),
+  /** Odd group: a vendor's private element. */
+  private: z.boolean(),
+  /** 0 at the top level; sequence items' elements one deeper. */
+  depth: z.number().int().min(0),
+});
+export type DicomTag = z.infer<typeof dicomTagSchema>;
+
 export const dicomChannels = {
   'import.paths': channel({
     summary: 'Import DICOM files, folders (recursively) and DICOMDIR media from this computer',
@@ -196,6 +216,16 @@ export const dicomChannels = {
     summary: 'Open a study: its series and instances (audited as a study view)',
     request: z.object({ studyId: id }).strict(),
     response: studyDetailSchema,
+  }),
+  'studies.priors': channel({
+    summary: "The patient's other studies (newest first), to open beside the current one",
+    request: z.object({ studyId: id }).strict(),
+    response: z.object({ studies: z.array(studySummarySchema) }),
+  }),
+  'images.tags': channel({
+    summary: 'Every DICOM element of one image, read-only, for the tag browser (audited as an image view)',
+    request: z.object({ instanceId: id }).strict(),
+    response: z.object({ instanceId: z.string(), tags: z.array(dicomTagSchema), truncated: z.boolean() }),
   }),
   'images.frame': channel({
     summary: 'Decoded pixel data of one frame for the viewer',

@@ -21,6 +21,8 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'studies.list': ['radiologist'],
   'studies.get': ['radiologist'],
   'images.frame': ['radiologist'],
+  'studies.priors': ['radiologist'],
+  'images.tags': ['radiologist'],
   // Accounts, audit and settings (store issue).
   'auth.setupStatus': 'public',
   'auth.unlockDatabase': 'public',

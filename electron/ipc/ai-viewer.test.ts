@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AI_PROGRESS_EVENT, decodeMaskRuns, type AiStudyResult, type EventEnvelope } from '../contract';
+import { AI_PROGRESS_EVENT, decodeMaskRuns, type AiStudyResult, type DicomTag, type EventEnvelope, type StudySummary } from '../contract';
 import { resolveConfig } from '../services/config';
-import { writeGliomaSeries } from '../../e2e/fixtures/glioma-series';
+import { FOLLOW_UP_DATES, writeFollowUpPair, writeGliomaSeries } from '../../e2e/fixtures/glioma-series';
 import { createWorkstation, type Workstation } from './compose';
 import { createConnection, type Connection } from './handler-table';
 import { channelCaller } from './test-calls';
@@ -19,7 +19,7 @@ let rad: Connection;
 const events: EventEnvelope[] = [];
 let studyId: string;
 
-const { call, adminAndRadiologist } = channelCaller(() => ws);
+const { call, ok, adminAndRadiologist } = channelCaller(() => ws);
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-ai-viewer-'));
@@ -87,5 +87,33 @@ describe('viewer API', () => {
     expect(await call(rad, 'ai.cancel', { studyId })).toMatchObject({ ok: true, result: { cancelled: false } });
     // Nothing was lost: the stored result is still there.
     expect(await call(rad, 'ai.studyResult', { studyId })).toMatchObject({ ok: true, result: { status: 'done' } });
+  });
+
+  it('lists the patient\'s other studies, newest first, and nobody else\'s', async () => {
+    const pair = writeFollowUpPair(path.join(dir, 'pair'));
+    const prior = (await ws.services.dicom.importPaths(pair.prior, { actor: 'test' })).studyIds[0]!;
+    const current = (await ws.services.dicom.importPaths(pair.current, { actor: 'test' })).studyIds[0]!;
+    const r = await ok<{ studies: StudySummary[] }>(rad, 'studies.priors', { studyId: current });
+    expect(r.studies.map((s) => [s.studyId, s.studyDate])).toEqual([[prior, FOLLOW_UP_DATES.prior]]);
+    expect((await ok<{ studies: StudySummary[] }>(rad, 'studies.priors', { studyId: prior })).studies.map((s) => s.studyId)).toEqual([current]);
+    // The glioma fixture is another patient: no priors, and none of the pair.
+    expect(await ok(rad, 'studies.priors', { studyId })).toEqual({ studies: [] });
+    expect(await call(rad, 'studies.priors', { studyId: 'no-such-study' })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+    expect(await call(admin, 'studies.priors', { studyId })).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+  });
+
+  it('lists an image\'s DICOM elements read-only for the tag browser, audited', async () => {
+    const detail = (await call(rad, 'studies.get', { studyId })).result as { series: { instances: { instanceId: string }[] }[] };
+    const instanceId = detail.series[0]!.instances[0]!.instanceId;
+    const r = await ok<{ tags: DicomTag[]; truncated: boolean }>(rad, 'images.tags', { instanceId });
+    expect(r.truncated).toBe(false);
+    expect(r.tags.find((t) => t.tag === '(0010,0010)')).toMatchObject({ name: 'PatientName', vr: 'PN', value: 'TEST^GLIOMA^SERIES', private: false });
+    expect(r.tags.find((t) => t.tag === '(0020,0037)')).toMatchObject({ name: 'ImageOrientationPatient', value: '1\\0\\0\\0\\1\\0' });
+    expect(r.tags.find((t) => t.tag === '(7FE0,0010)')).toMatchObject({ value: '(pixel data, 65536 bytes)' });
+    const audit = ws.services.store.db().prepare("SELECT actor FROM audit_log WHERE action = 'image.tags' AND object_id = ?").all(instanceId);
+    expect(audit).toEqual([{ actor: 'rad1' }]);
+    expect(await call(rad, 'images.tags', { instanceId: 'no-such-image' })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+    expect(await call(admin, 'images.tags', { instanceId })).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+    expect(await call(rad, 'images.tags', { instanceId, extra: 1 })).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
   });
 });

@@ -11,7 +11,7 @@ function who(ctx: CallContext): { actor: string; actorId: string | null } {
 
 export function dicomHandlers(
   services: Pick<Services, 'dicom'>,
-): Pick<Handlers, 'import.paths' | 'import.cancel' | 'import.uploadBegin' | 'import.uploadChunk' | 'import.uploadFinish' | 'studies.list' | 'studies.get' | 'images.frame'> {
+): Pick<Handlers, 'import.paths' | 'import.cancel' | 'import.uploadBegin' | 'import.uploadChunk' | 'import.uploadFinish' | 'studies.list' | 'studies.get' | 'studies.priors' | 'images.tags' | 'images.frame'> {
   const { dicom } = services;
   const progress = (ctx: CallContext) => (data: unknown) => ctx.connection.emit({ event: IMPORT_PROGRESS_EVENT, data });
   return {
@@ -29,6 +29,8 @@ export function dicomHandlers(
     'import.uploadFinish': (req, ctx) => dicom.finishUploads(req.uploadIds, ctx.connection.id, { ...who(ctx), onProgress: progress(ctx) }),
     'studies.list': (req) => dicom.listStudies(req),
     'studies.get': (req, ctx) => dicom.getStudy(req.studyId, who(ctx)),
+    'studies.priors': (req) => ({ studies: dicom.index.priors(req.studyId) }),
+    'images.tags': (req, ctx) => dicom.getTags(req.instanceId, who(ctx)),
     'images.frame': (req) => dicom.getFrame(req.instanceId, req.frame),
   };
 }

@@ -90,6 +90,8 @@ export interface DicomIndex {
   list(q: ListQuery): { rows: StudySummary[]; total: number };
   get(studyId: string): StudyDetail;
   instance(instanceId: string): InstanceRecord;
+  /** The other studies of the study's patient, newest first. */
+  priors(studyId: string): StudySummary[];
   /** Patient records whose hospital Patient ID equals `query` or whose name holds every word of it. */
   searchPatients(query: string): Omit<PatientMatch, 'linkedUsername'>[];
 }
@@ -229,6 +231,15 @@ export function createDicomIndex(db: () => Db): DicomIndex {
         ),
       }));
       return { study: toStudy(row), series: out };
+    },
+    priors(studyId) {
+      const conn = db();
+      const cur = conn.prepare('SELECT patient_id FROM studies WHERE id = ?').get(studyId) as { patient_id: string } | undefined;
+      if (!cur) throw new WorkstationError('NOT_FOUND', 'That study is not in this workstation (it may have been removed).');
+      const rows = conn
+        .prepare(`${STUDY_SELECT} WHERE s.patient_id = ? AND s.id <> ? ORDER BY coalesce(s.study_date, '') DESC, coalesce(s.study_time, '') DESC, s.imported_at DESC, s.id`)
+        .all(cur.patient_id, studyId) as StudyRow[];
+      return rows.map(toStudy);
     },
     searchPatients(query) {
       const q = query.trim();

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   WorkstationError,
+  type DicomTag,
   type Frame,
   type ImportEntry,
   type ImportProgress,
@@ -21,7 +22,8 @@ import type { Db } from '../store';
 import type { DecodedFrame } from './decode';
 import { createDicomIndex, type DicomIndex, type ListQuery } from './index-db';
 import { DEFAULT_LIMITS, type DicomLimits } from './limits';
-import { dicomParser } from './parse';
+import { dicomParser, parseDicomFile } from './parse';
+import { listTags } from './tags';
 import { DicomPool } from './pool';
 import type { FileOutcome } from './process';
 
@@ -59,6 +61,8 @@ export interface DicomService {
   /** Patient records by hospital Patient ID or name, for linking a patient account (audited without the query). */
   searchPatients(query: string, who: { actor: string; actorId: string | null }): Omit<PatientMatch, 'linkedUsername'>[];
   getFrame(instanceId: string, frame: number): Promise<Frame>;
+  /** Every element of one image for the tag browser (audited as an image view). */
+  getTags(instanceId: string, who: { actor: string; actorId: string | null }): { instanceId: string; tags: DicomTag[]; truncated: boolean };
   countStudies(): number;
   /** First run: imports the bundled demo study when the worklist is empty and `allowed`. */
   importDemoStudyIfEmpty(opts: { allowed: boolean; folder: string; actor: string }): Promise<ImportReport | null>;
@@ -433,6 +437,14 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
       if (m.kind === 'error') throw new WorkstationError(m.code, m.message, { cause: new Error(m.detail) });
       if (m.kind !== 'frame') throw new WorkstationError('INTERNAL', 'The decoder gave an unexpected answer.');
       return toViewerFrame(instanceId, frame, m.frame, rec);
+    },
+    getTags(instanceId, who) {
+      const rec = index.instance(instanceId);
+      // The stored file was parsed with these limits on import, so it parses again.
+      const parsed = parseDicomFile(blobs.get(rec.contentSha256), limits);
+      const out = listTags(parsed.dataSet);
+      options.audit?.append({ actorId: who.actorId, actor: who.actor, action: 'image.tags', objectType: 'instance', objectId: instanceId, outcome: 'success', detail: { study: rec.studyId } });
+      return { instanceId, ...out };
     },
     countStudies: () => index.countStudies(),
     async importDemoStudyIfEmpty({ allowed, folder, actor }) {
