@@ -25,6 +25,8 @@ export interface RawOutput {
   logits: Float32Array;
   /** [n, H, W] sigmoid probabilities. */
   mask: Float32Array;
+  /** [n, F] the head's input, when the card names that output (null otherwise). */
+  features: Float32Array | null;
 }
 
 export interface Adapter {
@@ -37,7 +39,7 @@ export interface Adapter {
 
 
 /** Splits two outputs into logits (rank 2) and mask (rank 4 or 3), by shape rather than by name. */
-function sortOutputs(outs: { shape: readonly number[]; data: Float32Array }[], spec: ModelSpec, n: number): RawOutput {
+function sortOutputs(outs: { shape: readonly number[]; data: Float32Array }[], spec: ModelSpec, n: number, features: Float32Array | null = null): RawOutput {
   const hw = spec.preprocess.height * spec.preprocess.width;
   const logits = outs.find((o) => o.shape.length === 2 && o.shape[1] === spec.classes.length);
   const mask = outs.find((o) => o.shape.length >= 3 && o.data.length === n * hw);
@@ -46,7 +48,17 @@ function sortOutputs(outs: { shape: readonly number[]; data: Float32Array }[], s
       cause: new Error(`outputs: ${outs.map((o) => JSON.stringify(o.shape)).join(', ')}`),
     });
   }
-  return { logits: logits.data, mask: mask.data };
+  if (features && features.length !== n * (spec.head?.dim ?? -1)) {
+    throw new WorkstationError('INTERNAL', `The model ${spec.id} produced a features output of ${features.length / n} values per image; its card says ${spec.head?.dim}.`);
+  }
+  return { logits: logits.data, mask: mask.data, features };
+}
+
+/** TF.js outputs come in output_layers order: the head's input is the one at the card's index. */
+function splitTfjs(res: { shape: readonly number[]; data: Float32Array }[], spec: ModelSpec, n: number): RawOutput {
+  const idx = spec.head?.tfjsOutputIndex ?? null;
+  if (idx === null || idx >= res.length) return sortOutputs(res, spec, n);
+  return sortOutputs(res.filter((_, i) => i !== idx), spec, n, res[idx]!.data);
 }
 
 async function onnxAdapter(spec: ModelSpec, files: Map<string, Uint8Array>, opts: AdapterOptions): Promise<Adapter> {
@@ -71,8 +83,13 @@ async function onnxAdapter(spec: ModelSpec, files: Map<string, Uint8Array>, opts
     async run(input, n) {
       const x = new ort.Tensor('float32', input, [n, 1, H, W]);
       const res = await session.run({ [inputName]: x });
-      const outs = Object.values(res).map((t) => ({ shape: t.dims as number[], data: t.data as Float32Array }));
-      return sortOutputs(outs, spec, n);
+      // The head's input is taken by the name the card gives it; logits and mask by shape.
+      const featName = spec.head?.onnxOutput ?? null;
+      const features = featName && res[featName] ? (res[featName].data as Float32Array) : null;
+      const outs = Object.entries(res)
+        .filter(([name]) => name !== featName)
+        .map(([, t]) => ({ shape: t.dims as number[], data: t.data as Float32Array }));
+      return sortOutputs(outs, spec, n, features);
     },
     async dispose() {
       await session.release();
@@ -172,7 +189,7 @@ async function tfjsAdapter(engine: Exclude<EngineName, 'onnxruntime-node'>, spec
         const list = Array.isArray(out) ? out : [out];
         const res = await Promise.all(list.map(async (t) => ({ shape: t.shape, data: (await t.data()) as Float32Array })));
         tf.dispose([x, ...list]);
-        return sortOutputs(res, spec, n);
+        return splitTfjs(res, spec, n);
       },
       async dispose() {
         model.dispose();
@@ -189,7 +206,7 @@ async function tfjsAdapter(engine: Exclude<EngineName, 'onnxruntime-node'>, spec
       const list = Array.isArray(out) ? out : [out];
       const res = await Promise.all(list.map(async (t) => ({ shape: t.shape, data: (await t.data()) as Float32Array })));
       tf.dispose([x, ...list]);
-      return sortOutputs(res, spec, n);
+      return splitTfjs(res, spec, n);
     },
     async dispose() {
       model.dispose();

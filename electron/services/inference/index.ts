@@ -8,6 +8,6 @@ export type { EngineName } from './adapters';
 export { preprocess, DEFAULT_PREPROCESS, type RawImage, type PreprocessSpec } from './preprocess';
 export { decodeImage, encodeMaskPng, sniffFormat } from './decode';
 export { aggregateSeries, type SliceResult } from './aggregate';
-export { NOT_RECOGNISED, softmaxT } from './postprocess';
-export { parseModelCard, readCardJson, readVerifiedFiles, REPORTED_CLASSES, type ModelSpec } from './model-card';
+export { NOT_RECOGNISED, softmaxT, classify } from './postprocess';
+export { parseModelCard, readCardJson, readVerifiedFiles, REPORTED_CLASSES, sha256File, type ModelSpec, type HeadSpec } from './model-card';
 export { countMacs, type LayerCount } from './flops';

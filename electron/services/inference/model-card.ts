@@ -27,8 +27,28 @@ export interface ModelSpec {
   tfjs: { file: string; input: string | null; logits: string | null; mask: string | null } | null;
   /** Multiply-accumulates per image, when the card states them. */
   macsPerImage: number | null;
+  /** The classification head and its input, when the card names them (federated head training). */
+  head?: HeadSpec | null;
   /** Every file listed in the card with its expected sha256 (relative paths). */
   files: { path: string; sha256: string }[];
+}
+
+/**
+ * The card's `head` entry: the named output that carries the head's input (the global average
+ * pool of the bottleneck, [N, dim]) and the head's weights in each format, so a new version can
+ * replace only them. Absent on models exported before the entry existed.
+ */
+export interface HeadSpec {
+  /** F, the head's input size. */
+  dim: number;
+  /** Output classes of the head (the model's classes, in order). */
+  classes: number;
+  onnxOutput: string | null;
+  tfjsOutputIndex: number | null;
+  /** Initializer names in the ONNX graph; out_in = [classes, F] (Gemm transB), in_out = [F, classes]. */
+  onnx: { weight: string; weightLayout: 'out_in' | 'in_out'; bias: string } | null;
+  /** Weight names in the TF.js weights manifest. */
+  tfjs: { kernel: string; kernelLayout: 'in_out' | 'out_in'; bias: string } | null;
 }
 
 export const REPORTED_CLASSES = ['glioma', 'meningioma', 'notumor', 'pituitary'] as const;
@@ -84,6 +104,32 @@ function readFiles(card: Json, dir: string): { path: string; sha256: string }[] 
     if (!/^[0-9a-f]{64}$/.test(f.sha256)) throw cardProblem(dir, `the sha256 of ${f.path} is not 64 hex digits`);
   }
   return out;
+}
+
+function layout(v: unknown, dir: string, what: string): 'out_in' | 'in_out' {
+  if (v === 'out_in' || v === 'in_out') return v;
+  throw cardProblem(dir, `its head's ${what} layout is neither out_in nor in_out`);
+}
+
+function readHead(card: Json, classes: number, dir: string): HeadSpec | null {
+  const h = obj(card.head);
+  if (!h) return null;
+  const feat = obj(h.features) ?? {};
+  const dim = num(feat.dim);
+  if (dim === null || !Number.isInteger(dim) || dim <= 0 || dim > 1_000_000) throw cardProblem(dir, "its head entry has no valid features.dim");
+  const n = num(h.classes) ?? classes;
+  if (n !== classes) throw cardProblem(dir, `its head has ${n} classes but the card lists ${classes}`);
+  const o = obj(h.onnx);
+  const t = obj(h.tfjs);
+  const idx = num(feat.tfjs_output_index);
+  return {
+    dim,
+    classes: n,
+    onnxOutput: str(feat.onnx_output),
+    tfjsOutputIndex: idx !== null && Number.isInteger(idx) && idx >= 0 ? idx : null,
+    onnx: o && str(o.weight) && str(o.bias) ? { weight: str(o.weight)!, weightLayout: layout(o.weight_layout ?? 'out_in', dir, 'ONNX weight'), bias: str(o.bias)! } : null,
+    tfjs: t && str(t.kernel) && str(t.bias) ? { kernel: str(t.kernel)!, kernelLayout: layout(t.kernel_layout ?? 'in_out', dir, 'TF.js kernel'), bias: str(t.bias)! } : null,
+  };
 }
 
 /** Interprets a parsed model-card.json. Throws INVALID_INPUT naming what is missing. */
@@ -170,6 +216,7 @@ export function parseModelCard(card: Json, dir: string): ModelSpec {
     onnx,
     tfjs,
     macsPerImage,
+    head: readHead(card, classes.length, dir),
     files,
   };
 }

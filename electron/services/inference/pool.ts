@@ -31,6 +31,8 @@ export interface RunOptions {
   wantMask?: boolean;
   /** Also return the model's raw mask probability maps ([H*W] per image; parity tests). */
   wantProbMaps?: boolean;
+  /** Also return the head's input [F] per image (federated head training). */
+  wantFeatures?: boolean;
   onProgress?: ((p: { done: number; total: number; failed: number }) => void) | undefined;
   /** Each image's outcome as soon as its batch finishes (lets a CLI stream rows). */
   onOutcome?: ((o: WorkerOutcome, probMap?: Float32Array) => void) | undefined;
@@ -41,6 +43,7 @@ interface Job {
   items: InferenceInput[];
   wantMask: boolean;
   wantProbMap: boolean;
+  wantFeatures: boolean;
   resolve(r: { outcomes: WorkerOutcome[]; probMaps?: Float32Array[] | undefined }): void;
   cancelled: boolean;
 }
@@ -248,7 +251,7 @@ export class WorkerPool {
       while (job && job.cancelled) job = this.queue.shift();
       if (!job) return;
       slot.jobs.push(job);
-      const msg: ToWorker = { type: 'job', jobId: job.id, items: job.items, wantMask: job.wantMask, wantProbMap: job.wantProbMap };
+      const msg: ToWorker = { type: 'job', jobId: job.id, items: job.items, wantMask: job.wantMask, wantProbMap: job.wantProbMap, wantFeatures: job.wantFeatures };
       slot.worker.postMessage(msg);
     }
   }
@@ -298,6 +301,7 @@ export class WorkerPool {
           items,
           wantMask: !!opts.wantMask,
           wantProbMap: !!opts.wantProbMaps,
+          wantFeatures: !!opts.wantFeatures,
           cancelled: false,
           resolve: (r) => {
             if (finished || job.cancelled) return;

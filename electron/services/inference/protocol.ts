@@ -33,6 +33,8 @@ export interface WorkerResult {
   maskAreaMm2: number | null;
   /** Raw logits, kept for parity tests and research exports. */
   logits: number[];
+  /** The head's input [F], when the job asked for features. */
+  features?: Float32Array;
   /** This image's share of the batch: decode + preprocess + inference/n + postprocess. */
   ms: number;
 }
@@ -47,7 +49,7 @@ export type WorkerOutcome = WorkerResult | WorkerFailure;
 
 export type ToWorker =
   | { type: 'init'; engine: EngineName; device: string; threads: number; spec: ModelSpec; files: [string, Uint8Array][] }
-  | { type: 'job'; jobId: number; items: InferenceInput[]; wantMask: boolean; wantProbMap?: boolean }
+  | { type: 'job'; jobId: number; items: InferenceInput[]; wantMask: boolean; wantProbMap?: boolean; wantFeatures?: boolean }
   /** Release the session and end the thread (terminating a worker inside a native run can abort the process). */
   | { type: 'close' };
 

@@ -16,7 +16,7 @@ export const DEFAULT_MODEL_ID = 'tumornet';
 
 /** A scored image with its mask pixels (0/255, width x height), or why it could not be scored. */
 export type ImageOutcome =
-  | { id: string; ok: true; result: ImageResult; mask: Uint8Array | null; logits: number[]; probMap?: Float32Array | undefined }
+  | { id: string; ok: true; result: ImageResult; mask: Uint8Array | null; logits: number[]; probMap?: Float32Array | undefined; features?: Float32Array | undefined }
   | { id: string; ok: false; error: { code: string; message: string; reason: string } };
 
 export interface ClassifyOptions {
@@ -29,6 +29,8 @@ export interface ClassifyOptions {
   wantMask?: boolean;
   /** Return the raw [H*W] mask probabilities too (parity tests). */
   wantProbMaps?: boolean;
+  /** Return the head's input [F] per image (the card's head entry names it; federated training). */
+  wantFeatures?: boolean;
   onProgress?: (p: { done: number; total: number; failed: number }) => void;
   onOutcome?: (o: ImageOutcome) => void;
 }
@@ -226,6 +228,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       mask: o.mask,
       logits: o.logits,
       ...(probMap ? { probMap } : {}),
+      ...(o.features ? { features: o.features } : {}),
     };
   }
 
@@ -325,6 +328,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         signal: opts.signal,
         wantMask: !!opts.wantMask,
         wantProbMaps: !!opts.wantProbMaps,
+        wantFeatures: !!opts.wantFeatures,
         onProgress: opts.onProgress,
         onOutcome: opts.onOutcome ? (o, pm) => opts.onOutcome!(toOutcome(o, model, engine, pm)) : undefined,
       });

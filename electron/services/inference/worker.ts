@@ -34,7 +34,7 @@ function failure(id: string, err: unknown): WorkerOutcome {
   return { id, ok: false, error: { code: 'INTERNAL', message: `The image could not be scored (${msg}).`, reason: 'internal' } };
 }
 
-async function runJob(jobId: number, items: InferenceInput[], wantMask: boolean, wantProbMap: boolean): Promise<void> {
+async function runJob(jobId: number, items: InferenceInput[], wantMask: boolean, wantProbMap: boolean, wantFeatures: boolean): Promise<void> {
   const s = spec!;
   const { height: H, width: W } = s.preprocess;
   const hw = H * W;
@@ -77,7 +77,13 @@ async function runJob(jobId: number, items: InferenceInput[], wantMask: boolean,
       out = null;
     }
     const inferEach = (performance.now() - t0) / ready.length;
+    if (out && wantFeatures && !out.features) {
+      const err = new WorkstationError('UNAVAILABLE', `The model ${s.id} does not name its classification head's input (its card has no head entry), so no features can be taken from it.`);
+      for (const r of ready) outcomes[r.index] = failure(items[r.index]!.id, err);
+      out = null;
+    }
     if (out) {
+      const F = s.head?.dim ?? 0;
       const C = s.classes.length;
       ready.forEach((r, k) => {
         const t1 = performance.now();
@@ -97,6 +103,8 @@ async function runJob(jobId: number, items: InferenceInput[], wantMask: boolean,
           mask = new Uint8Array(r.width * r.height);
         }
         if (mask) transfer.push(mask.buffer as ArrayBuffer);
+        const features = wantFeatures && out.features ? out.features.slice(k * F, (k + 1) * F) : undefined;
+        if (features) transfer.push(features.buffer as ArrayBuffer);
         const sp = item.pixelSpacingMm;
         outcomes[r.index] = {
           id: item.id,
@@ -110,6 +118,7 @@ async function runJob(jobId: number, items: InferenceInput[], wantMask: boolean,
           maskAreaPx: area,
           maskAreaMm2: sp && sp[0] > 0 && sp[1] > 0 ? area * sp[0] * sp[1] : null,
           logits,
+          ...(features ? { features } : {}),
           ms: r.ms + inferEach + (performance.now() - t1),
         };
       });
@@ -150,7 +159,7 @@ port.on('message', (msg: ToWorker) => {
   if (msg.type === 'job') {
     // One batch at a time: the pool sends the next one early so it waits here, not in transit.
     chain = chain.then(() =>
-      runJob(msg.jobId, msg.items, msg.wantMask, !!msg.wantProbMap).catch((err: unknown) => {
+      runJob(msg.jobId, msg.items, msg.wantMask, !!msg.wantProbMap, !!msg.wantFeatures).catch((err: unknown) => {
         post({ type: 'done', jobId: msg.jobId, outcomes: msg.items.map((it) => failure(it.id, err)) });
       }),
     );
