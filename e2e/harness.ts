@@ -11,7 +11,10 @@ export const CHROMIUM = process.env.TP_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
 
 export interface ServedHost {
+  /** The first address; it admits one browser (context) once. */
   url: string;
+  /** A new single-use address from the running host (as an admin gets one: SIGUSR1), for another browser context. */
+  newUrl(): Promise<string>;
   origin: string;
   dataDir: string;
   process: ChildProcess;
@@ -46,8 +49,18 @@ export async function startServe(options: { dataDir?: string; env?: Record<strin
       reject(new Error(`serve exited with ${code}:\n${out}`));
     });
   });
+  const printed = (): string[] => out.match(/http:\/\/127\.0\.0\.1:\d+\/\?token=\S+/g) ?? [];
   return {
     url,
+    async newUrl() {
+      const before = printed().length;
+      child.kill('SIGUSR1');
+      for (let i = 0; printed().length === before; i++) {
+        if (child.exitCode !== null || i > 3000) throw new Error(`serve printed no new address:\n${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return printed().at(-1)!;
+    },
     origin: new URL(url).origin,
     dataDir,
     process: child,

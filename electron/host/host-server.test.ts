@@ -13,6 +13,7 @@ import { startHost, type RunningHost } from './host-server';
 let ws: Workstation;
 let host: RunningHost;
 let dir: string;
+let clock = Date.now();
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-host-'));
@@ -22,7 +23,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(rendererDir, 'assets', 'app.js'), 'console.log(1)');
   fs.writeFileSync(path.join(dir, 'outside.txt'), 'must not be served');
   ws = await createWorkstation(resolveConfig({ transport: 'host', dataFolder: path.join(dir, 'data'), keySource: 'passphrase' }));
-  host = await startHost({ workstation: ws, rendererDir });
+  host = await startHost({ workstation: ws, rendererDir, now: () => clock });
 });
 
 afterAll(async () => {
@@ -43,8 +44,10 @@ function get(p: string, headers: Record<string, string> = {}): Promise<{ status:
   });
 }
 
+/** Each admission spends one single-use address. */
 async function admittedCookie(): Promise<string> {
-  const res = await get(`/?token=${host.token}`);
+  const address = new URL(host.newAddress());
+  const res = await get(address.pathname + address.search);
   expect(res.status).toBe(303);
   const cookie = String(res.headers['set-cookie']?.[0] ?? '');
   expect(cookie).toMatch(/HttpOnly/);
@@ -105,7 +108,8 @@ describe('headless host', () => {
     expect((await openSocket({ Origin: host.origin })).status).toBe(401);
     expect((await openSocket({ Cookie: cookie, Origin: 'http://evil.example' })).status).toBe(403);
     expect((await openSocket({ Cookie: cookie })).status).toBe(403); // no Origin at all
-    expect((await openSocket({ Origin: host.origin }, `?token=${host.token}x`)).status).toBe(403);
+    // The socket is admitted by the cookie only: a token in its URL admits nothing.
+    expect((await openSocket({ Origin: host.origin }, `?token=${new URL(host.newAddress()).searchParams.get('token')}`)).status).toBe(401);
   });
 
   it('carries API calls over the WebSocket through the handler table', async () => {
@@ -119,6 +123,15 @@ describe('headless host', () => {
     const junk = await rpc(socket!, '{not json');
     expect(junk).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
     socket!.close();
+  });
+
+  it('an admitted cookie ends after its lifetime (12 hours)', async () => {
+    const cookie = await admittedCookie();
+    clock += 11 * 3_600_000;
+    expect((await get('/', { Cookie: cookie })).status).toBe(200);
+    clock += 2 * 3_600_000;
+    expect((await get('/', { Cookie: cookie })).status).toBe(401);
+    expect((await openSocket({ Cookie: cookie, Origin: host.origin })).status).toBe(401);
   });
 
   it('drops an oversized message without crashing and keeps serving others', async () => {

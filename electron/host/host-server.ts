@@ -1,8 +1,8 @@
 // The headless host: the built renderer over HTTP and the API over a WebSocket, on 127.0.0.1
-// only. A random token in the printed URL admits one browser, which then holds an HttpOnly
-// cookie; every request without it is refused, and so is any foreign Origin or Host.
+// only. A single-use token in the printed URL admits one browser, which then holds an HttpOnly
+// cookie with a lifetime; every request without it is refused, and so is any foreign Origin or
+// Host, and any request target that is not a plain path. A new address can be asked for.
 import http from 'node:http';
-import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_REQUEST_BYTES, type EventEnvelope } from '../contract';
@@ -10,6 +10,7 @@ import type { Workstation } from '../ipc/compose';
 import { createConnection, type Connection } from '../ipc/handler-table';
 import { contentSecurityPolicy, SECURITY_HEADERS } from './csp';
 import { readStaticFile } from './static-files';
+import { createHostAccess, parseOriginForm } from './host-access';
 
 export interface HostOptions {
   workstation: Workstation;
@@ -17,22 +18,21 @@ export interface HostOptions {
   rendererDir: string;
   /** 0 picks a free port. */
   port?: number;
-  /** Fixed token (tests); default is 32 random bytes. */
+  /** Fixed first token (tests); default is 32 random bytes. Each token admits one browser. */
   token?: string;
+  /** Clock for the token and cookie lifetimes (tests). */
+  now?: () => number;
 }
 
 export interface RunningHost {
+  /** The first address (its token admits one browser). */
   readonly url: string;
   readonly port: number;
   readonly token: string;
   readonly origin: string;
+  /** A new single-use address, for another browser or after the first one was used. */
+  newAddress(): string;
   close(): Promise<void>;
-}
-
-function timingSafeEqualText(a: string, b: string): boolean {
-  const ha = crypto.createHash('sha256').update(a).digest();
-  const hb = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(ha, hb);
 }
 
 function parseCookies(header: string | undefined): Map<string, string> {
@@ -47,10 +47,9 @@ function parseCookies(header: string | undefined): Map<string, string> {
 export async function startHost(options: HostOptions): Promise<RunningHost> {
   const { workstation } = options;
   const logger = workstation.logger.child({ component: 'host' });
-  const token = options.token ?? crypto.randomBytes(32).toString('base64url');
-  // Browser sessions admitted by the token: cookie value -> true. The cookie, not the token,
-  // travels with later requests, so the token can leave the address bar.
-  const admitted = new Set<string>();
+  // The cookie, not the token, travels with later requests, so the token can leave the address bar.
+  const access = createHostAccess({ ...(options.now ? { now: options.now } : {}), ...(options.token ? { firstToken: options.token } : {}) });
+  const token = options.token ?? access.issueToken();
   let port = 0;
   let origin = '';
   let cookieName = '';
@@ -58,44 +57,67 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const server = http.createServer();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_REQUEST_BYTES + 4096 });
 
-  type Verdict = { ok: true; setCookie?: string } | { ok: false; status: 401 | 403; why: string };
+  type Verdict = { ok: true; setCookie?: string } | { ok: false; status: 400 | 401 | 403; why: string };
 
+  /** requireOrigin: the WebSocket, which is also admitted only by the cookie (a token is spent only by a page load, which can set it). */
   function check(req: http.IncomingMessage, url: URL, requireOrigin: boolean): Verdict {
     // DNS rebinding: the Host header must name this exact address.
     if (req.headers.host !== `127.0.0.1:${port}`) return { ok: false, status: 403, why: 'host' };
     const reqOrigin = req.headers.origin;
     if (reqOrigin !== undefined && reqOrigin !== origin) return { ok: false, status: 403, why: 'origin' };
     if (requireOrigin && reqOrigin === undefined) return { ok: false, status: 403, why: 'origin-missing' };
-    const cookie = parseCookies(req.headers.cookie).get(cookieName);
-    if (cookie && admitted.has(cookie)) return { ok: true };
-    const given = url.searchParams.get('token');
+    if (access.isAdmitted(parseCookies(req.headers.cookie).get(cookieName))) return { ok: true };
+    const given = requireOrigin ? null : url.searchParams.get('token');
     if (given === null) return { ok: false, status: 401, why: 'no-token' };
-    if (!timingSafeEqualText(given, token)) return { ok: false, status: 403, why: 'bad-token' };
-    const session = crypto.randomBytes(24).toString('base64url');
-    admitted.add(session);
-    return { ok: true, setCookie: `${cookieName}=${session}; HttpOnly; SameSite=Strict; Path=/` };
+    const admission = access.admit(given);
+    if (!admission.ok) return { ok: false, status: admission.why === 'bad-token' ? 403 : 401, why: admission.why };
+    return { ok: true, setCookie: `${cookieName}=${admission.cookie}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${admission.maxAgeSeconds}` };
   }
 
-  function refuse(res: http.ServerResponse, status: 401 | 403 | 404 | 405): void {
+  function refuse(res: http.ServerResponse, status: 400 | 401 | 403 | 404 | 405 | 500): void {
     const text = status === 401
-      ? 'Open the address that `tumorpredict serve` printed (it carries the access token).\n'
-      : status === 403 ? 'Forbidden.\n' : status === 404 ? 'Not found.\n' : 'Method not allowed.\n';
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...SECURITY_HEADERS });
+      ? 'Open a new address from `tumorpredict serve` (each address admits one browser once; press Enter where it runs for a new one).\n'
+      : status === 400 ? 'Bad request.\n' : status === 403 ? 'Forbidden.\n' : status === 404 ? 'Not found.\n' : status === 405 ? 'Method not allowed.\n' : 'Internal error.\n';
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close', ...SECURITY_HEADERS });
     res.end(text);
   }
 
+  // A hostile request must never take the process down: anything a handler throws is a 500.
   server.on('request', (req, res) => {
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    try {
+      handleRequest(req, res);
+    } catch (err) {
+      logger.error('host.request-failed', { err });
+      if (!res.headersSent) refuse(res, 500);
+      else res.destroy();
+    }
+  });
+
+  // Malformed HTTP that Node's parser itself refuses: answer 400 and close, never crash.
+  server.on('clientError', (err, socket) => {
+    logger.warn('host.client-error', { code: (err as NodeJS.ErrnoException).code });
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = parseOriginForm(req.url);
+    if (!url) {
+      logger.warn('host.refused', { why: 'request-target', status: 400 });
+      return refuse(res, 400);
+    }
+    // Before the token is looked at: a POST never spends one.
+    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405);
     const verdict = check(req, url, false);
     if (!verdict.ok) {
       logger.warn('host.refused', { path: url.pathname, why: verdict.why, status: verdict.status });
       return refuse(res, verdict.status);
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405);
     if (url.searchParams.has('token')) {
       // Take the token out of the address bar (and history) once the cookie is set.
-      res.writeHead(303, { Location: '/', 'Set-Cookie': verdict.setCookie ?? '', 'Cache-Control': 'no-store', ...SECURITY_HEADERS });
-      return res.end();
+      res.writeHead(303, { Location: '/', ...(verdict.setCookie ? { 'Set-Cookie': verdict.setCookie } : {}), 'Cache-Control': 'no-store', ...SECURITY_HEADERS });
+      res.end();
+      return;
     }
     const file = readStaticFile(options.rendererDir, url.pathname);
     if (!file) return refuse(res, 404);
@@ -106,18 +128,24 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       ...SECURITY_HEADERS,
     });
     res.end(req.method === 'HEAD' ? undefined : file.body);
-  });
+  }
 
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    const verdict = url.pathname === '/api' ? check(req, url, true) : ({ ok: false, status: 403, why: 'path' } as const);
-    if (!verdict.ok) {
-      logger.warn('host.ws-refused', { why: verdict.why, status: verdict.status });
-      socket.write(`HTTP/1.1 ${verdict.status} ${verdict.status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    try {
+      const url = parseOriginForm(req.url);
+      const verdict: Verdict = !url ? { ok: false, status: 400, why: 'request-target' } : url.pathname === '/api' ? check(req, url, true) : { ok: false, status: 403, why: 'path' };
+      if (!verdict.ok) {
+        logger.warn('host.ws-refused', { why: verdict.why, status: verdict.status });
+        const reason = verdict.status === 400 ? 'Bad Request' : verdict.status === 401 ? 'Unauthorized' : 'Forbidden';
+        socket.write(`HTTP/1.1 ${verdict.status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        socket.destroy();
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws));
+    } catch (err) {
+      logger.error('host.upgrade-failed', { err });
       socket.destroy();
-      return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws));
   });
 
   function serveSocket(ws: WebSocket): void {
@@ -157,6 +185,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     port,
     token,
     origin,
+    newAddress: () => `${origin}/?token=${access.issueToken()}`,
     async close() {
       for (const client of wss.clients) client.terminate();
       wss.close();

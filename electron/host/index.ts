@@ -3,3 +3,4 @@ export { startHost } from './host-server';
 export type { HostOptions, RunningHost } from './host-server';
 export { contentSecurityPolicy, SECURITY_HEADERS } from './csp';
 export { readStaticFile, rendererDistFolder } from './static-files';
+export { printAddressesOnDemand } from './addresses';

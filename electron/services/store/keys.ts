@@ -46,11 +46,31 @@ export function readKeyParams(dataFolder: string): KeyParams | null {
   }
 }
 
-export function writeKeyParams(dataFolder: string, params: KeyParams): void {
+/**
+ * Writes key-params.json whole (never half a file). exclusive: only when none exists yet (first
+ * run), so of two processes creating a data folder at once only one records its key parameters;
+ * the other gets CONFLICT instead of overwriting the parameters of a database already made.
+ */
+export function writeKeyParams(dataFolder: string, params: KeyParams, options: { exclusive?: boolean } = {}): void {
   const file = path.join(dataFolder, KEY_PARAMS_FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(params, null, 2) + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(params, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  try {
+    if (!options.exclusive) {
+      fs.renameSync(tmp, file);
+      return;
+    }
+    try {
+      fs.linkSync(tmp, file); // fails with EEXIST where another setup got there first
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new WorkstationError('CONFLICT', 'First-run setup was finished by someone else a moment ago; this data folder already has its database key. Sign in instead.', { cause: err });
+      }
+      throw err;
+    }
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
 }
 
 export function newPassphraseParams(): KeyParams {

@@ -87,6 +87,9 @@ export async function createStore(options: StoreOptions): Promise<Store> {
   let needsPassphrase: StoreStatus['needsPassphrase'] = null;
   let modeStatement = '';
   let keychainStatus: KeychainStatus = { available: false, detail: 'not checked' };
+  // One passphrase use at a time: two first-run screens must not both derive a key and write
+  // key parameters (the second would overwrite the salt of the database the first one made).
+  let passphraseQueue: Promise<void> = Promise.resolve();
 
   const openWith = (k: Buffer, create: boolean): void => {
     const conn = openEncrypted(dbPath, k, { create });
@@ -182,7 +185,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     needsPassphrase = dbExists ? 'unlock' : 'create';
     if (options.passphrase) {
       try {
-        await usePassphraseImpl(options.passphrase);
+        await usePassphraseSerial(options.passphrase);
       } catch (err) {
         fail(err);
       }
@@ -193,15 +196,29 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     }
   }
 
+  function usePassphraseSerial(passphrase: string): Promise<void> {
+    const run = passphraseQueue.then(() => usePassphraseImpl(passphrase));
+    passphraseQueue = run.catch(() => {});
+    return run;
+  }
+
   async function usePassphraseImpl(passphrase: string): Promise<void> {
-    if (db) throw new WorkstationError('CONFLICT', 'The database is already open.');
+    const alreadyOpen = (): WorkstationError => new WorkstationError('CONFLICT', 'The database is already open (first-run setup or an unlock finished a moment ago). Sign in instead.');
+    if (db) throw alreadyOpen();
     if (mode !== 'passphrase') throw new WorkstationError('CONFLICT', 'This data folder keeps its key in the OS keychain; no passphrase is needed.');
     const exists = fs.existsSync(dbPath) && fs.statSync(dbPath).size > 0;
     if (!exists) {
       checkPassphraseRules(passphrase);
-      const p = readKeyParams(dataFolder) ?? newPassphraseParams();
+      const existing = readKeyParams(dataFolder);
+      const p = existing ?? newPassphraseParams();
       const k = await deriveKey(passphrase, p);
-      writeKeyParams(dataFolder, p);
+      // Re-checked after the slow derivation: another process may have made the database meanwhile.
+      if (db) throw alreadyOpen();
+      if (fs.existsSync(dbPath) && fs.statSync(dbPath).size > 0) {
+        throw new WorkstationError('CONFLICT', 'First-run setup was finished by someone else a moment ago; restart the workstation and enter the database passphrase.');
+      }
+      if (!existing) writeKeyParams(dataFolder, p, { exclusive: true });
+      else if (readKeyParams(dataFolder)?.kdf?.salt !== p.kdf?.salt) throw new WorkstationError('CONFLICT', 'The key parameters of this data folder changed during setup; restart the workstation.');
       openWith(k, true);
       return;
     }
@@ -241,7 +258,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
       return db;
     },
     async usePassphrase(passphrase) {
-      await usePassphraseImpl(passphrase);
+      await usePassphraseSerial(passphrase);
     },
     onOpened(listener) {
       openedListeners.add(listener);
