@@ -15,6 +15,7 @@ import { reportsChannels } from './reports';
 import { patientsChannels } from './patients';
 import { messagesChannels } from './messages';
 import { measurementsChannels } from './measurements';
+import { trackingChannels } from './tracking';
 
 export const CHANNELS = {
   ...systemChannels,
@@ -28,6 +29,7 @@ export const CHANNELS = {
   ...patientsChannels,
   ...messagesChannels,
   ...measurementsChannels,
+  ...trackingChannels,
 } as const;
 
 export type ChannelName = keyof typeof CHANNELS;

@@ -20,3 +20,4 @@ export * from './research';
 export * from './patients';
 export * from './messages';
 export * from './measurements';
+export * from './tracking';

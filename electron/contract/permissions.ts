@@ -69,6 +69,7 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'measurements.list': ['radiologist'],
   'measurements.save': ['radiologist'],
   'measurements.delete': ['radiologist'],
+  'tracking.patient': ['radiologist'],
   // Reports (report issue): radiologists write and sign; an admin may verify a signed report's
   // hash; a patient gets only the plain-language summary of their own signed reports.
   'reports.dashboard': ['radiologist'],

@@ -35,6 +35,8 @@ import { createMessagesService } from '../services/messages';
 import { messagesHandlers } from './handlers/messages';
 import { createMeasurementsService } from '../services/measurements';
 import { measurementsHandlers } from './handlers/measurements';
+import { createTrackingService } from '../services/tracking';
+import { trackingHandlers } from './handlers/tracking';
 
 export type { Services, Workstation } from './workstation-types';
 
@@ -110,7 +112,10 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   // Radiologist measurements per image; figures computed from the points and the decoded pixels.
   const measurements = createMeasurementsService({ db: dbOf, frame: (instanceId, frame) => dicom.getFrame(instanceId, frame), audit });
 
-  const services: Services = { config, logger, system, store, audit, auth, settings, inference, sync, dicom, aiResults, reports, research, messages, measurements };
+  // Longitudinal tumor tracking over a patient's studies, from the stored AI results and measurements.
+  const tracking = createTrackingService({ db: dbOf, ai: aiResults, measurements });
+
+  const services: Services = { config, logger, system, store, audit, auth, settings, inference, sync, dicom, aiResults, reports, research, messages, measurements, tracking };
   const handlers: Handlers = {
     ...systemHandlers(services),
     ...authHandlers(services),
@@ -126,6 +131,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     ...patientsHandlers(services),
     ...messagesHandlers(services),
     ...measurementsHandlers(services),
+    ...trackingHandlers(services),
   };
   const table = createHandlerTable({
     handlers,

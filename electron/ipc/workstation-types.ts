@@ -16,6 +16,7 @@ import type { ReportsService } from '../services/reports';
 import type { ResearchService } from '../services/research';
 import type { MessagesService } from '../services/messages';
 import type { MeasurementsService } from '../services/measurements';
+import type { TrackingService } from '../services/tracking';
 
 export interface Services {
   config: WorkstationConfig;
@@ -33,6 +34,7 @@ export interface Services {
   research: ResearchService;
   messages: MessagesService;
   measurements: MeasurementsService;
+  tracking: TrackingService;
 }
 
 export interface Workstation {
