@@ -1,12 +1,12 @@
 // The Electron main process: one hardened window over the same handler table as the host.
 // Only this file and preload.ts import electron; everything else is plain Node.
 import path from 'node:path';
-import { app, BrowserWindow, ipcMain, protocol, session, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, ipcMain, Menu, protocol, session, shell, type WebContents } from 'electron';
 import { createWorkstation, type Workstation } from './ipc/compose';
 import { createConnection, type Connection } from './ipc/handler-table';
 import { resolveConfig, appRoot } from './services/config';
 import { contentSecurityPolicy, readStaticFile, rendererDistFolder, SECURITY_HEADERS } from './host';
-import { APP_ORIGIN, SECURE_WEB_PREFERENCES, isAppUrl, isTrustedSenderUrl, safeExternalUrl } from './window-policy';
+import { APP_ORIGIN, applicationMenu, isAppUrl, isTrustedSenderUrl, safeExternalUrl, webPreferencesFor } from './window-policy';
 
 // The renderer is served from a privileged custom scheme, not file://, so it has a real origin
 // that CSP and sender checks can name.
@@ -43,6 +43,8 @@ if (!app.requestSingleInstanceLock()) {
       if (!isAppUrl(url)) event.preventDefault();
     });
     contents.on('will-attach-webview', (event) => event.preventDefault());
+    // Belt and braces: should DevTools open anyway in a packaged build, close them at once.
+    if (app.isPackaged) contents.on('devtools-opened', () => contents.closeDevTools());
     contents.setWindowOpenHandler(({ url }) => {
       // Only well-formed https links to the outside open, in the system browser.
       const external = safeExternalUrl(url);
@@ -56,6 +58,9 @@ if (!app.requestSingleInstanceLock()) {
   }
 
   void app.whenReady().then(async () => {
+    // A packaged build: no default menu (Reload, Toggle Developer Tools) and no DevTools.
+    const menu = applicationMenu(process.platform, app.isPackaged);
+    if (menu !== 'default') Menu.setApplicationMenu(menu ? Menu.buildFromTemplate(menu) : null);
     const dataFolder = parseDataFlag(process.argv);
     workstation = await createWorkstation(
       resolveConfig({ transport: 'electron', electronVersion: process.versions.electron ?? null, ...(dataFolder ? { dataFolder } : {}) }),
@@ -97,7 +102,7 @@ if (!app.requestSingleInstanceLock()) {
       height: 900,
       backgroundColor: '#0b0d10',
       title: 'TumorPredict Workstation',
-      webPreferences: { ...SECURE_WEB_PREFERENCES, preload: path.join(appRoot(), 'build', 'out', 'preload.cjs') },
+      webPreferences: { ...webPreferencesFor(app.isPackaged), preload: path.join(appRoot(), 'build', 'out', 'preload.cjs') },
     });
     mainWindow.on('closed', () => {
       mainWindow = null;

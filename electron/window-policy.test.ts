@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SECURE_WEB_PREFERENCES, isAppUrl, isTrustedSenderUrl, safeExternalUrl } from './window-policy';
+import { SECURE_WEB_PREFERENCES, applicationMenu, isAppUrl, isTrustedSenderUrl, safeExternalUrl, webPreferencesFor } from './window-policy';
 
 // The Electron binary cannot run here, so the security checklist is tested two ways: the
 // policy functions directly, and the main/preload sources for the calls that apply them.
@@ -14,8 +14,20 @@ describe('Electron window policy', () => {
       contextIsolation: true, sandbox: true, nodeIntegration: false, nodeIntegrationInWorker: false,
       webSecurity: true, allowRunningInsecureContent: false, experimentalFeatures: false, webviewTag: false,
     });
-    expect(main).toMatch(/webPreferences: \{ \.\.\.SECURE_WEB_PREFERENCES, preload:/);
+    expect(main).toMatch(/webPreferences: \{ \.\.\.webPreferencesFor\(app\.isPackaged\), preload:/);
     expect(main).not.toMatch(/enableBlinkFeatures|nodeIntegration:\s*true|contextIsolation:\s*false|sandbox:\s*false/);
+  });
+
+  it('a packaged build has no DevTools and no default menu (Reload, Toggle Developer Tools)', () => {
+    expect(webPreferencesFor(true)).toMatchObject({ ...SECURE_WEB_PREFERENCES, devTools: false });
+    expect(webPreferencesFor(false).devTools).toBe(true);
+    expect(applicationMenu('linux', true)).toBeNull();
+    expect(applicationMenu('win32', true)).toBeNull();
+    expect(applicationMenu('darwin', true)).toEqual([{ role: 'appMenu' }, { role: 'editMenu' }, { role: 'windowMenu' }]);
+    expect(applicationMenu('linux', false)).toBe('default');
+    // main.ts applies both before the window opens.
+    expect(main).toMatch(/applicationMenu\(process\.platform, app\.isPackaged\)[\s\S]*Menu\.setApplicationMenu\([\s\S]*new BrowserWindow/);
+    expect(main).toMatch(/devtools-opened[\s\S]*closeDevTools/);
   });
 
   it('keeps navigation inside the app origin', () => {

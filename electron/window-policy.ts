@@ -19,6 +19,29 @@ export const SECURE_WEB_PREFERENCES = {
   spellcheck: false,
 } as const;
 
+/**
+ * webPreferences for this build: a packaged (installed) build has no DevTools at all, so nobody
+ * at the workstation can open a console inside the signed-in renderer; a checkout keeps them.
+ */
+export function webPreferencesFor(packaged: boolean): typeof SECURE_WEB_PREFERENCES & { devTools: boolean } {
+  return { ...SECURE_WEB_PREFERENCES, devTools: !packaged };
+}
+
+/** A menu entry by Electron role (plain data, so this file needs no Electron import). */
+export interface MenuRole {
+  role: 'appMenu' | 'editMenu' | 'windowMenu';
+}
+
+/**
+ * The application menu. Electron's default menu has Reload and Toggle Developer Tools, so a
+ * packaged build replaces it: no menu on Linux and Windows, and on macOS only the app, edit
+ * (copy and paste need it there) and window menus. 'default' keeps Electron's menu in a checkout.
+ */
+export function applicationMenu(platform: NodeJS.Platform, packaged: boolean): MenuRole[] | null | 'default' {
+  if (!packaged) return 'default';
+  return platform === 'darwin' ? [{ role: 'appMenu' }, { role: 'editMenu' }, { role: 'windowMenu' }] : null;
+}
+
 /** Navigation stays inside the app's own origin. */
 export function isAppUrl(url: string): boolean {
   try {

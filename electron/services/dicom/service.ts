@@ -26,6 +26,7 @@ import { dicomParser, parseDicomFile } from './parse';
 import { listTags } from './tags';
 import { DicomPool } from './pool';
 import type { FileOutcome } from './process';
+import { createUploadStaging, DEFAULT_UPLOAD_LIMITS, type UploadLimits } from './upload-staging';
 
 export interface DicomServiceOptions {
   db: () => Db;
@@ -35,6 +36,10 @@ export interface DicomServiceOptions {
   limits?: Partial<DicomLimits>;
   /** Worker threads for import and decoding (default: half the cores, 1 to 4). */
   workers?: number;
+  /** Quotas and idle expiry of uploads in flight. */
+  uploadLimits?: Partial<UploadLimits>;
+  /** Clock for upload expiry (tests). */
+  now?: () => number;
 }
 
 export interface ImportOptions {
@@ -69,8 +74,6 @@ export interface DicomService {
   close(): Promise<void>;
 }
 
-const MAX_UPLOAD_TOTAL = 2 * 1024 * 1024 * 1024;
-const UPLOAD_CHUNK = 512 * 1024;
 
 /** Files under `p`: recursive for folders (symlinked folders are not followed, so no loops), DICOMDIR expanded. */
 async function expandPaths(paths: string[], signal?: AbortSignal): Promise<{ files: string[]; missing: ImportEntry[] }> {
@@ -230,8 +233,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
   let pool: DicomPool | null = null;
   const getPool = (): DicomPool => (pool ??= new DicomPool({ size, limits, blobFolder, kek: getKek(), logger: options.logger }));
   const running = new Map<string, AbortController>();
-  const uploads = new Map<string, { name: string; size: number; owner: string; buf: Buffer; received: number }>();
-  let uploadBytes = 0;
+  const uploads = createUploadStaging({ ...DEFAULT_UPLOAD_LIMITS, ...options.uploadLimits }, options.now);
   const log = options.logger;
 
   async function runImport(
@@ -382,35 +384,11 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
     },
     beginUpload(name, size, owner) {
       if (size > limits.maxFileBytes) throw new WorkstationError('INVALID_INPUT', `The file ${name} is larger than the import limit (${Math.round(limits.maxFileBytes / 2 ** 20)} MiB).`);
-      if (uploadBytes + size > MAX_UPLOAD_TOTAL) throw new WorkstationError('UNAVAILABLE', 'Too much is being uploaded at once. Finish or cancel the current uploads first.');
-      const uploadId = crypto.randomUUID();
-      uploads.set(uploadId, { name: path.basename(name), size, owner, buf: Buffer.alloc(size), received: 0 });
-      uploadBytes += size;
-      return { uploadId, chunkBytes: UPLOAD_CHUNK };
+      return uploads.begin(name, size, owner);
     },
-    uploadChunk(uploadId, offset, data, owner) {
-      const u = uploads.get(uploadId);
-      if (!u || u.owner !== owner) throw new WorkstationError('NOT_FOUND', 'That upload does not exist (it finished, expired, or belongs to another session).');
-      if (offset !== u.received) throw new WorkstationError('INVALID_INPUT', `Upload chunks must arrive in order: expected offset ${u.received}, got ${offset}.`);
-      if (data.length > UPLOAD_CHUNK || offset + data.length > u.size) throw new WorkstationError('INVALID_INPUT', 'This chunk goes past the size announced for the upload.');
-      data.copy(u.buf, offset);
-      u.received += data.length;
-      return { received: u.received };
-    },
+    uploadChunk: (uploadId, offset, data, owner) => uploads.chunk(uploadId, offset, data, owner),
     async finishUploads(uploadIds, owner, opts) {
-      const files: { name: string; bytes: Uint8Array }[] = [];
-      for (const id of uploadIds) {
-        const u = uploads.get(id);
-        if (!u || u.owner !== owner) throw new WorkstationError('NOT_FOUND', 'That upload does not exist (it finished, expired, or belongs to another session).');
-        if (u.received !== u.size) throw new WorkstationError('INVALID_INPUT', `The upload of ${u.name} is incomplete (${u.received} of ${u.size} bytes).`);
-      }
-      for (const id of uploadIds) {
-        const u = uploads.get(id)!;
-        uploads.delete(id);
-        uploadBytes -= u.size;
-        files.push({ name: u.name, bytes: u.buf });
-      }
-      return service.importBuffers(files, opts);
+      return service.importBuffers(uploads.take(uploadIds, owner), opts);
     },
     cancel(importId) {
       const c = running.get(importId);
@@ -458,7 +436,6 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
     async close() {
       for (const c of running.values()) c.abort();
       uploads.clear();
-      uploadBytes = 0;
       if (pool) await pool.close();
       pool = null;
     },

@@ -4,6 +4,7 @@ import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { WorkstationError } from '../../contract/errors';
 import type { RawImage } from './preprocess';
+import { readPngHeader } from '../images';
 
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 /** Refuse absurd sizes before allocating (a 100 MP image is far beyond any MRI slice). */
@@ -19,8 +20,8 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
 
 function decodePng(bytes: Uint8Array): RawImage {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // Peek at the header: 16-bit images must keep their full range (skipRescale), others are 8-bit.
-  const depth = buf.length > 24 ? buf[24]! : 8;
+  // 16-bit images must keep their full range (skipRescale), others are 8-bit.
+  const depth = readPngHeader(buf)?.bitDepth ?? 8;
   const png = PNG.sync.read(buf, depth === 16 ? { skipRescale: true } : {}) as unknown as {
     width: number;
     height: number;
@@ -75,6 +76,11 @@ export function decodeImage(bytes: Uint8Array, label = 'The image'): RawImage {
   const format = sniffFormat(bytes);
   if (!format) {
     throw new WorkstationError('INVALID_INPUT', `${label} is not a PNG or JPEG image.`, { details: { reason: 'unsupported-format' } });
+  }
+  // A PNG's declared size before any decoding: pngjs allocates and inflates what the header claims.
+  const declared = format === 'png' ? readPngHeader(bytes) : null;
+  if (declared && declared.width * declared.height > MAX_PIXELS) {
+    throw new WorkstationError('INVALID_INPUT', `${label} has an unusable size (${declared.width}x${declared.height}).`, { details: { reason: 'size' } });
   }
   let img: RawImage;
   try {

@@ -3,6 +3,7 @@
 // the outbox in the same transaction) and signed addenda.
 import crypto from 'node:crypto';
 import { PNG } from 'pngjs';
+import { readPngHeader } from '../images';
 import { REPORT_SECTIONS, WorkstationError, type ReportStatus } from '../../contract';
 import { enqueueOutbox } from '../sync';
 import { newUid, uidFor } from '../dicom-objects';
@@ -216,16 +217,17 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
     },
 
     addKeyImage({ reportId, png, caption, instanceId }, actor) {
-      let width = 0;
-      let height = 0;
-      try {
-        const header = PNG.sync.read(png);
-        width = header.width;
-        height = header.height;
-      } catch (err) {
-        throw new WorkstationError('INVALID_INPUT', 'The key image is not a valid PNG image; capture it again from the viewer.', { cause: err });
-      }
+      const notPng = (cause?: unknown): WorkstationError => new WorkstationError('INVALID_INPUT', 'The key image is not a valid PNG image; capture it again from the viewer.', cause === undefined ? undefined : { cause });
+      // The declared size first, from the header: decoding allocates what the header claims.
+      const header = readPngHeader(png);
+      if (!header) throw notPng();
+      const { width, height } = header;
       if (width * height > MAX_KEY_IMAGE_PIXELS) throw new WorkstationError('INVALID_INPUT', 'The key image is too large (at most 4096 x 4096 pixels).');
+      try {
+        PNG.sync.read(png); // the whole file must decode
+      } catch (err) {
+        throw notPng(err);
+      }
       return tx(() => {
         const r = reportRow(reportId);
         check('addKeyImage', r.status, actor, r.id);

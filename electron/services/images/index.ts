@@ -1,0 +1,2 @@
+// Image file headers read without decoding (size checks before any allocation).
+export { readPngHeader, type PngHeader } from './png-header';
