@@ -47,6 +47,14 @@ describe('hospital server in the browser', () => {
     await page.locator('#srv-auth').selectOption('basic');
     await page.locator('#srv-user').fill(orthanc.username);
     await page.locator('#srv-secret').fill('not-the-password');
+    // Orthanc listens on plain http here: until the insecure switch is saved, no password goes there.
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByTestId('connection-test').getByText(/not sent over plain http/).waitFor();
+    // The admin turns on the switch the page offers for it, and saves it (an audited choice).
+    await page.getByLabel(/Allow credentials over plain http/).check();
+    await page.getByRole('button', { name: 'Save server settings' }).click();
+    await page.getByText('Server settings saved.').waitFor();
+    await page.locator('#srv-secret').fill('not-the-password');
     await page.getByRole('button', { name: 'Test connection' }).click();
     await page.getByTestId('connection-test').waitFor();
     const failed = await page.getByTestId('connection-test').textContent();
@@ -59,7 +67,7 @@ describe('hospital server in the browser', () => {
     await page.getByRole('button', { name: 'Save server settings' }).click();
     await page.getByText('Server settings saved.').waitFor();
     expect(await page.locator('#srv-secret').inputValue()).toBe('');
-    await page.getByText('(stored in the OS keychain; type to replace)').waitFor();
+    await page.getByText(/\(stored (in the OS keychain|encrypted in the database) for this server; type to replace\)/).waitFor();
   });
 
   it('Sync now brings a study sent to Orthanc, and the status bar shows the sync', async () => {

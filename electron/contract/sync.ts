@@ -22,7 +22,7 @@ export type SyncFilters = z.infer<typeof syncFiltersSchema>;
 export const syncAuthTypeSchema = z.enum(['none', 'basic', 'bearer']);
 export type SyncAuthType = z.infer<typeof syncAuthTypeSchema>;
 
-/** What is stored (the secret never is: it lives in the OS keychain). */
+/** What is stored (the secret never is: it lives in the secret vault, bound to the server's origin and auth type). */
 export const syncSettingsSchema = z
   .object({
     /** Polling and automatic sending run only when enabled. */
@@ -44,18 +44,33 @@ export const syncSettingsSchema = z
     filters: syncFiltersSchema.default(syncFiltersSchema.parse({})),
     /** Run the model on each study that arrives. */
     autoRunModel: z.boolean().default(false),
+    /**
+     * Send the password or token over plain http (insecure: anyone on the network path reads it).
+     * Off by default; an admin's explicit choice, audited (sync.allowInsecureHttp).
+     */
+    allowInsecureHttp: z.boolean().default(false),
   })
   .strict();
 export type SyncSettings = z.infer<typeof syncSettingsSchema>;
 
-/** What the admin page reads: the settings plus whether a secret is stored (never the secret). */
-export const syncSettingsViewSchema = syncSettingsSchema.extend({ hasSecret: z.boolean() });
+export const secretHolderSchema = z.enum(['keychain', 'database']);
+export type SecretHolderName = z.infer<typeof secretHolderSchema>;
+
+/** What the admin page reads: the settings plus whether a secret is stored for this server (never the secret). */
+export const syncSettingsViewSchema = syncSettingsSchema.extend({
+  /** A secret is stored for this server's origin and auth type (one for another server does not count). */
+  hasSecret: z.boolean(),
+  /** Where secrets are kept in this data folder: the OS keychain or the encrypted database (null: not set up). */
+  secretStore: secretHolderSchema.nullable(),
+  /** One sentence saying which store holds the secrets, for the settings page. */
+  secretStoreStatement: z.string(),
+});
 export type SyncSettingsView = z.infer<typeof syncSettingsViewSchema>;
 
 export const syncSetSettingsRequestSchema = syncSettingsSchema
   .partial()
   .extend({
-    /** New password (basic) or token (bearer), written to the OS keychain; null removes it. */
+    /** New password (basic) or token (bearer), kept in the secret vault bound to this server; null removes it. */
     secret: z.string().min(1).max(16_384).nullable().optional(),
   })
   .strict();
@@ -128,7 +143,7 @@ const itemId = z.object({ id: z.number().int().positive() }).strict();
 
 export const syncChannels = {
   'sync.getSettings': channel({ summary: 'Read the hospital server (DICOMweb) settings', request: empty, response: syncSettingsViewSchema }),
-  'sync.setSettings': channel({ summary: 'Change the hospital server settings (the secret goes to the OS keychain)', request: syncSetSettingsRequestSchema, response: syncSettingsViewSchema }),
+  'sync.setSettings': channel({ summary: 'Change the hospital server settings (the secret goes to the secret vault)', request: syncSetSettingsRequestSchema, response: syncSettingsViewSchema }),
   'sync.testConnection': channel({
     summary: 'Test the connection to the hospital server and say which step failed',
     request: z.object({ settings: syncSettingsSchema.partial().optional(), secret: z.string().min(1).max(16_384).optional() }).strict(),

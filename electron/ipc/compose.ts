@@ -10,7 +10,7 @@ import { createInferenceService } from '../services/inference';
 import { createHandlerTable, type Handlers, type SessionResolver } from './handler-table';
 import type { Services, Workstation } from './workstation-types';
 import { systemHandlers } from './handlers/system';
-import { createStore } from '../services/store';
+import { createStore, createStoreSecretVault } from '../services/store';
 import { createAuditLog } from '../services/audit';
 import { createAuthService } from '../services/auth';
 import { createSettingsService } from '../services/settings';
@@ -20,7 +20,7 @@ import { usersHandlers } from './handlers/users';
 import { auditHandlers } from './handlers/audit';
 import { settingsHandlers } from './handlers/settings';
 import { inferenceHandlers } from './handlers/inference';
-import { createSyncService, dicomServiceImporter } from '../services/sync';
+import { createSecretStore, createSyncService, dicomServiceImporter } from '../services/sync';
 import { syncHandlers } from './handlers/sync';
 import { createDicomService, defaultDemoFolder } from '../services/dicom';
 import { dicomHandlers } from './handlers/dicom';
@@ -58,6 +58,8 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   // the workstation still starts (passphrase mode waits for auth.unlockDatabase).
   const store = await createStore({ dataFolder: config.dataFolder, keySource: config.keySource, passphrase: config.passphrase, logger: logger.child({ service: 'store' }) });
   const dbOf = () => store.db();
+  // Secrets other than the database key live beside it (keychain, or encrypted in the database).
+  const secrets = createStoreSecretVault(store, logger.child({ service: 'secrets' }));
   const audit = createAuditLog(dbOf);
   const settings = createSettingsService(dbOf);
   const auth = createAuthService({ db: dbOf, audit, settings, logger: logger.child({ service: 'auth' }) });
@@ -84,7 +86,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   const dicom = createDicomService({ db: dbOf, dataFolder: config.dataFolder, logger: logger.child({ service: 'dicom' }), audit });
 
   // Hospital-server sync: polls and sends only while enabled and the database is open.
-  const sync = createSyncService({ db: dbOf, ready: () => store.isOpen(), audit, logger: logger.child({ service: 'sync' }), dataFolder: config.dataFolder, importer: dicomServiceImporter(dicom),
+  const sync = createSyncService({ db: dbOf, ready: () => store.isOpen(), audit, logger: logger.child({ service: 'sync' }), dataFolder: config.dataFolder, importer: dicomServiceImporter(dicom), secrets: createSecretStore(secrets),
     // Optional auto-run of the model on each study that arrives (a setting; off by default).
     onStudyArrived: (study) => (study.studyId ? aiResults.runStudy(study.studyId, { actor: 'system:sync', actorId: null }) : undefined) });
 
@@ -115,7 +117,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   // Longitudinal tumor tracking over a patient's studies, from the stored AI results and measurements.
   const tracking = createTrackingService({ db: dbOf, ai: aiResults, measurements });
 
-  const services: Services = { config, logger, system, store, audit, auth, settings, inference, sync, dicom, aiResults, reports, research, messages, measurements, tracking };
+  const services: Services = { config, logger, system, store, secrets, audit, auth, settings, inference, sync, dicom, aiResults, reports, research, messages, measurements, tracking };
   const handlers: Handlers = {
     ...systemHandlers(services),
     ...authHandlers(services),

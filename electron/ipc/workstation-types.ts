@@ -5,7 +5,7 @@ import type { WorkstationConfig } from '../services/config';
 import type { SystemService } from '../services/system';
 import type { InferenceService } from '../services/inference';
 import type { HandlerTable } from './handler-table';
-import type { Store } from '../services/store';
+import type { SecretVault, Store } from '../services/store';
 import type { AuditLog } from '../services/audit';
 import type { AuthService } from '../services/auth';
 import type { SettingsService } from '../services/settings';
@@ -23,6 +23,8 @@ export interface Services {
   logger: Logger;
   system: SystemService;
   store: Store;
+  /** Secrets beside the database key: the OS keychain (keychain mode) or the encrypted database (passphrase mode). */
+  secrets: SecretVault;
   audit: AuditLog;
   auth: AuthService;
   settings: SettingsService;

@@ -9,17 +9,13 @@ import { createStore } from '../../services/store';
 import { createAuditLog } from '../../services/audit';
 import { createLogger } from '../../services/log';
 import { createDicomService } from '../../services/dicom';
-import { createDicomWebClient, createSyncService, dicomServiceImporter, tagString, type SecretStore } from '../../services/sync';
+import { createDicomWebClient, createSyncService, dicomServiceImporter, memorySecretStore, tagString } from '../../services/sync';
 import { startOrthanc } from '../../testing/sync/orthanc';
 import { makeMrStudy } from '../../testing/sync/study-factory';
 
 const run = promisify(execFile);
 
 /** The bench keeps the Orthanc password in memory: it measures transfers, not the keychain. */
-function memorySecret(value: string): SecretStore {
-  let v: string | null = value;
-  return { get: async () => v, set: async (s) => void (v = s), remove: async () => void (v = null) };
-}
 
 export const syncBench: BenchSuite = {
   name: 'sync',
@@ -51,7 +47,7 @@ export const syncBench: BenchSuite = {
 
       // Our client alone (same requests; each part written to a file as curl does), then the full
       // pull with import (parts go to the import in memory).
-      const client = createDicomWebClient({ baseUrl: orthanc.dicomWebUrl, authType: 'basic', username: orthanc.username, secret: orthanc.password, tlsVerify: true, caCertificatePem: null });
+      const client = createDicomWebClient({ baseUrl: orthanc.dicomWebUrl, authType: 'basic', username: orthanc.username, secret: orthanc.password, tlsVerify: true, caCertificatePem: null, allowCredentialsOverHttp: true });
       t = performance.now();
       let parts = 0;
       const clientDir = path.join(ctx.workDir, 'client');
@@ -73,9 +69,10 @@ export const syncBench: BenchSuite = {
       const audit = createAuditLog(() => store.db());
       const logger = createLogger({ level: 'warn', stderr: false });
       const dicom = createDicomService({ db: () => store.db(), dataFolder: dataDir, audit });
-      const sync = createSyncService({ db: () => store.db(), ready: () => true, audit, logger, dataFolder: dataDir, importer: dicomServiceImporter(dicom), secrets: memorySecret(orthanc.password) });
+      const sync = createSyncService({ db: () => store.db(), ready: () => true, audit, logger, dataFolder: dataDir, importer: dicomServiceImporter(dicom), secrets: memorySecretStore() });
       const actor = { id: null, name: 'bench' };
-      await sync.setSettings({ baseUrl: orthanc.dicomWebUrl, authType: 'basic', username: orthanc.username }, actor);
+      // Orthanc listens on 127.0.0.1 over plain http: the bench turns on the insecure switch for it.
+      await sync.setSettings({ baseUrl: orthanc.dicomWebUrl, authType: 'basic', username: orthanc.username, secret: orthanc.password, allowInsecureHttp: true }, actor);
       t = performance.now();
       const pulled = await sync.syncNow(actor);
       const fullPullS = (performance.now() - t) / 1000;

@@ -67,7 +67,9 @@ export function registerSync(program: Command): void {
     .option('--disable', 'turn polling and sending off')
     .option('--no-tls-verify', 'do not verify the server certificate (not recommended)')
     .option('--ca <file>', 'PEM file of the hospital CA to trust')
-    .action(async (opts: CommonOptions & { url?: string; auth?: string; user?: string; secretStdin?: boolean; interval?: string; enable?: boolean; disable?: boolean; tlsVerify?: boolean; ca?: string }) => {
+    .option('--allow-insecure-http', 'send the password or token over plain http (insecure; audited)')
+    .option('--no-allow-insecure-http', 'refuse credentials over plain http again (the default)')
+    .action(async (opts: CommonOptions & { url?: string; auth?: string; user?: string; secretStdin?: boolean; interval?: string; enable?: boolean; disable?: boolean; tlsVerify?: boolean; ca?: string; allowInsecureHttp?: boolean }) => {
       const patch: Partial<SyncSettings> & { secret?: string } = {};
       if (opts.url !== undefined) patch.baseUrl = opts.url;
       if (opts.auth !== undefined) {
@@ -82,10 +84,12 @@ export function registerSync(program: Command): void {
       if (opts.tlsVerify === false) patch.tlsVerify = false;
       if (opts.ca) patch.caCertificatePem = (await import('node:fs')).readFileSync(opts.ca, 'utf8');
       if (opts.secretStdin) patch.secret = await readStdin();
+      if (opts.allowInsecureHttp !== undefined) patch.allowInsecureHttp = opts.allowInsecureHttp;
       await withWorkstation(opts, async (ws) => {
         await ensureOpen(ws);
         const v = await ws.services.sync.setSettings(patch, cliActor());
-        process.stdout.write(`Hospital server: ${v.baseUrl || '(none)'}, auth ${v.authType}${v.authType !== 'none' ? (v.hasSecret ? ' (secret in the OS keychain)' : ' (no secret stored)') : ''}, polling ${v.enabled ? `every ${v.pollIntervalSeconds} s` : 'off'}.\n`);
+        const where = v.secretStore === 'database' ? 'encrypted in the database' : 'in the OS keychain';
+        process.stdout.write(`Hospital server: ${v.baseUrl || '(none)'}, auth ${v.authType}${v.authType !== 'none' ? (v.hasSecret ? ` (secret stored ${where})` : ' (no secret stored for this server)') : ''}, polling ${v.enabled ? `every ${v.pollIntervalSeconds} s` : 'off'}${v.allowInsecureHttp ? ', credentials allowed over plain http (insecure)' : ''}.\n`);
       });
     });
 }

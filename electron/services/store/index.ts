@@ -9,3 +9,7 @@ export { restoreDatabase, verifyBackup } from './backup';
 export type { BackupResult, RestoreResult } from './backup';
 export { loadKeychain, keychainAccount, KEYCHAIN_SERVICE, SCRYPT_PARAMS, readKeyParams, deriveKey, MIN_PASSPHRASE_LENGTH } from './keys';
 export type { Keychain, KeychainStatus, KeyMode } from './keys';
+export { loadTextKeychain, keychainFailure, keychainCause } from './keys';
+export type { TextKeychain } from './keys';
+export { createSecretVault, createStoreSecretVault, secretsKey } from './secret-vault';
+export type { SecretVault, SecretVaultOptions, SecretHolder } from './secret-vault';

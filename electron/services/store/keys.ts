@@ -129,6 +129,68 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 const INSTALL_HINT =
   'On Linux the keychain is the Secret Service (gnome-keyring or KWallet) on the session D-Bus: install gnome-keyring and libsecret-1-0, and run inside a desktop session (or dbus-run-session with gnome-keyring-daemon --unlock).';
 
+/** The keychain's own words for a failure ("Cannot create an item in a locked collection"), one line. */
+export function keychainCause(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return (msg.split('\n')[0] ?? '').trim().slice(0, 300) || 'no reason given';
+}
+
+/**
+ * A keychain failure as a sentence that names the real cause and what to do about it. A locked
+ * collection is the common case on a host whose keyring was never unlocked in this session.
+ */
+export function keychainFailure(what: string, err: unknown): WorkstationError {
+  const cause = keychainCause(err);
+  const hint = /locked/i.test(cause)
+    ? 'Unlock the keyring (log in to the desktop session, or run gnome-keyring-daemon --unlock) and try again.'
+    : /did not answer within/i.test(cause)
+      ? INSTALL_HINT
+      : /does not exist|no such|not provided by any|ServiceUnknown/i.test(cause)
+        ? `No keyring collection answers on the session D-Bus. ${INSTALL_HINT}`
+        : INSTALL_HINT;
+  return new WorkstationError('UNAVAILABLE', `The OS keychain refused the ${what}: ${cause}. ${hint}`, { cause: err, details: { keychainCause: cause } });
+}
+
+/** Free-text secrets in the OS keychain (the database key wrapper below insists on 32-byte keys). */
+export interface TextKeychain {
+  /** null when the keytar module did not load, else the sentence why. */
+  readonly loadError: string | null;
+  get(account: string, what: string): Promise<string | null>;
+  /** Stores and reads back, so a keychain that drops writes is found at once. */
+  put(account: string, value: string, what: string): Promise<void>;
+  remove(account: string, what: string): Promise<void>;
+}
+
+export function loadTextKeychain(service = KEYCHAIN_SERVICE, timeoutMs = 5000): TextKeychain {
+  let keytar: Keytar | null = null;
+  let loadError: string | null = null;
+  try {
+    keytar = createRequire(import.meta.url)('keytar') as Keytar;
+  } catch (err) {
+    loadError = `the keytar module did not load (${keychainCause(err)}); run "node scripts/ensure-native.mjs" to build it`;
+  }
+  const wrap = async <T>(what: string, fn: (k: Keytar) => Promise<T>): Promise<T> => {
+    if (!keytar) throw new WorkstationError('UNAVAILABLE', `The OS keychain cannot be used for the ${what}: ${loadError}.`);
+    try {
+      return await withTimeout(fn(keytar), timeoutMs, 'The OS keychain');
+    } catch (err) {
+      throw keychainFailure(what, err);
+    }
+  };
+  return {
+    loadError,
+    get: (account, what) => wrap(`read of ${what}`, (k) => k.getPassword(service, account)),
+    async put(account, value, what) {
+      await wrap(`write of ${what}`, (k) => k.setPassword(service, account, value));
+      const back = await wrap(`read of ${what}`, (k) => k.getPassword(service, account));
+      if (back !== value) throw new WorkstationError('UNAVAILABLE', `The OS keychain did not keep the ${what} that was written to it.`);
+    },
+    async remove(account, what) {
+      await wrap(`removal of ${what}`, (k) => k.deletePassword(service, account));
+    },
+  };
+}
+
 export function loadKeychain(service = KEYCHAIN_SERVICE, timeoutMs = 5000): Keychain {
   let keytar: Keytar | null = null;
   let loadError: string | null = null;
@@ -146,7 +208,7 @@ export function loadKeychain(service = KEYCHAIN_SERVICE, timeoutMs = 5000): Keyc
     try {
       return await withTimeout(fn(k), timeoutMs, 'The OS keychain');
     } catch (err) {
-      throw new WorkstationError('UNAVAILABLE', `The OS keychain did not answer (${what}). ${INSTALL_HINT}`, { cause: err });
+      throw keychainFailure(`${what} of the database key`, err);
     }
   };
   return {
@@ -156,7 +218,7 @@ export function loadKeychain(service = KEYCHAIN_SERVICE, timeoutMs = 5000): Keyc
         await withTimeout(keytar.getPassword(service, 'availability-probe'), timeoutMs, 'The OS keychain');
         return { available: true, detail: `OS keychain (service "${service}") answers.` };
       } catch (err) {
-        return { available: false, detail: `The OS keychain does not answer: ${(err as Error).message.split('\n')[0]}. ${INSTALL_HINT}` };
+        return { available: false, detail: `The OS keychain does not answer: ${keychainCause(err)}. ${INSTALL_HINT}` };
       }
     },
     async get(account) {

@@ -17,6 +17,8 @@ export interface ServerConnection {
   caCertificatePem: string | null;
   /** Milliseconds without any byte before a request is given up. */
   timeoutMs?: number;
+  /** Send the secret over plain http (the admin's audited insecure switch); off: refused. */
+  allowCredentialsOverHttp?: boolean;
 }
 
 /** A DICOM JSON dataset (PS3.18 F.2). */
@@ -119,6 +121,11 @@ export function parseBaseUrl(raw: string): URL {
   return u;
 }
 
+/** Why a password or token is not sent to an http:// address. */
+export function insecureHttpMessage(origin: string): string {
+  return `The password or token is not sent over plain http (${origin}): anyone on the network could read it. Use the server's https:// address, or, if the hospital network is trusted, an administrator turns on "Allow credentials over plain http (insecure)" in the server settings.`;
+}
+
 export function createDicomWebClient(conn: ServerConnection): DicomWebClient {
   const base = parseBaseUrl(conn.baseUrl);
   const basePath = base.pathname.replace(/\/+$/, '');
@@ -130,12 +137,15 @@ export function createDicomWebClient(conn: ServerConnection): DicomWebClient {
     : new http.Agent(agentOptions);
 
   const authHeader = (): Record<string, string> => {
+    if (conn.authType !== 'none' && conn.secret !== null && base.protocol === 'http:' && !conn.allowCredentialsOverHttp) {
+      throw fail('auth', insecureHttpMessage(base.origin), { transient: false });
+    }
     if (conn.authType === 'basic') {
-      if (conn.secret === null) throw fail('auth', 'The hospital server needs a password, and none is stored in the OS keychain. Enter it in the server settings.', { transient: false });
+      if (conn.secret === null) throw fail('auth', 'The hospital server needs a password, and none is stored for this server. Enter the password in the server settings.', { transient: false });
       return { authorization: 'Basic ' + Buffer.from(`${conn.username}:${conn.secret}`, 'utf8').toString('base64') };
     }
     if (conn.authType === 'bearer') {
-      if (conn.secret === null) throw fail('auth', 'The hospital server needs a token, and none is stored in the OS keychain. Enter it in the server settings.', { transient: false });
+      if (conn.secret === null) throw fail('auth', 'The hospital server needs a token, and none is stored for this server. Enter the token in the server settings.', { transient: false });
       return { authorization: `Bearer ${conn.secret}` };
     }
     return {};

@@ -1,62 +1,80 @@
-// The hospital server's password or token, kept in the OS keychain (never in the database or
-// logs), under an account of its own per data folder: dicomweb:<sha256 of the folder's real path>.
-import { createRequire } from 'node:module';
-import { WorkstationError } from '../../contract';
-import { KEYCHAIN_SERVICE, keychainAccount } from '../store';
+// The hospital server's password or token, bound to the server it was entered for: the stored
+// value records the server's origin (scheme, host, port) and auth type, and is handed out only
+// for that same pair, so a changed address or auth type never receives it (issue 12, finding 4).
+// It is kept in the data folder's secret vault (OS keychain or the encrypted database).
+import { WorkstationError, type SyncAuthType } from '../../contract';
+import type { SecretHolder, SecretVault } from '../store';
 
-interface Keytar {
-  getPassword(service: string, account: string): Promise<string | null>;
-  setPassword(service: string, account: string, password: string): Promise<void>;
-  deletePassword(service: string, account: string): Promise<boolean>;
+/** The secret's name in the vault (keychain account dicomweb:<sha256 of the folder's real path>). */
+export const SYNC_SECRET_NAME = 'dicomweb';
+const WHAT = 'hospital server password';
+
+export interface BoundSecret {
+  /** The server's origin, e.g. https://pacs.example.org:8443 */
+  origin: string;
+  authType: Exclude<SyncAuthType, 'none'>;
+  secret: string;
 }
 
 export interface SecretStore {
-  get(): Promise<string | null>;
-  set(secret: string): Promise<void>;
+  /** The stored secret and what it is bound to (null: none, or one stored before binding existed). */
+  get(): Promise<BoundSecret | null>;
+  set(secret: BoundSecret): Promise<void>;
   remove(): Promise<void>;
+  holder(): SecretHolder | null;
+  statement(): string;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`the OS keychain did not answer within ${ms} ms`)), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
-  });
-}
-
-export function syncSecretAccount(dataFolder: string): string {
-  return `dicomweb:${keychainAccount(dataFolder)}`;
-}
-
-/**
- * The store's keychain wrapper keeps 32-byte database keys (it checks their form), so the
- * free-text secret uses keytar directly with the same service name and load path.
- */
-export function createSecretStore(dataFolder: string, service = KEYCHAIN_SERVICE, timeoutMs = 5000): SecretStore {
-  let keytar: Keytar | null = null;
-  let loadError = '';
+/** The origin a base URL's secret is bound to (null for an address that does not parse). */
+export function originOf(baseUrl: string): string | null {
   try {
-    keytar = createRequire(import.meta.url)('keytar') as Keytar;
-  } catch (err) {
-    loadError = (err as Error).message.split('\n')[0] ?? '';
+    const u = new URL(baseUrl);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : null;
+  } catch {
+    return null;
   }
-  const account = (): string => syncSecretAccount(dataFolder);
-  const run = async <T>(what: string, fn: (k: Keytar) => Promise<T>): Promise<T> => {
-    if (!keytar) throw new WorkstationError('UNAVAILABLE', `The hospital server password cannot be kept: the OS keychain module did not load. Run "node scripts/ensure-native.mjs".`, { cause: loadError });
-    try {
-      return await withTimeout(fn(keytar), timeoutMs);
-    } catch (err) {
-      throw new WorkstationError('UNAVAILABLE', `The OS keychain did not answer (${what} of the hospital server password). On Linux it needs gnome-keyring (or KWallet) on the session D-Bus.`, { cause: err });
-    }
-  };
+}
+
+/** The secret for this server, or null when the stored one belongs to another origin or auth type. */
+export function secretFor(bound: BoundSecret | null, baseUrl: string, authType: SyncAuthType): string | null {
+  if (!bound || authType === 'none') return null;
+  return bound.origin === originOf(baseUrl) && bound.authType === authType ? bound.secret : null;
+}
+
+function parse(raw: string | null): BoundSecret | null {
+  if (raw === null) return null;
+  try {
+    const v = JSON.parse(raw) as Partial<BoundSecret> & { v?: number };
+    if (v && v.v === 1 && typeof v.origin === 'string' && (v.authType === 'basic' || v.authType === 'bearer') && typeof v.secret === 'string') return { origin: v.origin, authType: v.authType, secret: v.secret };
+  } catch {
+    // a plain value from before binding: bound to nothing, so it is entered again
+  }
+  return null;
+}
+
+export function createSecretStore(vault: SecretVault): SecretStore {
   return {
-    get: () => run('read', (k) => k.getPassword(service, account())),
-    async set(secret) {
-      await run('write', (k) => k.setPassword(service, account(), secret));
-      const back = await run('read', (k) => k.getPassword(service, account()));
-      if (back !== secret) throw new WorkstationError('UNAVAILABLE', 'The OS keychain did not keep the hospital server password that was written to it.');
+    async get() {
+      return parse(await vault.get(SYNC_SECRET_NAME, WHAT));
     },
-    async remove() {
-      await run('delete', (k) => k.deletePassword(service, account()));
+    async set(b) {
+      if (!b.secret) throw new WorkstationError('INVALID_INPUT', 'The password or token is empty.');
+      await vault.set(SYNC_SECRET_NAME, JSON.stringify({ v: 1, origin: b.origin, authType: b.authType, secret: b.secret }), WHAT);
     },
+    remove: () => vault.remove(SYNC_SECRET_NAME, WHAT),
+    holder: () => vault.holder(),
+    statement: () => vault.statement(),
+  };
+}
+
+/** A secret store in memory (the bench, and tests of what does not depend on where it is kept). */
+export function memorySecretStore(initial: BoundSecret | null = null): SecretStore {
+  let v = initial;
+  return {
+    get: async () => v,
+    set: async (b) => void (v = { ...b }),
+    remove: async () => void (v = null),
+    holder: () => null,
+    statement: () => 'Secrets are kept in memory only (a test or bench run).',
   };
 }

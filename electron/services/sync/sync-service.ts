@@ -1,5 +1,6 @@
-// The sync service: server settings (secret in the keychain), connection test, one sync run
-// (pull then push), the polling scheduler started by the composition root, and audit rows.
+// The sync service: server settings (the secret in the secret vault, bound to the server's origin
+// and auth type), connection test, one sync run (pull then push), the polling scheduler started by
+// the composition root, and audit rows.
 import {
   WorkstationError,
   syncSettingsSchema,
@@ -14,10 +15,10 @@ import {
 import type { Db } from '../store';
 import type { AuditLog } from '../audit';
 import type { Logger } from '../log';
-import { createDicomWebClient, type DicomWebClient } from './dicomweb-client';
+import { createDicomWebClient, insecureHttpMessage, type DicomWebClient } from './dicomweb-client';
 import { createOutbox, DEFAULT_BACKOFF, type BackoffPolicy, type Outbox, type OutboxEntry } from './outbox';
 import { emptyPullResult, pullStudies, type ArrivedStudy, type SyncImporter } from './pull';
-import { createSecretStore, type SecretStore } from './secrets';
+import { originOf, secretFor, type SecretStore } from './secrets';
 
 export interface SyncActor {
   id: string | null;
@@ -34,7 +35,8 @@ export interface SyncServiceOptions {
   dataFolder: string;
   /** The DICOM import path; null while no import service is installed (pull then says so). */
   importer: SyncImporter | null;
-  secrets?: SecretStore;
+  /** The hospital server's secret (createSecretStore over the data folder's vault). */
+  secrets: SecretStore;
   /** Called with each study that received new instances, when auto-run is on. */
   onStudyArrived?: (study: ArrivedStudy) => Promise<unknown> | void;
   backoff?: BackoffPolicy;
@@ -66,7 +68,7 @@ export interface SyncService {
 
 export function createSyncService(o: SyncServiceOptions): SyncService {
   const { db, audit, logger } = o;
-  const secrets = o.secrets ?? createSecretStore(o.dataFolder);
+  const secrets = o.secrets;
   const outbox = createOutbox(db, o.backoff ?? DEFAULT_BACKOFF);
   let running: Promise<SyncRunSummary> | null = null;
   let pushing: Promise<{ pushed: number; failed: number }> | null = null;
@@ -81,14 +83,47 @@ export function createSyncService(o: SyncServiceOptions): SyncService {
   };
   const view = async (s: SyncSettings): Promise<SyncSettingsView> => {
     let hasSecret = false;
-    if (s.authType !== 'none') hasSecret = (await secrets.get().catch(() => null)) !== null;
-    return { ...s, hasSecret };
+    if (s.authType !== 'none') hasSecret = secretFor(await secrets.get().catch(() => null), s.baseUrl, s.authType) !== null;
+    return { ...s, hasSecret, secretStore: secrets.holder(), secretStoreStatement: secrets.statement() };
   };
 
+  const authFail = (message: string): WorkstationError => new WorkstationError('UNAVAILABLE', message, { details: { step: 'auth', httpStatus: null, transient: false } });
+
+  /**
+   * A client for these settings. The stored secret goes only to the origin and auth type it was
+   * entered for; a secret typed for this call (a connection test) is used as given. Credentials
+   * never go over plain http unless the stored insecure switch is on.
+   */
   const clientFor = async (s: SyncSettings, secretOverride?: string): Promise<DicomWebClient> => {
     if (!s.baseUrl) throw new WorkstationError('INVALID_INPUT', 'No hospital server is configured. An administrator sets its address under Administration > Hospital server.', { details: { step: 'url', httpStatus: null, transient: false } });
-    const secret = s.authType === 'none' ? null : (secretOverride ?? (await secrets.get()));
-    return createDicomWebClient({ baseUrl: s.baseUrl, authType: s.authType, username: s.username, secret, tlsVerify: s.tlsVerify, caCertificatePem: s.caCertificatePem, ...(o.requestTimeoutMs ? { timeoutMs: o.requestTimeoutMs } : {}) });
+    let secret: string | null = null;
+    if (s.authType !== 'none') {
+      const origin = originOf(s.baseUrl) ?? s.baseUrl;
+      if (secretOverride !== undefined) secret = secretOverride;
+      else {
+        const stored = await secrets.get();
+        secret = secretFor(stored, s.baseUrl, s.authType);
+        if (secret === null) {
+          const what = s.authType === 'basic' ? 'password' : 'token';
+          throw authFail(
+            stored
+              ? `The stored ${stored.authType === 'basic' ? 'password' : 'token'} was entered for ${stored.origin} (${stored.authType}); it is not sent to ${origin} (${s.authType}). Enter the ${what} for this server.`
+              : `The hospital server at ${origin} needs a ${what}, and none is stored for it. Enter the ${what} in the server settings.`,
+          );
+        }
+      }
+      if (s.baseUrl.toLowerCase().startsWith('http:') && !s.allowInsecureHttp) throw authFail(insecureHttpMessage(origin));
+    }
+    return createDicomWebClient({
+      baseUrl: s.baseUrl,
+      authType: s.authType,
+      username: s.username,
+      secret,
+      tlsVerify: s.tlsVerify,
+      caCertificatePem: s.caCertificatePem,
+      allowCredentialsOverHttp: s.allowInsecureHttp,
+      ...(o.requestTimeoutMs ? { timeoutMs: o.requestTimeoutMs } : {}),
+    });
   };
 
   const state = (): { last_success_at: string | null; last_attempt_at: string | null; last_error: string | null; last_run: string | null } =>
@@ -252,22 +287,47 @@ export function createSyncService(o: SyncServiceOptions): SyncService {
     async setSettings(patch, actor) {
       const { secret, ...rest } = patch;
       const current = readSettings();
-      const next = syncSettingsSchema.safeParse({ ...current, ...rest });
-      if (!next.success) throw new WorkstationError('INVALID_INPUT', `These server settings are not valid: ${next.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      // Keychain first: if it fails, nothing changed in the database either.
-      if (secret !== undefined) {
-        if (secret === null) await secrets.remove();
-        else await secrets.set(secret);
+      const parsed = syncSettingsSchema.safeParse({ ...current, ...rest });
+      if (!parsed.success) throw new WorkstationError('INVALID_INPUT', `These server settings are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      const next = parsed.data;
+      const origin = originOf(next.baseUrl);
+      if (typeof secret === 'string' && (next.authType === 'none' || !origin)) {
+        throw new WorkstationError('INVALID_INPUT', 'A password or token is kept only with a server address and basic or bearer authentication.', { details: { fields: ['secret'] } });
       }
-      const changed = (Object.keys(rest) as (keyof SyncSettings)[]).filter((k) => JSON.stringify(current[k]) !== JSON.stringify(next.data[k]));
+      const stored = await secrets.get().catch(() => null);
+      const bound = typeof secret === 'string' || (secret === undefined && secretFor(stored, next.baseUrl, next.authType) !== null);
+      if (next.authType !== 'none' && bound && next.baseUrl.toLowerCase().startsWith('http:') && !next.allowInsecureHttp) {
+        throw new WorkstationError('INVALID_INPUT', insecureHttpMessage(origin ?? next.baseUrl), { details: { fields: ['baseUrl', 'allowInsecureHttp'] } });
+      }
+      // The secret first: if the vault fails, nothing changed in the settings either. A secret
+      // whose server (origin) or auth type changed is dropped: it is entered again for the new one.
+      let secretChange: string = 'unchanged';
+      if (secret === null) {
+        await secrets.remove();
+        secretChange = 'removed';
+      } else if (typeof secret === 'string') {
+        await secrets.set({ origin: origin!, authType: next.authType as 'basic' | 'bearer', secret });
+        secretChange = 'changed';
+      } else if (stored && secretFor(stored, next.baseUrl, next.authType) === null) {
+        await secrets.remove();
+        secretChange = 'removed: the server address or auth type changed';
+      }
+      const changed = (Object.keys(rest) as (keyof SyncSettings)[]).filter((k) => JSON.stringify(current[k]) !== JSON.stringify(next[k]));
       db().prepare('INSERT INTO sync_config (one, settings, updated_at, updated_by) VALUES (1, ?, ?, ?) ON CONFLICT (one) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at, updated_by = excluded.updated_by')
-        .run(JSON.stringify(next.data), new Date().toISOString(), actor.name);
-      audit.append({ actorId: actor.id, actor: actor.name, action: 'sync.setSettings', objectType: 'sync', outcome: 'success', detail: { keys: changed.join(','), secret: secret === undefined ? 'unchanged' : secret === null ? 'removed' : 'changed' } });
+        .run(JSON.stringify(next), new Date().toISOString(), actor.name);
+      audit.append({ actorId: actor.id, actor: actor.name, action: 'sync.setSettings', objectType: 'sync', outcome: 'success', detail: { keys: changed.join(','), secret: secretChange } });
+      if (changed.includes('allowInsecureHttp')) {
+        // Its own row, so the audit log answers "who allowed passwords over plain http, and when".
+        audit.append({ actorId: actor.id, actor: actor.name, action: 'sync.allowInsecureHttp', objectType: 'sync', outcome: 'success', detail: { allowInsecureHttp: next.allowInsecureHttp, origin } });
+        if (next.allowInsecureHttp) logger.warn('sync.insecure-http-allowed', { by: actor.name, origin });
+      }
       if (changed.includes('baseUrl') || changed.includes('filters')) lastPollAt = 0;
-      return view(next.data);
+      return view(next);
     },
     async testConnection(override, secret) {
-      const s = syncSettingsSchema.parse({ ...readSettings(), ...(override ?? {}) });
+      // The insecure switch is the stored, audited one: a test cannot turn it on for itself.
+      const { allowInsecureHttp: _ignored, ...rest } = override ?? {};
+      const s = syncSettingsSchema.parse({ ...readSettings(), ...rest });
       try {
         const client = await clientFor(s, secret);
         return await client.test();

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStore, type Store } from '../store';
+import { createStore, createStoreSecretVault, type Store } from '../store';
 import { createAuditLog, type AuditLog } from '../audit';
 import { createLogger } from '../log';
 import { createDicomService, type DicomService } from '../dicom';
@@ -42,6 +42,7 @@ function newSync(): SyncService {
     logger: createLogger({ level: 'debug', file: logFile(), stderr: false }),
     dataFolder: dir,
     importer: dicomServiceImporter(dicom),
+    secrets: createSecretStore(createStoreSecretVault(store)),
     backoff: { baseMs: 200, capMs: 1000 },
     requestTimeoutMs: 10_000,
     pushCheckMs: 200,
@@ -72,14 +73,14 @@ beforeAll(async () => {
   audit = createAuditLog(() => store.db());
   dicom = createDicomService({ db: () => store.db(), dataFolder: dir, audit, workers: 1 });
   sync = newSync();
-  direct = createDicomWebClient({ baseUrl: orthanc.dicomWebUrl, authType: 'basic', username: orthanc.username, secret: orthanc.password, tlsVerify: true, caCertificatePem: null });
-  await sync.setSettings({ baseUrl: proxy.url, authType: 'basic', username: orthanc.username, secret: orthanc.password }, ADMIN);
+  direct = createDicomWebClient({ baseUrl: orthanc.dicomWebUrl, authType: 'basic', username: orthanc.username, secret: orthanc.password, tlsVerify: true, caCertificatePem: null, allowCredentialsOverHttp: true });
+  // Orthanc and the fault proxy listen on 127.0.0.1 over plain http: the insecure switch is on for them.
+  await sync.setSettings({ baseUrl: proxy.url, authType: 'basic', username: orthanc.username, secret: orthanc.password, allowInsecureHttp: true }, ADMIN);
 }, 120_000);
 
 afterAll(async () => {
   await sync?.stop();
   await dicom?.close();
-  await createSecretStore(dir).remove().catch(() => undefined);
   store?.close();
   await proxy?.close();
   await orthanc?.stop();
@@ -88,10 +89,14 @@ afterAll(async () => {
 });
 
 describe('server settings', () => {
-  it('keeps the secret in the OS keychain, never in the database or the logs', async () => {
+  it('keeps the secret encrypted in the database in passphrase mode, never in the settings or the logs', async () => {
     const view = await sync.getSettings();
-    expect(view).toMatchObject({ baseUrl: proxy.url, authType: 'basic', username: orthanc.username, hasSecret: true, tlsVerify: true });
-    expect(await createSecretStore(dir).get()).toBe(orthanc.password);
+    expect(view).toMatchObject({ baseUrl: proxy.url, authType: 'basic', username: orthanc.username, hasSecret: true, tlsVerify: true, secretStore: 'database' });
+    expect(view.secretStoreStatement).toMatch(/encrypted in the workstation database/);
+    expect(await createSecretStore(createStoreSecretVault(store)).get()).toMatchObject({ secret: orthanc.password, authType: 'basic', origin: new URL(proxy.url).origin });
+    const sealed = store.db().prepare(`SELECT ciphertext FROM secrets WHERE name = 'dicomweb'`).get() as { ciphertext: Buffer };
+    expect(sealed.ciphertext.toString('latin1')).not.toContain(orthanc.password);
+    expect(fs.readFileSync(logFile(), 'utf8')).not.toContain(orthanc.password);
     const row = store.db().prepare('SELECT settings FROM sync_config').get() as { settings: string };
     expect(row.settings).not.toContain(orthanc.password);
     expect(JSON.parse(row.settings)).not.toHaveProperty('secret');
@@ -111,13 +116,14 @@ describe('server settings', () => {
     const wrongPw = await sync.testConnection(undefined, 'not-the-password');
     expect(wrongPw).toMatchObject({ ok: false, step: 'auth', httpStatus: 401 });
     expect(wrongPw.message).toContain(`refused the credentials for user ${orthanc.username}`);
-    const wrongPath = await sync.testConnection({ baseUrl: `${orthanc.url}/no-dicom-web-here` });
+    // Another origin gets no stored secret: these tests type it in, as the settings page does.
+    const wrongPath = await sync.testConnection({ baseUrl: `${orthanc.url}/no-dicom-web-here` }, orthanc.password);
     expect(wrongPath).toMatchObject({ ok: false, step: 'dicomweb', httpStatus: 404 });
     expect(wrongPath.message).toContain('no DICOMweb service');
-    const nothing = await sync.testConnection({ baseUrl: `http://127.0.0.1:${await freePort()}/dicom-web` });
+    const nothing = await sync.testConnection({ baseUrl: `http://127.0.0.1:${await freePort()}/dicom-web` }, orthanc.password);
     expect(nothing).toMatchObject({ ok: false, step: 'connect' });
     expect(nothing.message).toContain('connection refused');
-    const dns = await sync.testConnection({ baseUrl: 'http://no-such-pacs.invalid/dicom-web' });
+    const dns = await sync.testConnection({ baseUrl: 'http://no-such-pacs.invalid/dicom-web' }, orthanc.password);
     expect(dns).toMatchObject({ ok: false, step: 'dns' });
     expect(dns.message).toContain('could not be found');
     // A bearer token goes in the Authorization header (Orthanc's basic auth refuses it: 401).
@@ -136,12 +142,12 @@ describe('TLS', () => {
     const cert = makeSelfSignedCert(dir);
     const tlsProxy = await startFaultProxy(orthanc.dicomWebUrl, { tls: cert });
     try {
-      const untrusted = await sync.testConnection({ baseUrl: tlsProxy.url });
+      const untrusted = await sync.testConnection({ baseUrl: tlsProxy.url }, orthanc.password);
       expect(untrusted).toMatchObject({ ok: false, step: 'tls' });
       expect(untrusted.message).toContain('certificate is not trusted');
-      expect(await sync.testConnection({ baseUrl: tlsProxy.url, caCertificatePem: cert.cert })).toMatchObject({ ok: true, step: 'ok' });
+      expect(await sync.testConnection({ baseUrl: tlsProxy.url, caCertificatePem: cert.cert }, orthanc.password)).toMatchObject({ ok: true, step: 'ok' });
       // Verification off is an admin's explicit choice; it is on by default.
-      expect(await sync.testConnection({ baseUrl: tlsProxy.url, tlsVerify: false })).toMatchObject({ ok: true });
+      expect(await sync.testConnection({ baseUrl: tlsProxy.url, tlsVerify: false }, orthanc.password)).toMatchObject({ ok: true });
       expect((await sync.getSettings()).tlsVerify).toBe(true);
     } finally {
       await tlsProxy.close();

@@ -1,5 +1,6 @@
-// Hospital server settings (admin): DICOMweb address, authentication (the password or token
-// goes to the OS keychain and is never shown again), TLS, polling, filters, test connection.
+// Hospital server settings (admin): DICOMweb address, authentication (the password or token goes
+// to the secret store, bound to this server, and is never shown again; the page says which store),
+// TLS, the audited switch for credentials over plain http, polling, filters, test connection.
 import { useEffect, useState, type FormEvent } from 'react';
 import type { ConnectionTest, SyncAuthType, SyncSettingsView } from '@contract/index';
 import { api } from '../../api/client';
@@ -25,7 +26,9 @@ export function ServerSettings() {
   useEffect(() => void api.call('sync.getSettings', {}).then(setS, (e: Error) => setError(e.message)), []);
   if (!s) return error ? <p role="alert" className="error">{error}</p> : <p aria-busy="true">Loading…</p>;
 
-  const { hasSecret: _hasSecret, ...settings } = s;
+  const { hasSecret: _hasSecret, secretStore: _store, secretStoreStatement, ...settings } = s;
+  const plainHttp = s.baseUrl.toLowerCase().startsWith('http:') && s.authType !== 'none';
+  const where = s.secretStore === 'database' ? 'encrypted in the database' : 'in the OS keychain';
   const save = (e: FormEvent): void => {
     e.preventDefault();
     setSaved(false);
@@ -67,9 +70,20 @@ export function ServerSettings() {
       )}
       {s.authType !== 'none' && (
         <>
-          <label htmlFor="srv-secret">{s.authType === 'basic' ? 'Password' : 'Token'} {s.hasSecret ? '(stored in the OS keychain; type to replace)' : '(none stored)'}</label>
-          <input id="srv-secret" type="password" autoComplete="new-password" value={secret} onChange={(e) => setSecret(e.target.value)} />
+          <label htmlFor="srv-secret">
+            {s.authType === 'basic' ? 'Password' : 'Token'} {s.hasSecret ? `(stored ${where} for this server; type to replace)` : '(none stored for this server)'}
+          </label>
+          <input id="srv-secret" type="password" autoComplete="new-password" value={secret} onChange={(e) => setSecret(e.target.value)} aria-describedby="srv-secret-store" />
+          <p id="srv-secret-store" className="muted" data-testid="secret-store">
+            {secretStoreStatement} A stored {s.authType === 'basic' ? 'password' : 'token'} is sent only to the server address and authentication it was entered for; change either and it is asked for again.
+          </p>
         </>
+      )}
+      {(plainHttp || s.allowInsecureHttp) && (
+        <label style={{ display: 'flex', gap: 8, alignItems: 'center' }} className={s.allowInsecureHttp ? 'error' : undefined}>
+          <input type="checkbox" checked={s.allowInsecureHttp} onChange={(e) => setS({ ...s, allowInsecureHttp: e.target.checked })} />
+          Allow credentials over plain http (insecure: anyone on the network path can read the password; recorded in the audit log)
+        </label>
       )}
       <label style={{ display: 'flex', gap: 8, alignItems: 'center' }}>
         <input type="checkbox" checked={s.tlsVerify} onChange={(e) => setS({ ...s, tlsVerify: e.target.checked })} />
