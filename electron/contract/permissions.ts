@@ -100,6 +100,8 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'messages.unreadCount': ['radiologist', 'patient'],
   // Research workspace (research issue). Researchers install models for research use; only an
   // admin makes one the clinical model or retires it. Researchers see de-identified data only.
+  'datasets.browse': ['researcher'],
+  'datasets.preview': ['researcher'],
   'datasets.register': ['researcher'],
   'datasets.list': ['researcher'],
   'datasets.get': ['researcher'],
@@ -115,6 +117,11 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'runs.get': ['researcher'],
   'runs.cancel': ['researcher'],
   'runs.resume': ['researcher'],
+  'runs.items': ['researcher'],
+  'runs.item': ['researcher'],
+  'runs.exportItems': ['researcher'],
+  'compare.many': ['researcher'],
+  'compare.exportManyCsv': ['researcher'],
   'compare.runs': ['researcher'],
   'compare.exportCsv': ['researcher'],
   'compare.exportHtml': ['researcher'],

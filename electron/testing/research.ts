@@ -74,3 +74,34 @@ export function writeSegCsv(dest: string, n: number): string {
   fs.writeFileSync(file, out.join('\n') + '\n');
   return file;
 }
+
+export const PYDICOM_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
+
+/**
+ * A hostile DICOM file: a valid header followed by `n` empty private elements (8 bytes each in
+ * the file, far more in a parser's heap: 10^6 of them take about 200 MB). Parsing it on the main
+ * thread of a process with a small heap ends that process; in a capped worker, only the worker.
+ */
+export function manyElementsDicom(n: number): Buffer {
+  const el = (g: number, e: number, vr: string, val: Buffer): Buffer => {
+    const long = ['OB', 'OW', 'SQ', 'UN', 'UT'].includes(vr);
+    const h = Buffer.alloc(long ? 12 : 8);
+    h.writeUInt16LE(g, 0);
+    h.writeUInt16LE(e, 2);
+    h.write(vr, 4, 'latin1');
+    if (long) h.writeUInt32LE(val.length, 8);
+    else h.writeUInt16LE(val.length, 6);
+    return Buffer.concat([h, val]);
+  };
+  const ui = (s: string): Buffer => (s.length % 2 ? Buffer.concat([Buffer.from(s, 'latin1'), Buffer.from([0])]) : Buffer.from(s, 'latin1'));
+  const meta = Buffer.concat([el(2, 1, 'OB', Buffer.from([0, 1])), el(2, 2, 'UI', ui('1.2.840.10008.5.1.4.1.1.4')), el(2, 3, 'UI', ui('1.2.826.0.1.3680043.10.54321.1')), el(2, 0x10, 'UI', ui('1.2.840.10008.1.2.1'))]);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(meta.length);
+  const body = Buffer.alloc(n * 8);
+  for (let i = 0, o = 0; i < n; i++, o += 8) {
+    body.writeUInt16LE(0x0009 + 2 * Math.floor(i / 0xff00), o);
+    body.writeUInt16LE(0x0100 + (i % 0xff00), o + 2);
+    body.write('LO', o + 4, 'latin1');
+  }
+  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), el(2, 0, 'UL', len), meta, body]);
+}

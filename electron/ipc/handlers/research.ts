@@ -7,6 +7,8 @@ import type { CallContext, Handlers } from '../handler-table';
 import type { Services } from '../workstation-types';
 
 type ResearchChannels =
+  | 'datasets.browse'
+  | 'datasets.preview'
   | 'datasets.register'
   | 'datasets.list'
   | 'datasets.get'
@@ -21,6 +23,11 @@ type ResearchChannels =
   | 'runs.get'
   | 'runs.cancel'
   | 'runs.resume'
+  | 'runs.items'
+  | 'runs.item'
+  | 'runs.exportItems'
+  | 'compare.many'
+  | 'compare.exportManyCsv'
   | 'compare.runs'
   | 'compare.exportCsv'
   | 'compare.exportHtml';
@@ -33,6 +40,8 @@ function actor(ctx: CallContext): Actor {
 export function researchHandlers(services: Pick<Services, 'research'>): Pick<Handlers, ResearchChannels> {
   const r = services.research;
   return {
+    'datasets.browse': (req) => r.browse(req.path),
+    'datasets.preview': (req) => r.previewDataset(req.path, req.name),
     'datasets.register': (req, ctx) => r.registerDataset(req.path, req.name, actor(ctx)),
     'datasets.list': () => ({ datasets: r.listDatasets() }),
     'datasets.get': (req) => r.getDataset(req.id),
@@ -49,6 +58,11 @@ export function researchHandlers(services: Pick<Services, 'research'>): Pick<Han
     'runs.get': (req) => ({ run: r.getRun(req.id), metrics: r.runMetrics(req.id) }),
     'runs.cancel': (req, ctx) => r.cancelRun(req.id, actor(ctx)),
     'runs.resume': (req, ctx) => r.resumeRun(req.id, actor(ctx)),
+    'runs.items': (req) => r.runItems(req.id, req.filter, { sort: req.sort, offset: req.offset, limit: req.limit }),
+    'runs.item': (req) => r.runItem(req.id, req.idx),
+    'runs.exportItems': (req, ctx) => r.exportRunItems(req.id, req.filter, req.sort, actor(ctx)),
+    'compare.many': (req) => r.compareMany(req.runIds, req.reference),
+    'compare.exportManyCsv': (req, ctx) => r.exportManyCsv(req.runIds, req.reference, actor(ctx)),
     'compare.runs': (req) => r.compare(req.a, req.b),
     'compare.exportCsv': (req, ctx) => r.exportCsv(req.a, req.b, actor(ctx)),
     'compare.exportHtml': (req, ctx) => r.exportHtml(req.a, req.b, actor(ctx)),

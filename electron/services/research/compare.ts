@@ -1,7 +1,8 @@
 // Metrics of a finished (or partly finished) run from its stored per-item results, and the
 // comparison of two runs on the same data set: side-by-side table, McNemar's test on paired
 // correctness and paired bootstrap intervals for macro AUC. Also the CSV export.
-import { WorkstationError, type Comparison, type RunMetricsDto, type RunSummary } from '../../contract';
+import { WorkstationError, type Comparison, type GroupMetrics, type RunMetricsDto, type RunSummary } from '../../contract';
+import { bootstrapRun, wilson } from './intervals';
 import type { Db } from '../store';
 import { bootstrapAuc, computeMetrics, fmt, mcnemar, type ScoredItem } from './metrics';
 import type { RunSettings } from './runs';
@@ -17,16 +18,18 @@ export interface StoredResult {
   dice: number | null;
   ms: number | null;
   error: string | null;
+  source: string | null;
+  sequence: string | null;
 }
 
 export function loadResults(db: Db, run: RunSummary): StoredResult[] {
   const rows = db
     .prepare(
-      `SELECT r.idx, i.item_id, i.label AS truth, r.ok, r.label, r.confidence, r.probabilities, r.dice, r.ms, r.error
+      `SELECT r.idx, i.item_id, i.label AS truth, r.ok, r.label, r.confidence, r.probabilities, r.dice, r.ms, r.error, i.source, i.sequence
        FROM research_results r JOIN research_items i ON i.dataset_id = ? AND i.idx = r.idx
        WHERE r.run_id = ? ORDER BY r.idx`,
     )
-    .all(run.datasetId, run.id) as { idx: number; item_id: string; truth: string | null; ok: number; label: string | null; confidence: number | null; probabilities: string | null; dice: number | null; ms: number | null; error: string | null }[];
+    .all(run.datasetId, run.id) as { idx: number; item_id: string; truth: string | null; ok: number; label: string | null; confidence: number | null; probabilities: string | null; dice: number | null; ms: number | null; error: string | null; source: string | null; sequence: string | null }[];
   return rows.map((r) => ({
     idx: r.idx,
     itemId: r.item_id,
@@ -38,10 +41,12 @@ export function loadResults(db: Db, run: RunSummary): StoredResult[] {
     dice: r.dice,
     ms: r.ms,
     error: r.error,
+    source: r.source,
+    sequence: r.sequence,
   }));
 }
 
-function scored(results: StoredResult[]): ScoredItem[] {
+export function scored(results: StoredResult[]): ScoredItem[] {
   return results
     .filter((r) => r.ok && r.truth !== null && r.label !== null)
     .map((r) => ({ id: String(r.idx), truth: r.truth!, pred: r.label!, probs: r.probs, confidence: r.confidence ?? 0, dice: r.dice, ms: r.ms ?? 0 }));
@@ -52,10 +57,33 @@ export function classesOf(run: RunSummary): string[] {
   return Array.isArray(s.classes) ? s.classes : ['glioma', 'meningioma', 'notumor', 'pituitary'];
 }
 
-export function runMetrics(run: RunSummary, results: StoredResult[]): RunMetricsDto {
-  const m = computeMetrics(scored(results), classesOf(run));
+/** Accuracy per value of `key` over the scored items with ground truth; null when no item records it. */
+export function groupAccuracy(results: StoredResult[], key: 'source' | 'sequence'): GroupMetrics[] | null {
+  if (!results.some((r) => r[key] !== null)) return null;
+  const by = new Map<string, { n: number; correct: number }>();
+  for (const r of results) {
+    if (!r.ok || r.truth === null || r.label === null) continue;
+    const g = r[key] ?? '(none)';
+    const e = by.get(g) ?? { n: 0, correct: 0 };
+    e.n++;
+    if (r.label === r.truth) e.correct++;
+    by.set(g, e);
+  }
+  return [...by.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([group, e]) => ({ group, n: e.n, correct: e.correct, accuracy: e.n ? e.correct / e.n : null, interval: wilson(e.correct, e.n) }));
+}
+
+export function runMetrics(run: RunSummary, results: StoredResult[], opts: { resamples?: number; seed?: number } = {}): RunMetricsDto {
+  const items = scored(results);
+  const classes = classesOf(run);
+  const m = computeMetrics(items, classes);
   const ok = results.filter((r) => r.ok);
   const msList = ok.map((r) => r.ms ?? 0);
+  const boot = bootstrapRun(items, classes, { resamples: opts.resamples ?? 1000, seed: opts.seed ?? 20240601 });
+  const perClass: NonNullable<RunMetricsDto['intervals']>['perClass'] = {};
+  for (const c of m.perClass) {
+    const tp = m.confusion.matrix[m.confusion.rows.indexOf(c.cls)]?.[m.confusion.cols.indexOf(c.cls)] ?? 0;
+    perClass[c.cls] = { precision: wilson(tp, c.predicted), recall: wilson(tp, c.support), f1: c.f1 === null ? null : boot.f1[c.cls] ?? null };
+  }
   return {
     ...m,
     throughput: {
@@ -63,6 +91,8 @@ export function runMetrics(run: RunSummary, results: StoredResult[]): RunMetrics
       meanMs: msList.length ? msList.reduce((a, b) => a + b, 0) / msList.length : null,
     },
     unscored: results.filter((r) => !r.ok).length,
+    intervals: { level: 0.95, resamples: boot.resamples, seed: boot.seed, accuracy: wilson(m.correct, m.n), macroAuc: m.macroAuc === null ? null : boot.macroAuc, perClass },
+    breakdown: { source: groupAccuracy(results, 'source'), sequence: groupAccuracy(results, 'sequence') },
   };
 }
 
@@ -81,8 +111,8 @@ export function compareRuns(a: RunSummary, b: RunSummary, ra: StoredResult[], rb
   const ca = classesOf(a);
   const cb = classesOf(b);
   if (ca.join('|') !== cb.join('|')) throw new WorkstationError('INVALID_INPUT', `The two models report different classes (${ca.join(', ')} vs ${cb.join(', ')}); they cannot be compared item by item.`);
-  const metricsA = runMetrics(a, ra);
-  const metricsB = runMetrics(b, rb);
+  const metricsA = runMetrics(a, ra, { resamples: opts.resamples ?? 1000 });
+  const metricsB = runMetrics(b, rb, { resamples: opts.resamples ?? 1000 });
   // Pair on items both runs scored and that have ground truth.
   const byIdx = new Map(scored(rb).map((s) => [s.id, s]));
   const pa: ScoredItem[] = [];
@@ -171,7 +201,8 @@ export function comparisonText(c: Comparison): string {
   return lines.join('\n');
 }
 
-function csvField(v: string | number | null): string {
+/** The one CSV cell writer of the research exports. */
+export function csvField(v: string | number | null): string {
   const s = v === null ? '' : typeof v === 'number' ? String(v) : v;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

@@ -406,6 +406,12 @@ export function bootstrapAuc(a: readonly ScoredItem[], b: readonly ScoredItem[],
   };
 }
 
+/** Macro AUC of resamples of one item list (weights = multiplicities), with the sort done once. */
+export function macroAucResampler(items: readonly ScoredItem[], classes: readonly string[]): (weights: Uint32Array) => number | null {
+  const plan = aucPlan(items, classes);
+  return (w) => weightedMacroAuc(plan, w);
+}
+
 /** Exposed for the test that checks the fast resample AUC against rocCurve on the expanded list. */
 export function resampleMacroAuc(items: readonly ScoredItem[], classes: readonly string[], weights: readonly number[]): number | null {
   return weightedMacroAuc(aucPlan(items, classes), Uint32Array.from(weights));

@@ -5,10 +5,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { WorkstationError, type RunSummary } from '../../contract';
 import type { AuditLog } from '../audit';
-import { decodeImage, type ImageOutcome, type InferenceInput, type InferenceService } from '../inference';
+import type { ImageOutcome, InferenceInput, InferenceService } from '../inference';
 import type { Logger } from '../log';
 import type { Db } from '../store';
-import { contentHash, decodeItemImage } from './datasets';
+import { contentHash } from './datasets';
+import type { ReaderPool } from './reader-pool';
 import { dice } from './metrics';
 import type { Actor, Registry } from './registry';
 
@@ -16,6 +17,8 @@ export interface RunnerDeps {
   db: () => Db;
   inference: InferenceService;
   registry: Registry;
+  /** Parses the data set's files (DICOM pixels, masks, hashes) in its worker, never on this thread. */
+  reader: ReaderPool;
   audit: AuditLog;
   logger: Logger;
   /** Items per transaction of results (a crash loses at most this many finished items). */
@@ -53,6 +56,8 @@ interface ItemRow {
   file: string;
   sha256: string;
   mask_file: string | null;
+  source: string | null;
+  sequence: string | null;
 }
 
 export interface RunSettings {
@@ -88,22 +93,22 @@ export function toSummary(r: RunRow): RunSummary {
   };
 }
 
-function binaryMask(file: string, width: number, height: number): Uint8Array {
-  const img = decodeImage(fs.readFileSync(file), 'The ground-truth mask');
-  const out = new Uint8Array(width * height);
-  // Nearest-neighbour to the predicted mask's size (masks are binary; no interpolation wanted).
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(img.height - 1, Math.floor(((y + 0.5) * img.height) / height));
-    for (let x = 0; x < width; x++) {
-      const sx = Math.min(img.width - 1, Math.floor(((x + 0.5) * img.width) / width));
-      out[y * width + x] = Number(img.data[(sy * img.width + sx) * img.channels]) > 127 ? 1 : 0;
-    }
+async function hasDicomPreamble(file: string): Promise<boolean> {
+  let fd: fs.promises.FileHandle | null = null;
+  try {
+    fd = await fs.promises.open(file, 'r');
+    const b = Buffer.alloc(4);
+    const { bytesRead } = await fd.read(b, 0, 4, 128);
+    return bytesRead === 4 && b.toString('latin1') === 'DICM';
+  } catch {
+    return false; // the inference worker reports the unreadable file
+  } finally {
+    await fd?.close();
   }
-  return out;
 }
 
 export function createRunner(deps: RunnerDeps) {
-  const { db, inference, registry, audit, logger } = deps;
+  const { db, inference, registry, audit, logger, reader } = deps;
   const flushEvery = deps.flushEvery ?? 16;
   const chunkSize = deps.chunkSize ?? 128;
   const queue: string[] = [];
@@ -154,23 +159,21 @@ export function createRunner(deps: RunnerDeps) {
   }
 
   function items(datasetId: string): ItemRow[] {
-    return db().prepare('SELECT idx, item_id, label, file, sha256, mask_file FROM research_items WHERE dataset_id = ? ORDER BY idx').all(datasetId) as ItemRow[];
+    return db().prepare('SELECT idx, item_id, label, file, sha256, mask_file, source, sequence FROM research_items WHERE dataset_id = ? ORDER BY idx').all(datasetId) as ItemRow[];
   }
 
-  /** Re-reads the data set's files: a run only scores exactly what was registered. */
+  /** Re-reads the data set's files (hashed in the reader): a run only scores exactly what was registered. */
   async function checkDatasetUnchanged(datasetId: string, expected: string): Promise<void> {
-    const list: { itemId: string; label: string | null; sha256: string; maskSha256: string | null }[] = [];
-    for (const it of items(datasetId)) {
-      let sha: string;
-      let maskSha: string | null = null;
-      try {
-        // Async reads: a large data set is re-hashed without holding up the event loop.
-        sha = crypto.createHash('sha256').update(await fs.promises.readFile(it.file)).digest('hex');
-        if (it.mask_file) maskSha = crypto.createHash('sha256').update(await fs.promises.readFile(it.mask_file)).digest('hex');
-      } catch (err) {
-        throw new WorkstationError('CONFLICT', `The data set's file ${it.item_id} is missing or unreadable; register the data set again.`, { cause: err });
-      }
-      list.push({ itemId: it.item_id, label: it.label, sha256: sha, maskSha256: maskSha });
+    const all = items(datasetId);
+    const list: { itemId: string; label: string | null; sha256: string; maskSha256: string | null; source: string | null; sequence: string | null }[] = [];
+    for (let start = 0; start < all.length; start += 500) {
+      const chunk = all.slice(start, start + 500);
+      const shas = await reader.hash(chunk.map((it) => ({ file: it.file, mask: it.mask_file })));
+      chunk.forEach((it, k) => {
+        const h = shas[k]!;
+        if ('error' in h) throw new WorkstationError('CONFLICT', `The data set's file ${it.item_id} is missing or unreadable; register the data set again.`);
+        list.push({ itemId: it.item_id, label: it.label, sha256: h.sha, maskSha256: h.mask, source: it.source, sequence: it.sequence });
+      });
     }
     if (contentHash(list) !== expected) {
       throw new WorkstationError('CONFLICT', 'The data set changed on disk since it was registered (a file was added, removed or edited); register it again so results stay tied to what was scored.');
@@ -226,17 +229,19 @@ export function createRunner(deps: RunnerDeps) {
         const byId = new Map(chunk.map((it) => [String(it.idx), it]));
         const inputs: InferenceInput[] = [];
         for (const it of chunk) {
-          const bytes = await fs.promises.readFile(it.file);
-          const isDicom = bytes.length >= 132 && bytes.toString('latin1', 128, 132) === 'DICM';
+          // Only the first bytes are read here; the reader worker decodes DICOM (the inference worker, images).
+          const isDicom = await hasDicomPreamble(it.file);
           if (isDicom) {
             try {
-              inputs.push({ id: String(it.idx), source: { kind: 'pixels', image: await decodeItemImage(it.file, bytes) } });
+              inputs.push({ id: String(it.idx), source: { kind: 'pixels', image: await reader.pixels(it.file) } });
             } catch (err) {
               const msg = err instanceof WorkstationError ? err.message : 'The DICOM file could not be decoded.';
               pending.push({ idx: it.idx, o: { id: String(it.idx), ok: false, error: { code: 'INVALID_INPUT', message: msg, reason: 'decode' } }, dice: null });
             }
           } else inputs.push({ id: String(it.idx), source: { kind: 'file', path: it.file } });
         }
+        // Items with a ground-truth mask wait for their Dice (the mask is decoded in the reader).
+        const withMask: { it: ItemRow; o: Extract<ImageOutcome, { ok: true }> }[] = [];
         try {
           await inference.classify(inputs, {
             modelId: run.model_id,
@@ -245,21 +250,25 @@ export function createRunner(deps: RunnerDeps) {
             signal: controller.signal,
             onOutcome: (o) => {
               const it = byId.get(o.id)!;
-              let d: number | null = null;
-              if (o.ok && it.mask_file && o.mask) {
-                try {
-                  d = dice(o.mask, binaryMask(it.mask_file, o.result.width, o.result.height));
-                } catch (err) {
-                  logger.warn('research.run.mask-unreadable', { run: id, idx: it.idx, err });
-                }
+              if (o.ok && it.mask_file && o.mask) withMask.push({ it, o });
+              else {
+                pending.push({ idx: it.idx, o, dice: null });
+                if (pending.length >= flushEvery) flushNow();
               }
-              pending.push({ idx: it.idx, o, dice: d });
-              if (pending.length >= flushEvery) flushNow();
             },
           });
         } catch (err) {
           if (err instanceof WorkstationError && (err.details?.cancelled || (err.code === 'CONFLICT' && controller.signal.aborted))) break;
           throw err;
+        }
+        for (const { it, o } of withMask) {
+          let d: number | null = null;
+          try {
+            d = dice(o.mask!, await reader.mask(it.mask_file!, o.result.width, o.result.height));
+          } catch (err) {
+            logger.warn('research.run.mask-unreadable', { run: id, idx: it.idx, err });
+          }
+          pending.push({ idx: it.idx, o, dice: d });
         }
         flushNow();
       }

@@ -1,14 +1,33 @@
 // The research service: data set registration (with content hash, thumbnails and a
-// de-identification secret), the model registry, scoring runs and comparisons. Built by the
+// de-identification secret; the files parsed in the reader worker), the folder picker and the
+// preview, the model registry, scoring runs, one run's items and comparisons. Built by the
 // composition root from the store, the inference service and the audit log.
 import crypto from 'node:crypto';
-import { WorkstationError, type Comparison, type DatasetDetail, type DatasetSummary, type DeidExportProgress, type DeidExportResult, type RunMetricsDto, type RunSummary } from '../../contract';
+import {
+  WorkstationError,
+  type Comparison,
+  type DatasetDetail,
+  type DatasetPreview,
+  type DatasetSummary,
+  type DeidExportProgress,
+  type DeidExportResult,
+  type FolderListing,
+  type ItemFilter,
+  type MultiComparison,
+  type RunItem,
+  type RunItemDetail,
+  type RunMetricsDto,
+  type RunSummary,
+} from '../../contract';
 import type { AuditLog } from '../audit';
 import type { InferenceService } from '../inference';
 import type { Logger } from '../log';
 import type { Db } from '../store';
+import { browseFolder } from './browse';
 import { comparisonCsv, compareRuns, loadResults, runMetrics } from './compare';
-import { scanDataset } from './datasets';
+import { compareMany, multiComparisonCsv } from './compare-many';
+import { DEFAULT_READER_LIMITS, ReaderPool, type ReaderLimits } from './reader-pool';
+import { describeFilter, itemDetail, itemsCsv, selectItems, toRunItem, type ItemSort } from './run-items';
 import { copyDeidentified, checkDestination } from './deid-export';
 import { newDeidSecret } from './deid';
 import { createRegistry, type Actor } from './registry';
@@ -27,6 +46,8 @@ export interface ResearchServiceOptions {
   bootstrapResamples?: number;
   /** The workstation's data folder: de-identified exports into it are refused. */
   dataFolder?: string;
+  /** Heap cap, time limit and DICOM limits of the worker that parses data set files. */
+  readerLimits?: { heapMb?: number; requestMs?: number; dicom?: Partial<ReaderLimits['dicom']> };
 }
 
 interface DatasetRow {
@@ -41,9 +62,23 @@ interface DatasetRow {
   created_at: string;
   created_by: string;
   with_masks: number;
+  sources: string | null;
+  sequences: string | null;
 }
 
-const DS_SELECT = `SELECT d.*, (SELECT count(*) FROM research_items i WHERE i.dataset_id = d.id AND i.mask_file IS NOT NULL) AS with_masks FROM research_datasets d`;
+// Items per source and per sequence only where some item records one (else NULL).
+const DS_SELECT = `SELECT d.*, (SELECT count(*) FROM research_items i WHERE i.dataset_id = d.id AND i.mask_file IS NOT NULL) AS with_masks,
+  (SELECT CASE WHEN count(source) = 0 THEN NULL ELSE (SELECT json_group_object(g, n) FROM (SELECT coalesce(source, '(none)') AS g, count(*) AS n FROM research_items WHERE dataset_id = d.id GROUP BY g)) END
+     FROM research_items WHERE dataset_id = d.id) AS sources,
+  (SELECT CASE WHEN count(sequence) = 0 THEN NULL ELSE (SELECT json_group_object(g, n) FROM (SELECT coalesce(sequence, '(none)') AS g, count(*) AS n FROM research_items WHERE dataset_id = d.id GROUP BY g)) END
+     FROM research_items WHERE dataset_id = d.id) AS sequences
+  FROM research_datasets d`;
+
+function groupsOf(json: string | null): Record<string, number> | null {
+  if (!json) return null;
+  const g = JSON.parse(json) as Record<string, number>;
+  return Object.keys(g).length ? g : null;
+}
 
 function summary(r: DatasetRow): DatasetSummary {
   return {
@@ -55,6 +90,7 @@ function summary(r: DatasetRow): DatasetSummary {
     items: r.item_count,
     classCounts: JSON.parse(r.class_counts) as Record<string, number>,
     withMasks: r.with_masks,
+    groups: { source: groupsOf(r.sources), sequence: groupsOf(r.sequences) },
     createdAt: r.created_at,
     createdBy: r.created_by,
   };
@@ -67,9 +103,28 @@ function slug(name: string): string {
 export function createResearchService(options: ResearchServiceOptions) {
   const { db, inference, audit, logger } = options;
   const registry = createRegistry({ db, inference, audit, modelsFolder: options.modelsFolder });
+  const rl = options.readerLimits ?? {};
+  const reader = new ReaderPool({ heapMb: rl.heapMb ?? DEFAULT_READER_LIMITS.heapMb, requestMs: rl.requestMs ?? DEFAULT_READER_LIMITS.requestMs, dicom: { ...DEFAULT_READER_LIMITS.dicom, ...rl.dicom } }, logger);
   let runner: ReturnType<typeof createRunner> | null = null;
   // The runner touches the database on creation; the store may still be locked at start.
-  const runs = (): ReturnType<typeof createRunner> => (runner ??= createRunner({ db, inference, registry, audit, logger, flushEvery: options.flushEvery, chunkSize: options.chunkSize }));
+  const runs = (): ReturnType<typeof createRunner> => (runner ??= createRunner({ db, inference, registry, reader, audit, logger, flushEvery: options.flushEvery, chunkSize: options.chunkSize }));
+  const resamples = options.bootstrapResamples ?? 1000;
+  // Metrics (with their bootstrap intervals) of a run, kept while its results do not change.
+  const metricsCache = new Map<string, { key: string; m: RunMetricsDto }>();
+  function metricsOf(run: RunSummary): RunMetricsDto {
+    const key = `${run.done}:${run.failed}:${run.status}:${run.scoringMs}`;
+    const hit = metricsCache.get(run.id);
+    if (hit && hit.key === key) return hit.m;
+    const m = runMetrics(run, loadResults(db(), run), { resamples });
+    metricsCache.set(run.id, { key, m });
+    if (metricsCache.size > 64) metricsCache.delete(metricsCache.keys().next().value!);
+    return m;
+  }
+  function finishedRun(id: string): RunSummary {
+    const r = runs().get(id);
+    if (r.done === 0) throw new WorkstationError('CONFLICT', `Run ${r.id} has no results yet; wait for it to score some items.`);
+    return r;
+  }
   // Running de-identified exports by id (for cancel) and their destinations (one export per folder).
   const exports = new Map<string, { controller: AbortController; settled: Promise<void> }>();
   const exportDestinations = new Set<string>();
@@ -94,8 +149,30 @@ export function createResearchService(options: ResearchServiceOptions) {
 
   return {
     registry,
+    /** One folder of the picker: sub-folders and CSV files (names only, nothing read). */
+    browse(p: string | undefined): FolderListing {
+      return browseFolder(p);
+    },
+    /** What a folder or CSV would register as: counts per class, source and sequence, thumbnails; nothing stored. */
+    async previewDataset(input: string, name: string | undefined): Promise<DatasetPreview> {
+      const scanned = await reader.scan(input, { name, hash: false, maxThumbs: 0 });
+      const thumbnails = await reader.sampleThumbnails(scanned.items, 4, 24);
+      return {
+        kind: scanned.kind,
+        source: scanned.source,
+        name: scanned.name,
+        items: scanned.items.length,
+        classCounts: scanned.classCounts,
+        withMasks: scanned.items.filter((i) => i.maskFile !== null).length,
+        groups: scanned.groups,
+        ignored: scanned.ignored,
+        thumbnails,
+      };
+    },
     async registerDataset(input: string, name: string | undefined, actor: Actor): Promise<DatasetDetail> {
-      const scanned = await scanDataset(input, name);
+      // Every file is read, hashed and decoded in the reader worker, under its limits.
+      const scanned = await reader.scan(input, { name, hash: true, maxThumbs: 0 });
+      scanned.thumbnails = await reader.sampleThumbnails(scanned.items, 2, 12);
       const dup = db().prepare('SELECT id FROM research_datasets WHERE content_hash = ? AND source = ?').get(scanned.contentHash, scanned.source) as { id: string } | undefined;
       if (dup) return detail(dup.id); // registering the same bytes twice is a no-op
       const id = `${slug(scanned.name)}-${scanned.contentHash.slice(0, 8)}-${crypto.randomBytes(2).toString('hex')}`;
@@ -107,8 +184,8 @@ export function createResearchService(options: ResearchServiceOptions) {
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(id, scanned.name, scanned.kind, scanned.source, scanned.contentHash, scanned.items.length, JSON.stringify(scanned.classCounts), JSON.stringify(scanned.thumbnails), newDeidSecret(), new Date().toISOString(), actor.username);
-        const ins = conn.prepare('INSERT INTO research_items (dataset_id, idx, item_id, label, file, sha256, mask_file) VALUES (?, ?, ?, ?, ?, ?, ?)');
-        for (const it of scanned.items) ins.run(id, it.idx, it.itemId, it.label, it.file, it.sha256, it.maskFile);
+        const ins = conn.prepare('INSERT INTO research_items (dataset_id, idx, item_id, label, file, sha256, mask_file, source, sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+        for (const it of scanned.items) ins.run(id, it.idx, it.itemId, it.label, it.file, it.sha256, it.maskFile, it.source, it.sequence);
       })();
       audit.append({ actorId: actor.userId, actor: actor.username, action: 'datasets.register', objectType: 'research-dataset', objectId: id, outcome: 'success', detail: { items: scanned.items.length, kind: scanned.kind } });
       logger.info('research.dataset.registered', { dataset: id, items: scanned.items.length, kind: scanned.kind });
@@ -178,7 +255,39 @@ export function createResearchService(options: ResearchServiceOptions) {
     runMetrics(id: string): RunMetricsDto | null {
       const run = runs().get(id);
       if (run.done === 0) return null;
-      return runMetrics(run, loadResults(db(), run));
+      return metricsOf(run);
+    },
+    /** The items behind a number of one run (a confusion cell, a reliability bin), a page at a time with thumbnails. */
+    async runItems(id: string, filter: ItemFilter, opts: { sort?: ItemSort | undefined; offset?: number | undefined; limit?: number | undefined }): Promise<{ total: number; items: RunItem[] }> {
+      const run = finishedRun(id);
+      const all = selectItems(loadResults(db(), run), filter, opts.sort);
+      const page = all.slice(opts.offset ?? 0, (opts.offset ?? 0) + (opts.limit ?? 60));
+      const files = new Map((db().prepare('SELECT idx, file FROM research_items WHERE dataset_id = ?').all(run.datasetId) as { idx: number; file: string }[]).map((r) => [r.idx, r.file]));
+      const thumbs = page.length ? await reader.thumbsEach(page.map((r) => files.get(r.idx) ?? ''), 96) : [];
+      return { total: all.length, items: page.map((r, i) => toRunItem(r, thumbs[i] ?? null)) };
+    },
+    async runItem(id: string, idx: number): Promise<RunItemDetail> {
+      const run = finishedRun(id);
+      const r = loadResults(db(), run).find((x) => x.idx === idx && x.ok && x.label !== null);
+      if (!r) throw new WorkstationError('NOT_FOUND', `Item ${idx} has no result in this run.`);
+      return itemDetail({ db, inference, reader, logger }, run, r);
+    },
+    exportRunItems(id: string, filter: ItemFilter, sort: ItemSort | undefined, actor: Actor): { filename: string; csv: string } {
+      const run = finishedRun(id);
+      const items = selectItems(loadResults(db(), run), filter, sort);
+      audit.append({ actorId: actor.userId, actor: actor.username, action: 'runs.exportItems', objectType: 'research-run', objectId: id, outcome: 'success', detail: { items: items.length } });
+      return { filename: `items-${run.modelId}-${describeFilter(filter)}.csv`, csv: itemsCsv(run, items) };
+    },
+    compareMany(ids: string[], reference: string): MultiComparison {
+      const rs = ids.map(finishedRun);
+      return compareMany(rs, rs.map((r) => loadResults(db(), r)), reference, { resamples });
+    },
+    exportManyCsv(ids: string[], reference: string, actor: Actor): { filename: string; csv: string } {
+      const rs = ids.map(finishedRun);
+      const c = compareMany(rs, rs.map((r) => loadResults(db(), r)), reference, { resamples });
+      const ordered = c.runs.map((x) => loadResults(db(), x.run));
+      audit.append({ actorId: actor.userId, actor: actor.username, action: 'compare.exportCsv', objectType: 'research-run', objectId: ids.join(',').slice(0, 200), outcome: 'success' });
+      return { filename: `comparison-${c.runs.length}-runs-${c.runs[0]!.run.modelId}.csv`, csv: multiComparisonCsv(c, ordered) };
     },
     compare(a: string, b: string): Comparison {
       const { ra, rb } = pair(a, b);
@@ -202,6 +311,7 @@ export function createResearchService(options: ResearchServiceOptions) {
       for (const e of exports.values()) e.controller.abort();
       await Promise.all([...exports.values()].map((e) => e.settled));
       await runner?.close();
+      await reader.close();
     },
   };
 }
