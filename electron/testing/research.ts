@@ -19,15 +19,20 @@ export function shippedModelDir(): string {
  * variant (its probabilities differ), but not an independently trained model: tests say so.
  */
 export function makeUncalibratedVariant(destParent: string, id = 'tumornet-t1'): string {
+  return makeTemperatureVariant(destParent, id, 1);
+}
+
+/** The shipped weights under another id with another calibration temperature (version gets "-t<T>"). */
+export function makeTemperatureVariant(destParent: string, id: string, temperature: number): string {
   const src = shippedModelDir();
   const dest = path.join(destParent, id);
   fs.cpSync(src, dest, { recursive: true });
   const card = JSON.parse(fs.readFileSync(path.join(dest, 'model-card.json'), 'utf8')) as Record<string, unknown>;
   card.id = id;
-  card.version = `${String(card.version)}-t1`;
-  card.name = `${String(card.name ?? 'TumorNet')} (uncalibrated variant, temperature 1)`;
-  if (card.calibration && typeof card.calibration === 'object') (card.calibration as Record<string, unknown>).temperature = 1;
-  card.temperature = 1;
+  card.version = `${String(card.version)}-t${temperature}`;
+  card.name = `${String(card.name ?? 'TumorNet')} (${temperature === 1 ? 'uncalibrated ' : ''}variant, temperature ${temperature})`;
+  if (card.calibration && typeof card.calibration === 'object') (card.calibration as Record<string, unknown>).temperature = temperature;
+  card.temperature = temperature;
   fs.writeFileSync(path.join(dest, 'model-card.json'), JSON.stringify(card, null, 1));
   return dest;
 }
@@ -104,4 +109,37 @@ export function manyElementsDicom(n: number): Buffer {
     body.write('LO', o + 4, 'latin1');
   }
   return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), el(2, 0, 'UL', len), meta, body]);
+}
+
+/**
+ * A CSV data set from two sources with a `source` and a `sequence` column: LGG slices (real
+ * t1, t1ce and flair images with their masks) and images of the four-class MRI set (sequence not
+ * recorded). `perSequence` LGG glioma slices per sequence, `perClass` MRI images per class.
+ */
+export function writeMultiSourceCsv(dest: string, perSequence = 2, perClass = 3): string {
+  const lggRoot = path.join(datasetsRoot(), 'brain-tumor-lgg');
+  const rows = fs.readFileSync(path.join(lggRoot, 'manifest.csv'), 'utf8').trim().split(/\r?\n/).slice(1).map((l) => l.split(','));
+  fs.mkdirSync(path.join(dest, 'lgg'), { recursive: true });
+  fs.mkdirSync(path.join(dest, 'mri'), { recursive: true });
+  const out = ['path,label,mask,source,sequence'];
+  for (const seq of ['t1', 't1ce', 'flair']) {
+    const picked = rows.filter((r) => r[1] === 'glioma' && r[3] === seq).slice(0, perSequence);
+    for (const r of picked) {
+      const img = path.basename(r[0]!);
+      const mask = path.basename(r[5]!);
+      fs.copyFileSync(path.join(lggRoot, r[0]!), path.join(dest, 'lgg', img));
+      fs.copyFileSync(path.join(lggRoot, r[5]!), path.join(dest, 'lgg', mask));
+      out.push(`lgg/${img},glioma,lgg/${mask},lgg,${seq}`);
+    }
+  }
+  const mri = path.join(datasetsRoot(), 'brain-tumor-mri');
+  for (const cls of CLASSES) {
+    for (const f of fs.readdirSync(path.join(mri, cls)).filter((x) => /\.jpe?g$/i.test(x)).sort().slice(0, perClass)) {
+      fs.copyFileSync(path.join(mri, cls, f), path.join(dest, 'mri', `${cls}-${f}`));
+      out.push(`mri/${cls}-${f},${cls},,kaggle-mri,`);
+    }
+  }
+  const file = path.join(dest, 'multi.csv');
+  fs.writeFileSync(file, out.join('\n') + '\n');
+  return file;
 }
