@@ -7,7 +7,7 @@ import os
 import numpy as np
 import torch
 
-from model import FoldedTumorNet, arch, NUM_CLASSES
+from model import MASK_FEATURES, NUM_CLASSES, FoldedTumorNet, arch
 
 ONNX_OPSET = 13
 
@@ -18,19 +18,63 @@ def export_onnx(folded: FoldedTumorNet, path: str, size: int):
     folded = folded.eval()
     dummy = torch.zeros(1, 1, size, size)
     torch.onnx.export(
-        folded, dummy, path, input_names=["image"], output_names=["logits", "mask"],
-        dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}, "mask": {0: "N"}},
+        folded, dummy, path, input_names=["image"], output_names=["logits", "mask", "features"],
+        dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}, "mask": {0: "N"}, "features": {0: "N"}},
         opset_version=ONNX_OPSET, do_constant_folding=True)
-    m = onnx.load(path)
+    m = _simplify(onnx.load(path))
     m.producer_name = "tumornet-export"
     m.doc_string = ("TumorNet: input image float32 [N,1,H,W] preprocessed grey 0..1; outputs logits [N,5] raw "
-                    "(before temperature) and mask [N,1,H,W] sigmoid probabilities.")
+                    "(before temperature), mask [N,1,H,W] sigmoid probabilities, and features [N,F], the input of "
+                    "the classification head (Gemm fc.weight [5,F], fc.bias [5]).")
     onnx.checker.check_model(m, full_check=True)
     onnx.save(m, path)
     ops = sorted({n.op_type for n in m.graph.node})
     return dict(opset=ONNX_OPSET, ops=ops,
                 inputs=[(i.name, [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]) for i in m.graph.input],
                 outputs=[(o.name, [d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim]) for o in m.graph.output])
+
+
+def _simplify(m):
+    """Two rewrites of what torch.onnx emits for the mask statistics: a Pad with all-zero pads before
+    the 4x4 AveragePool is dropped, and a MaxPool whose window is its whole input becomes
+    GlobalMaxPool (the same value; a plainer graph for every runtime and for quantization)."""
+    import onnx
+    from onnx import numpy_helper, shape_inference
+    consts = {n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in m.graph.node
+              if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value"}
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    shapes = {}
+    inf = shape_inference.infer_shapes(m)
+    for vi in list(inf.graph.value_info) + list(inf.graph.input):
+        shapes[vi.name] = [d.dim_value for d in vi.type.tensor_type.shape.dim]
+    rename = {}
+    keep = []
+    for n in m.graph.node:
+        if n.op_type == "Pad":
+            pads = consts.get(n.input[1], inits.get(n.input[1]))
+            mode = next((a.s for a in n.attribute if a.name == "mode"), b"constant")
+            if pads is not None and not pads.any() and mode == b"constant":
+                rename[n.output[0]] = n.input[0]
+                continue
+        if n.op_type == "MaxPool":
+            k = next((list(a.ints) for a in n.attribute if a.name == "kernel_shape"), None)
+            shp = shapes.get(n.input[0])
+            pads = next((list(a.ints) for a in n.attribute if a.name == "pads"), [0, 0, 0, 0])
+            if shp and len(shp) == 4 and k == shp[2:] and not any(pads) and k != [2, 2]:
+                g = onnx.helper.make_node("GlobalMaxPool", [n.input[0]], [n.output[0]], name=n.name)
+                keep.append(g)
+                continue
+        keep.append(n)
+    for n in keep:
+        for j, x in enumerate(n.input):
+            while x in rename:
+                x = rename[x]
+            n.input[j] = x
+    used = {x for n in keep for x in n.input}
+    keep = [n for n in keep if not (n.op_type == "Constant" and n.output[0] not in used)]
+    del m.graph.node[:]
+    m.graph.node.extend(keep)
+    return m
 
 
 # ----------------------------------------------------------------------------- TF.js layers
@@ -87,21 +131,29 @@ def tfjs_topology(width: int, size: int):
     e5 = conv("enc5b", conv("enc5a", pool("pool4", e4)))
     g = add({"class_name": "GlobalAveragePooling2D", "name": "gap", "config": {
         "name": "gap", "trainable": False, "dtype": "float32", "data_format": "channels_last"}}, e5)
+    d4 = conv("dec4", cat("cat4", up("up4", e5), e4))
+    d3 = conv("dec3", cat("cat3", up("up3", d4), e3))
+    d2 = conv("dec2", cat("cat2", up("up2", d3), e2))
+    d1 = conv("dec1", cat("cat1", up("up1", d2), e1))
+    mask = add(_conv_cfg("mask", 1, 1, "sigmoid"), d1)
+    blocks = add({"class_name": "AveragePooling2D", "name": "mask_pool4", "config": {
+        "name": "mask_pool4", "trainable": False, "dtype": "float32", "pool_size": [4, 4], "strides": [4, 4],
+        "padding": "valid", "data_format": "channels_last"}}, mask)
+    bmax = add({"class_name": "GlobalMaxPooling2D", "name": "mask_block_max", "config": {
+        "name": "mask_block_max", "trainable": False, "dtype": "float32", "data_format": "channels_last"}}, blocks)
+    mmean = add({"class_name": "GlobalAveragePooling2D", "name": "mask_mean", "config": {
+        "name": "mask_mean", "trainable": False, "dtype": "float32", "data_format": "channels_last"}}, mask)
+    feats = add({"class_name": "Concatenate", "name": "features", "config": {
+        "name": "features", "trainable": False, "dtype": "float32", "axis": -1}}, g, bmax, mmean)
     add({"class_name": "Dense", "name": "logits", "config": {
         "name": "logits", "trainable": False, "dtype": "float32", "units": NUM_CLASSES, "activation": "linear",
         "use_bias": True, "kernel_initializer": {"class_name": "Zeros", "config": {}},
         "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": None,
         "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,
-        "bias_constraint": None}}, g)
-    d4 = conv("dec4", cat("cat4", up("up4", e5), e4))
-    d3 = conv("dec3", cat("cat3", up("up3", d4), e3))
-    d2 = conv("dec2", cat("cat2", up("up2", d3), e2))
-    d1 = conv("dec1", cat("cat1", up("up1", d2), e1))
-    c = _conv_cfg("mask", 1, 1, "sigmoid")
-    add(c, d1)
+        "bias_constraint": None}}, feats)
     return {"class_name": "Model", "config": {
         "name": "tumornet", "layers": layers, "input_layers": [["image", 0, 0]],
-        "output_layers": [["logits", 0, 0], ["mask", 0, 0]]},
+        "output_layers": [["logits", 0, 0], ["mask", 0, 0], ["features", 0, 0]]},
         "keras_version": "2.12.0", "backend": "tensorflow"}
 
 
@@ -118,6 +170,20 @@ def tfjs_weights(folded: FoldedTumorNet):
     out.append(("mask/kernel", np.transpose(folded.head.weight.detach().numpy(), (2, 3, 1, 0))))
     out.append(("mask/bias", folded.head.bias.detach().numpy()))
     return [(n, np.ascontiguousarray(a, dtype=np.float32)) for n, a in out]
+
+
+def head_spec(folded: FoldedTumorNet):
+    """The model card's `head` entry: where the classification head's input and weights are, in both
+    formats (federated learning retrains only this head and writes it back in place)."""
+    dim = int(folded.fc.weight.shape[1])
+    assert dim == folded.width * 16 + MASK_FEATURES
+    return {"description": "Dense head on `features` = [global average of the bottleneck (%d), largest 4x4-block "
+                           "mean of the mask, mean of the mask]; logits = features @ W + b (before temperature)."
+                           % (folded.width * 16),
+            "features": {"onnx_output": "features", "tfjs_output_index": 2, "dim": dim},
+            "onnx": {"weight": "fc.weight", "weight_layout": "out_in", "bias": "fc.bias"},
+            "tfjs": {"kernel": "logits/kernel", "kernel_layout": "in_out", "bias": "logits/bias"},
+            "classes": NUM_CLASSES}
 
 
 def export_tfjs(folded: FoldedTumorNet, out_dir: str, size: int):
@@ -165,10 +231,13 @@ def tf_reference_forward(weights, x_nhwc):
     e3 = conv(conv(pool(e2), "enc3a"), "enc3b")
     e4 = conv(conv(pool(e3), "enc4a"), "enc4b")
     e5 = conv(conv(pool(e4), "enc5a"), "enc5b")
-    logits = e5.mean((1, 2)) @ W["logits/kernel"] + W["logits/bias"]
     d4 = conv(np.concatenate([up(e5), e4], -1), "dec4")
     d3 = conv(np.concatenate([up(d4), e3], -1), "dec3")
     d2 = conv(np.concatenate([up(d3), e2], -1), "dec2")
     d1 = conv(np.concatenate([up(d2), e1], -1), "dec1")
     mask = conv(d1, "mask", act="sigmoid")
-    return logits, mask
+    N, H, Wd, _ = mask.shape
+    blocks = mask.reshape(N, H // 4, 4, Wd // 4, 4).mean((2, 4))
+    feats = np.concatenate([e5.mean((1, 2)), blocks.max((1, 2)).reshape(N, 1), mask.mean((1, 2))], -1)
+    logits = feats @ W["logits/kernel"] + W["logits/bias"]
+    return logits, mask, feats

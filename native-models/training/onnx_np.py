@@ -59,6 +59,14 @@ def run(path_or_model, feeds):
             r = i[0].repeat(sh, 2).repeat(sw, 3)
         elif op == "Concat":
             r = np.concatenate(i, axis=at["axis"])
+        elif op == "AveragePool":
+            k = at["kernel_shape"]
+            assert at.get("strides") == k and not any(at.get("pads", [0, 0, 0, 0]))
+            x = i[0]
+            N, C, H, W = x.shape
+            r = x[:, :, :H // k[0] * k[0], :W // k[1] * k[1]].reshape(N, C, H // k[0], k[0], W // k[1], k[1]).mean((3, 5))
+        elif op == "GlobalMaxPool":
+            r = i[0].max((2, 3), keepdims=True)
         elif op == "GlobalAveragePool":
             r = i[0].mean((2, 3), keepdims=True)
         elif op == "Flatten":

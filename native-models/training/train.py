@@ -1,15 +1,21 @@
 #!/usr/bin/python3
 """Rebuild the shipped TumorNet model from the data with fixed seeds.
 
-    /usr/bin/python3 native-models/training/train.py            # full run (train + finalize)
-    /usr/bin/python3 native-models/training/train.py --smoke    # one batch, export to a temp dir
-    /usr/bin/python3 native-models/training/train.py --finalize-only   # calibrate/evaluate/export from work/best.pt
+    /usr/bin/python3 native-models/training/train.py                 # full run (train + finalize)
+    /usr/bin/python3 native-models/training/train.py --smoke         # one batch, export to a temp dir
+    /usr/bin/python3 native-models/training/train.py --finalize-only # calibrate/evaluate/export from work/best.pt
+    /usr/bin/python3 native-models/training/train.py --exclude-source tcga-lgg   # leave one source out
 
-Steps: decode+preprocess all images once (numpy cache in work/), group near-duplicates across both
-data sets, split by group into train / sel (checkpoint selection) / cal (temperature) / val
-(held out, only used for the final report), train, keep the best checkpoint by the sel score,
-fold BN, fit temperature on cal, evaluate on val, export ONNX + TF.js + golden vectors,
-write metrics.json and the model card.
+Steps: decode+preprocess all images once (numpy cache in work/), group by patient / near-duplicate
+/ neighbouring slice, label every image with its source and sequence, split by group into train /
+sel (checkpoint selection) / cal (temperature) / val (held out, only for the final report), train
+with source- and class-balanced sampling and MR contrast augmentation, keep the best checkpoint by
+the sel score, fold BN, fit temperature on cal, evaluate on val per source and per sequence,
+export ONNX + TF.js + golden vectors, write metrics.json and the model card.
+
+Leave one source out (--exclude-source S): the same recipe trained without S, tested on every
+image of S; writes work/loso-S.json (no export). make_card.py puts these figures in the card.
+Runs on CUDA when one is found (--device auto), else on the CPU.
 """
 from __future__ import annotations
 
@@ -30,13 +36,24 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from data import (CLASSES, OTHER, SPLITS_DIR, WORK, build_cache, default_data_root,  # noqa: E402
-                  group_near_duplicates, make_splits, write_split_lists)
-from model import TumorNet, fold, macs  # noqa: E402
+from augment import augment  # noqa: E402
+from data import (CLASSES, NOTUMOR, OTHER, SOURCES, SPLITS_DIR, WORK, assign_sources, build_cache,  # noqa: E402
+                  default_data_root, group_items, make_splits, write_split_lists)
+from model import TumorNet, macs  # noqa: E402
 from synth import synth_set  # noqa: E402
 
-MODEL_DIR = os.path.abspath(os.path.join(HERE, "..", "tumornet"))
+MODEL_ID = "tumornet-v2"
+MODEL_VERSION = "2.0.0"
+MODEL_DIR = os.path.abspath(os.path.join(HERE, "..", MODEL_ID))
 DUP_THRESHOLD = 0.98
+# Share of each source within a class in every epoch (renormalised over the sources present).
+SOURCE_SHARES = {
+    "glioma": {"figshare": 0.35, "sartaj": 0.3, "tcga-lgg": 0.35},
+    "meningioma": {"figshare": 0.5, "sartaj": 0.5},
+    "notumor": {"br35h": 0.65, "sartaj": 0.04, "tcga-lgg": 0.31},
+    "pituitary": {"figshare": 0.5, "sartaj": 0.5},
+}
+OTHER_SHARE = 0.14
 
 
 class Logger:
@@ -58,53 +75,49 @@ def seed_all(seed):
     torch.manual_seed(seed)
 
 
-# ----------------------------------------------------------------------------- augmentation
-def augment(x, m, gen):
-    """x [B,1,H,W] in 0..1, m [B,1,H,W] soft mask.  Flip, small rotation/scale/shift, intensity."""
-    B = x.shape[0]
-    flip = torch.rand(B, generator=gen) < 0.5
-    x = torch.where(flip[:, None, None, None], x.flip(3), x)
-    m = torch.where(flip[:, None, None, None], m.flip(3), m)
-    ang = (torch.rand(B, generator=gen) * 2 - 1) * math.radians(12)
-    sc = 1 + (torch.rand(B, generator=gen) * 2 - 1) * 0.12
-    tx = (torch.rand(B, generator=gen) * 2 - 1) * 0.06
-    ty = (torch.rand(B, generator=gen) * 2 - 1) * 0.06
-    cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
-    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
-    grid = F.affine_grid(theta, x.shape, align_corners=False)
-    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    m = F.grid_sample(m, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    gamma = torch.exp((torch.rand(B, 1, 1, 1, generator=gen) * 2 - 1) * 0.3)
-    a = 1 + (torch.rand(B, 1, 1, 1, generator=gen) * 2 - 1) * 0.15
-    b = (torch.rand(B, 1, 1, 1, generator=gen) * 2 - 1) * 0.08
-    x = x.clamp(0, 1) ** gamma * a + b
-    noise = torch.rand(B, 1, 1, 1, generator=gen) < 0.2
-    x = x + noise * torch.randn(x.shape, generator=gen) * 0.02
-    return x.clamp(0, 1), m
+def pick_device(name):
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 # ----------------------------------------------------------------------------- inference helper
 @torch.no_grad()
-def predict(model, x, bs=256):
+def predict(model, x, bs=256, device=None, features=False):
+    """-> logits [N,5], mask probabilities [N,H,W] (and head features [N,F] if asked)."""
     model.eval()
-    L, M = [], []
+    dev = device or next(model.parameters()).device
+    L, M, Fs = [], [], []
     for i in range(0, len(x), bs):
-        xb = torch.from_numpy(np.ascontiguousarray(x[i:i + bs])).to(memory_format=torch.channels_last)
-        lo, mk = model(xb)
-        L.append(lo.float().numpy())
+        xb = torch.from_numpy(np.ascontiguousarray(x[i:i + bs])).to(dev).contiguous(memory_format=torch.channels_last)
+        out = model(xb)
+        lo, mk = out[0], out[1]
         if isinstance(model, TumorNet):  # training model returns mask logits; folded returns sigmoid
             mk = torch.sigmoid(mk)
-        M.append(mk[:, 0].float().numpy())
-    return np.concatenate(L), np.concatenate(M)
+        L.append(lo.float().cpu().numpy())
+        M.append(mk[:, 0].float().cpu().numpy())
+        if features:
+            Fs.append(out[2].float().cpu().numpy() if len(out) > 2 else model(xb, return_features=True)[2].float().cpu().numpy())
+    res = (np.concatenate(L), np.concatenate(M))
+    return res + (np.concatenate(Fs),) if features else res
 
 
-def sel_score(model, D, log):
+def sel_score(model, D, device):
+    """Checkpoint score on the sel split: mean over sources of the balanced accuracy (mean recall of
+    the classes the source has), + 0.3 x mean mask Dice on masked tumor slices."""
     from metrics import mask_scores
-    logits, mprob = predict(model, D["x_sel"])
-    acc = float((logits.argmax(1) == D["y_sel"]).mean())
+    logits, mprob = predict(model, D["x_sel"], device=device)
+    pred = logits.argmax(1)
+    y, srcs = D["y_sel"], D["src_sel"]
+    per_source = {}
+    for s in sorted(set(srcs)):
+        sel = srcs == s
+        rec = [float((pred[sel & (y == c)] == c).mean()) for c in range(5) if (sel & (y == c)).any()]
+        per_source[s] = float(np.mean(rec))
+    bacc = float(np.mean(list(per_source.values())))
     hm = D["hm_sel"]
     dice = mask_scores(mprob[hm], D["m_sel"][hm])["dice_mean"] if hm.any() else 0.0
-    return acc + 0.3 * dice, acc, dice
+    return bacc + 0.3 * dice, bacc, dice, per_source
 
 
 # ----------------------------------------------------------------------------- data
@@ -117,19 +130,29 @@ def prepare(args, log):
         log("no data set found: smoke run on synthetic stand-ins only")
         return None
     items, x, m, hasmask, feat = build_cache(root, size, limit_per_class=6 if args.smoke else None, log=log)
-    groups = group_near_duplicates(feat, DUP_THRESHOLD, log=log)
+    groups = group_items(items, feat, DUP_THRESHOLD, log=log)
+    src = assign_sources(items, groups)
     split = make_splits(items, groups, args.seed)
     labels = np.array([it["label"] for it in items])
-    src = np.array([it["src"] for it in items])
-    if not args.smoke:
-        write_split_lists(items, split, SPLITS_DIR)
+    seq = np.array([it["sequence"] for it in items])
+    if not args.smoke and not args.exclude_source:
+        write_split_lists(items, split, groups, SPLITS_DIR)
     counts = {}
     for k in ("train", "sel", "cal", "val"):
         counts[k] = {}
-        for s in ("mri", "seg"):
+        for s in SOURCES:
             sel = (split == k) & (src == s)
-            counts[k][s] = {CLASSES[c]: int(((labels == c) & sel).sum()) for c in range(4)}
+            c = {CLASSES[c]: int(((labels == c) & sel).sum()) for c in range(4)}
+            if sum(c.values()):
+                counts[k][s] = c
     log("split counts:", json.dumps(counts))
+    held_out = None
+    if args.exclude_source:
+        if args.exclude_source not in SOURCES:
+            raise SystemExit(f"--exclude-source must be one of {SOURCES}")
+        held_out = src == args.exclude_source
+        split = np.where(held_out, "heldout", split)
+        log(f"leave-one-source-out: {int(held_out.sum())} images of {args.exclude_source} held out (not trained, not selected on)")
     n_syn = dict(train=64, sel=16, cal=16, val=16) if args.smoke else dict(train=6000, sel=300, cal=300, val=750)
     syn = {}
     for k, s in zip(("train", "sel", "cal", "val"), (101, 202, 303, 404)):
@@ -143,13 +166,19 @@ def prepare(args, log):
             if not args.smoke:
                 os.makedirs(WORK, exist_ok=True)
                 np.save(path, syn[k])
-    D = dict(items=items, x=x, m=m, hasmask=hasmask, labels=labels, src=src, split=split, counts=counts, syn=syn)
+    from photos import load_pictures, random_crops
+    pics = [] if args.smoke else load_pictures("train", log=log)
+    photo_sel = random_crops(pics, 150, args.seed + 77, size) if pics else np.zeros((0, 1, size, size), np.float32)
+    photo_cal = random_crops(pics, 150, args.seed + 78, size) if pics else np.zeros((0, 1, size, size), np.float32)
+    D = dict(items=items, x=x, m=m, hasmask=hasmask, labels=labels, src=src, seq=seq, split=split, groups=groups,
+             counts=counts, syn=syn, pics=pics, photo_cal=photo_cal, held_out=held_out, root=root)
     sel = split == "sel"
-    D["x_sel"] = np.concatenate([x[sel], syn["sel"]])
-    D["y_sel"] = np.concatenate([labels[sel], np.full(len(syn["sel"]), OTHER)])
-    segsel = sel & (src == "seg")
-    D["hm_sel"] = np.concatenate([segsel[sel], np.zeros(len(syn["sel"]), bool)])
-    D["m_sel"] = np.concatenate([m[sel], np.zeros((len(syn["sel"]),) + m.shape[1:], np.float32)])
+    other_sel = np.concatenate([syn["sel"], photo_sel])
+    D["x_sel"] = np.concatenate([x[sel], other_sel])
+    D["y_sel"] = np.concatenate([labels[sel], np.full(len(other_sel), OTHER)])
+    D["src_sel"] = np.concatenate([src[sel], np.full(len(other_sel), "other")])
+    D["hm_sel"] = np.concatenate([sel[sel] & hasmask[sel] & (labels[sel] != NOTUMOR), np.zeros(len(other_sel), bool)])
+    D["m_sel"] = np.concatenate([m[sel], np.zeros((len(other_sel),) + m.shape[1:], np.float32)])
     return D
 
 
@@ -162,30 +191,55 @@ def synthetic_standin(args):
     labels = np.arange(n) % 4
     syn, _ = synth_set(16, 1, args.size)
     split = np.array(["train"] * n, dtype=object)
-    D = dict(items=[], x=x, m=m, hasmask=np.ones(n, bool), labels=labels, src=np.array(["seg"] * n),
-             split=split, counts={}, syn=dict(train=syn, sel=syn, cal=syn, val=syn))
-    D["x_sel"], D["y_sel"] = syn, np.full(len(syn), OTHER)
+    src = np.array(["figshare"] * n)
+    D = dict(items=[], x=x, m=m, hasmask=np.ones(n, bool), labels=labels, src=src, seq=np.array(["t1ce"] * n),
+             split=split, groups=np.arange(n), counts={}, syn=dict(train=syn, sel=syn, cal=syn, val=syn), pics=[],
+             photo_cal=np.zeros((0, 1, args.size, args.size), np.float32), held_out=None, root=None)
+    D["x_sel"], D["y_sel"], D["src_sel"] = syn, np.full(len(syn), OTHER), np.array(["other"] * len(syn))
     D["hm_sel"], D["m_sel"] = np.zeros(len(syn), bool), np.zeros((len(syn), args.size, args.size), np.float32)
     return D
 
 
+def epoch_plan(D, n_samples, rng):
+    """Indices of the real training images for one epoch: classes equal, sources within a class by
+    SOURCE_SHARES, sequences within tcga-lgg equal; uniform within a cell (with replacement)."""
+    tr = np.nonzero(D["split"] == "train")[0]
+    labels, src, seq = D["labels"][tr], D["src"][tr], D["seq"][tr]
+    per_class = n_samples / 4
+    out = []
+    for c in range(4):
+        shares = {s: w for s, w in SOURCE_SHARES[CLASSES[c]].items() if ((labels == c) & (src == s)).any()}
+        if not shares:
+            continue
+        tot = sum(shares.values())
+        for s, w in shares.items():
+            cell = (labels == c) & (src == s)
+            seqs = sorted(set(seq[cell]))
+            n_cell = per_class * w / tot
+            for q in seqs:
+                idx = tr[cell & (seq == q)]
+                k = int(round(n_cell / len(seqs)))
+                out.append(rng.choice(idx, k, replace=len(idx) < k))
+    return np.concatenate(out) if out else np.zeros(0, int)
+
+
 # ----------------------------------------------------------------------------- training
 def train(args, D, log, ckpt_path):
+    from photos import random_crops
     seed_all(args.seed)
+    dev = pick_device(args.device)
     gen = torch.Generator().manual_seed(args.seed)
-    model = TumorNet(args.width).to(memory_format=torch.channels_last)
-    tr = D["split"] == "train"
-    xtr, ytr, mtr, hmtr = D["x"][tr], D["labels"][tr], D["m"][tr], D["hasmask"][tr]
+    model = TumorNet(args.width).to(dev).to(memory_format=torch.channels_last)
+    X, Mk, HM, Y = D["x"], D["m"], D["hasmask"], D["labels"]
     syn = D["syn"]["train"]
-    n_syn_epoch = min(len(syn), args.synth_per_epoch)
-    counts = np.bincount(ytr, minlength=5).astype(float)
-    counts[OTHER] = n_syn_epoch
-    w = (counts.mean() / np.maximum(counts, 1)) ** 0.5
-    cls_w = torch.tensor(w / w.mean(), dtype=torch.float32)
-    log(f"train: {len(xtr)} real + {n_syn_epoch} synthetic/epoch; class counts {counts.tolist()}; "
-        f"CE weights {np.round(cls_w.numpy(), 3).tolist()}")
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    steps_per_epoch = math.ceil((len(xtr) + n_syn_epoch) / args.batch)
+    n_other = max(8, int(round(args.samples_per_epoch * OTHER_SHARE)))
+    n_real = args.samples_per_epoch - n_other
+    if args.smoke:
+        n_real, n_other = 24, 8
+    log(f"train on {dev}: {int((D['split'] == 'train').sum())} real images in the pool; per epoch {n_real} real "
+        f"(classes equal, sources by {json.dumps(SOURCE_SHARES)}) + {n_other} other (synthetic + photo crops)")
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    steps_per_epoch = math.ceil((n_real + n_other) / args.batch)
     if args.smoke:
         steps_per_epoch = 1
     plan = dict(epochs=args.epochs, total=steps_per_epoch * args.epochs)
@@ -193,7 +247,7 @@ def train(args, D, log, ckpt_path):
 
     def lr_factor(s):
         t = plan["total"]
-        return min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, t) / t))
+        return min(1.0, (s + 1) / warm) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(s, t) / t)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     best = (-1.0, None)
@@ -204,29 +258,35 @@ def train(args, D, log, ckpt_path):
     while ep < plan["epochs"]:
         model.train()
         t0 = time.time()
-        syn_idx = rng.choice(len(syn), n_syn_epoch, replace=False)
-        n_real = len(xtr)
-        order = rng.permutation(n_real + n_syn_epoch)
+        real = epoch_plan(D, n_real, rng)
+        n_photo = n_other // 2 if D["pics"] else 0
+        photos = random_crops(D["pics"], n_photo, args.seed * 100 + ep, args.size) if n_photo else None
+        syn_idx = rng.choice(len(syn), n_other - n_photo, replace=False)
+        other = np.concatenate([syn[syn_idx]] + ([photos] if photos is not None else []))
+        n_r = len(real)
+        order = rng.permutation(n_r + len(other))
         tot_l = tot_c = tot_m = 0.0
         nb = 0
         for s in range(steps_per_epoch):
             bi = order[s * args.batch:(s + 1) * args.batch]
             if len(bi) == 0:
                 break
-            ri = bi[bi < n_real]
-            si = syn_idx[bi[bi >= n_real] - n_real]
-            xb = np.concatenate([xtr[ri], syn[si]])
-            mb = np.concatenate([mtr[ri], np.zeros((len(si),) + mtr.shape[1:], np.float32)])
-            yb = np.concatenate([ytr[ri], np.full(len(si), OTHER)])
-            hb = np.concatenate([hmtr[ri], np.ones(len(si), bool)])
+            ri = real[bi[bi < n_r]]
+            oi = bi[bi >= n_r] - n_r
+            xb = np.concatenate([X[ri], other[oi]])
+            mb = np.concatenate([Mk[ri], np.zeros((len(oi),) + Mk.shape[1:], np.float32)])
+            yb = np.concatenate([Y[ri], np.full(len(oi), OTHER)])
+            hb = np.concatenate([HM[ri], np.ones(len(oi), bool)])
+            tumor_mask = np.concatenate([HM[ri] & (Y[ri] != NOTUMOR), np.zeros(len(oi), bool)])
             x = torch.from_numpy(xb)
             m = torch.from_numpy(mb)[:, None]
-            x, m = augment(x, m, gen)
-            x = x.contiguous(memory_format=torch.channels_last)
-            y = torch.from_numpy(yb).long()
-            h = torch.from_numpy(hb)
+            x, m = augment(x, m, torch.from_numpy(tumor_mask), gen, strength=args.aug_strength)
+            x = x.to(dev).contiguous(memory_format=torch.channels_last)
+            m = m.to(dev)
+            y = torch.from_numpy(yb).long().to(dev)
+            h = torch.from_numpy(hb).to(dev)
             logits, mlog = model(x)
-            lc = F.cross_entropy(logits, y, weight=cls_w)
+            lc = F.cross_entropy(logits, y, label_smoothing=args.label_smoothing)
             if h.any():
                 ml, mt = mlog[h], m[h]
                 bce = F.binary_cross_entropy_with_logits(ml, mt)
@@ -236,7 +296,7 @@ def train(args, D, log, ckpt_path):
                 dice = 1 - (2 * inter + 1) / (den + 1)
                 lm = bce + dice.mean()
             else:
-                lm = torch.zeros(())
+                lm = torch.zeros((), device=dev)
             loss = lc + args.mask_weight * lm
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -246,18 +306,18 @@ def train(args, D, log, ckpt_path):
             if args.max_minutes and (time.time() - t_start) > args.max_minutes * 66:
                 log("time budget (+10%) exceeded inside epoch; stopping")
                 break
-        score, acc, dice = sel_score(model, D, log)
+        score, acc, dice, per_src = sel_score(model, D, dev)
         dt = time.time() - t0
         history.append(dict(epoch=ep + 1, loss=tot_l / nb, loss_cls=tot_c / nb, loss_mask=tot_m / nb,
-                            sel_acc=acc, sel_dice=dice, sel_score=score, seconds=dt))
+                            sel_balanced_acc=acc, sel_dice=dice, sel_score=score, sel_per_source=per_src, seconds=dt))
         improved = score > best[0]
         if improved:
             best = (score, ep + 1)
             torch.save(dict(state=model.state_dict(), width=args.width, size=args.size, epoch=ep + 1,
                             sel_score=score), ckpt_path)
         log(f"epoch {ep + 1}/{plan['epochs']} loss {tot_l / nb:.4f} (cls {tot_c / nb:.4f} mask {tot_m / nb:.4f}) "
-            f"sel acc {acc:.4f} dice {dice:.4f} score {score:.4f}{' *best*' if improved else ''} "
-            f"lr {sched.get_last_lr()[0]:.2e} {dt:.1f}s")
+            f"sel bacc {acc:.4f} {json.dumps({k: round(v, 3) for k, v in per_src.items()})} dice {dice:.4f} "
+            f"score {score:.4f}{' *best*' if improved else ''} lr {sched.get_last_lr()[0]:.2e} {dt:.1f}s")
         ep += 1
         if args.max_minutes and (time.time() - t_start) > args.max_minutes * 60:
             log("time budget reached; stopping")
@@ -276,42 +336,49 @@ def train(args, D, log, ckpt_path):
                 log(f"time budget: planned epochs set to {plan['epochs']} (median {per:.0f}s/epoch)")
     wall = time.time() - t_start
     log(f"training done in {wall / 60:.1f} min; best epoch {best[1]} sel score {best[0]:.4f}")
-    return dict(history=history, best_epoch=best[1], best_sel_score=best[0], train_wall_s=wall,
+    extra = f" --exclude-source {args.exclude_source}" if args.exclude_source else ""
+    return dict(history=history, best_epoch=best[1], best_sel_score=best[0], train_wall_s=wall, device=str(dev),
                 epochs_run=len(history), epochs_planned_final=plan["epochs"],
-                reproduce_command="/usr/bin/python3 native-models/training/train.py --epochs %d --max-minutes 0"
-                                  % plan["epochs"])
+                reproduce_command="/usr/bin/python3 native-models/training/train.py --epochs %d --max-minutes 0%s"
+                                  % (plan["epochs"], extra))
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=None, help="datasets root (default: ../shared/datasets)")
-    ap.add_argument("--epochs", type=int, default=30, help="planned epochs (upper bound when --max-minutes is set)")
+    ap.add_argument("--epochs", type=int, default=24, help="planned epochs (upper bound when --max-minutes is set)")
+    ap.add_argument("--samples-per-epoch", type=int, default=5600, help="images drawn per epoch (balanced sampling)")
     ap.add_argument("--size", type=int, default=128, help="input H=W")
-    ap.add_argument("--width", type=int, default=8, help="base channel width")
+    ap.add_argument("--width", type=int, default=16, help="base channel width")
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--weight-decay", type=float, default=5e-4)
+    ap.add_argument("--label-smoothing", type=float, default=0.05)
     ap.add_argument("--mask-weight", type=float, default=1.0)
-    ap.add_argument("--synth-per-epoch", type=int, default=700)
+    ap.add_argument("--aug-strength", type=float, default=1.0, help="probability scale of the contrast augmentations")
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--max-minutes", type=float, default=60, help="training time budget in minutes; re-plans the number of epochs (<= --epochs) so the LR schedule ends in time (0 = none)")
-    ap.add_argument("--out", default=None, help="model folder (default native-models/tumornet)")
+    ap.add_argument("--device", default="auto", help="auto (CUDA when found, else CPU), cpu or cuda")
+    ap.add_argument("--max-minutes", type=float, default=150, help="training time budget in minutes; re-plans the number of epochs (<= --epochs) so the LR schedule ends in time (0 = none)")
+    ap.add_argument("--exclude-source", default=None, help=f"leave this source out ({', '.join(SOURCES)}); writes work/loso-SOURCE.json, no export")
+    ap.add_argument("--out", default=None, help=f"model folder (default native-models/{MODEL_ID})")
     ap.add_argument("--smoke", action="store_true", help="one batch, tiny data, export to a temp dir")
     ap.add_argument("--finalize-only", action="store_true", help="skip training; use work/best.pt")
     ap.add_argument("--ckpt", default=None, help="checkpoint for --finalize-only (default work/best.pt)")
     ap.add_argument("--prepare-only", action="store_true", help="build cache + splits and exit")
     ap.add_argument("--no-fmnist", action="store_true", help="skip the fashion-mnist reject test")
     args = ap.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("TUMORNET_THREADS", "2")))
     if args.smoke:
         args.epochs = 1
         tmp = tempfile.mkdtemp(prefix="tumornet-smoke-")
-        args.out = args.out or os.path.join(tmp, "tumornet")
+        args.out = args.out or os.path.join(tmp, MODEL_ID)
         work = tmp
     else:
         args.out = args.out or MODEL_DIR
         work = WORK
     os.makedirs(work, exist_ok=True)
-    log = Logger(os.path.join(work, "train.log"))
+    tag = f"-loso-{args.exclude_source}" if args.exclude_source else ""
+    log = Logger(os.path.join(work, f"train{tag}.log"))
     log("args:", json.dumps(vars(args)))
     log(f"model MACs/image: {macs(args.width, args.size) / 1e6:.1f}M (= {2 * macs(args.width, args.size) / 1e9:.3f} GFLOP)")
     seed_all(args.seed)
@@ -320,10 +387,8 @@ def main(argv=None):
         D = synthetic_standin(args)
     if args.prepare_only:
         return 0
-    ckpt = os.path.join(work, "best.pt")
-    train_info_path = os.path.join(work, "train_info.json")
-    if args.ckpt:
-        ckpt = args.ckpt
+    ckpt = args.ckpt or os.path.join(work, f"best{tag}.pt")
+    train_info_path = os.path.join(work, f"train_info{tag}.json")
     if args.finalize_only:
         if os.path.exists(train_info_path):
             with open(train_info_path) as f:
@@ -338,6 +403,9 @@ def main(argv=None):
         tinfo["args"] = vars(args)
         with open(train_info_path, "w") as f:
             json.dump(tinfo, f, indent=1)
+    if args.exclude_source:
+        from finalize import evaluate_loso
+        return evaluate_loso(args, D, tinfo, ckpt, log, work)
     from finalize import finalize
     res = finalize(args, D, tinfo, ckpt, log, work)
     if not args.smoke:
