@@ -1,6 +1,10 @@
 // Two test projects: unit/integration tests beside the code, and browser tests in e2e/ that
 // drive Debian's Chromium against the real headless host.
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Renderer modules import the contract as @contract/... (as renderer/vite.config.ts resolves it).
+const alias = { '@contract': path.resolve(import.meta.dirname, 'electron/contract') };
 
 export default defineConfig({
   test: {
@@ -8,6 +12,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          alias,
           include: ['electron/**/*.test.ts', 'renderer/**/*.test.ts', 'scripts/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,

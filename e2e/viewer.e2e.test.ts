@@ -102,7 +102,7 @@ describe('worklist and viewer in the browser', () => {
     await waitForAiDone();
     await expect(page.getByTestId('ai-study-finding').innerText()).resolves.toMatch(/Glioma >?\d+\.\d%/);
     await expect(page.getByTestId('ai-notice').innerText()).resolves.toMatch(/Not a medical device/);
-    await expect(page.getByTestId('ai-model').innerText()).resolves.toMatch(/tumornet[\s\S]*Validated accuracy[\s\S]*\d+\.\d%/);
+    await expect(page.getByTestId('ai-model').innerText()).resolves.toMatch(/tumornet[\s\S]*(Validated accuracy|Expected accuracy on a new site)[\s\S]*\d+\.\d%/);
 
     // The overlay: drawn on the canvas, gone when toggled off with its shortcut, back with the checkbox.
     await waitForViewportAttr(page, 'data-overlay-drawn', 'true');

@@ -113,6 +113,16 @@ export const seriesSummarySchema = z.object({
   bodyPart: z.string().nullable(),
   /** (0020,0052): derived objects (the SEG) repeat it; null when unknown. */
   frameOfReferenceUid: z.string().nullable().default(null),
+  /** The MR sequence as far as the header tells: code as in a model card's validated_sequences. */
+  sequence: z
+    .object({
+      code: z.enum(['t1', 't1ce', 't2', 'flair', 'dwi', 'swi', 'other', 'unknown']),
+      name: z.string(),
+      /** What the guess rests on, e.g. 'Series Description "AX T2 FSE"'. */
+      basis: z.string(),
+    })
+    .nullable()
+    .default(null),
   instances: z.array(instanceSummarySchema),
 });
 export type SeriesSummary = z.infer<typeof seriesSummarySchema>;

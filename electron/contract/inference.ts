@@ -22,6 +22,16 @@ export const modelSummarySchema = z.object({
   problem: z.string().optional(),
   /** Held-out metrics as the card states them (accuracy etc.), when present. */
   metrics: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The figure that best predicts a new site's data, as the card states it (for tumornet 2.0.0 the
+   * leave-one-source-out accuracy with its n). Shown beside every AI result instead of the
+   * flattering same-source figure.
+   */
+  headline: z.object({ figure: z.string(), accuracy: z.number(), n: z.number().int(), description: z.string().optional() }).optional(),
+  /** MR sequences the card says the model was validated on (t1, t1ce, flair, ...). */
+  validatedSequences: z.array(z.string()).optional(),
+  /** Licence terms of the training data that bind the model (e.g. non-commercial). */
+  licenseNotice: z.string().optional(),
   intendedUse: z.string().optional(),
 });
 export type ModelSummary = z.infer<typeof modelSummarySchema>;

@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import { MAX_PATIENT_MATCHES, WorkstationError, type InstanceSummary, type PatientMatch, type SeriesSummary, type StudyDetail, type StudySummary } from '../../contract';
 import type { Db } from '../store';
+import { guessMrSequence, SEQUENCE_NAMES, type MrAcquisition } from './mr-sequence';
 import type { DicomMeta } from './parse';
 
 export type IndexOutcome = { status: 'imported' | 'duplicate' | 'conflict'; studyId: string; instanceId: string; conflictOf: string | null };
@@ -20,6 +21,24 @@ function patientKey(m: DicomMeta): string {
 }
 
 const nn = (s: string): string | null => (s === '' ? null : s);
+
+/** The MR acquisition fields as stored (JSON), or null when the file carries none of them. */
+function acquisitionJson(a: MrAcquisition): string | null {
+  const kept = Object.fromEntries(Object.entries(a).filter(([, v]) => v !== null && v !== ''));
+  return Object.keys(kept).length ? JSON.stringify(kept) : null;
+}
+
+/** The series' MR sequence as far as its header tells (series imported before 0013 have only the description). */
+function seriesSequence(modality: string | null, description: string | null, acquisition: string | null): SeriesSummary['sequence'] {
+  let acq: MrAcquisition = {};
+  try {
+    acq = acquisition ? (JSON.parse(acquisition) as MrAcquisition) : {};
+  } catch {
+    acq = {};
+  }
+  const g = guessMrSequence({ ...acq, modality, seriesDescription: description });
+  return { code: g.sequence, name: SEQUENCE_NAMES[g.sequence], basis: g.basis };
+}
 
 export interface ListQuery {
   search?: string | undefined;
@@ -132,11 +151,13 @@ export function createDicomIndex(db: () => Db): DicomIndex {
         let series = conn.prepare('SELECT id, study_id FROM series WHERE series_instance_uid = ?').get(meta.series.uid) as { id: string; study_id: string } | undefined;
         if (!series) {
           series = { id: crypto.randomUUID(), study_id: study.id };
-          conn.prepare('INSERT INTO series (id, study_id, series_instance_uid, modality, series_number, description, body_part, frame_of_reference_uid, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-            .run(series.id, study.id, meta.series.uid, nn(meta.series.modality), meta.series.number, nn(meta.series.description), nn(meta.series.bodyPart), meta.series.frameOfReferenceUid, now);
-        } else if (meta.series.frameOfReferenceUid) {
-          // A series imported before the index kept it (or from a file without it) learns it now.
-          conn.prepare('UPDATE series SET frame_of_reference_uid = ? WHERE id = ? AND frame_of_reference_uid IS NULL').run(meta.series.frameOfReferenceUid, series.id);
+          conn.prepare('INSERT INTO series (id, study_id, series_instance_uid, modality, series_number, description, body_part, frame_of_reference_uid, acquisition, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(series.id, study.id, meta.series.uid, nn(meta.series.modality), meta.series.number, nn(meta.series.description), nn(meta.series.bodyPart), meta.series.frameOfReferenceUid, acquisitionJson(meta.series.acquisition), now);
+        } else {
+          // A series imported before the index kept these (or from a file without them) learns them now.
+          if (meta.series.frameOfReferenceUid) conn.prepare('UPDATE series SET frame_of_reference_uid = ? WHERE id = ? AND frame_of_reference_uid IS NULL').run(meta.series.frameOfReferenceUid, series.id);
+          const acq = acquisitionJson(meta.series.acquisition);
+          if (acq) conn.prepare('UPDATE series SET acquisition = ? WHERE id = ? AND acquisition IS NULL').run(acq, series.id);
         }
         const studyId = series.study_id;
         const existing = conn.prepare('SELECT id FROM instances WHERE sop_instance_uid = ? AND conflict_of IS NULL').get(meta.instance.sopInstanceUid) as { id: string } | undefined;
@@ -197,6 +218,7 @@ export function createDicomIndex(db: () => Db): DicomIndex {
       if (!row) throw new WorkstationError('NOT_FOUND', 'That study is not in this workstation (it may have been removed).');
       const series = conn.prepare('SELECT * FROM series WHERE study_id = ? ORDER BY series_number IS NULL, series_number, imported_at').all(studyId) as {
         id: string; series_instance_uid: string; modality: string | null; series_number: number | null; description: string | null; body_part: string | null; frame_of_reference_uid: string | null;
+        acquisition: string | null;
       }[];
       const instStmt = conn.prepare('SELECT * FROM instances WHERE series_id = ? ORDER BY instance_number IS NULL, instance_number, slice_location, imported_at');
       const out: SeriesSummary[] = series.map((s) => ({
@@ -207,6 +229,7 @@ export function createDicomIndex(db: () => Db): DicomIndex {
         description: s.description,
         bodyPart: s.body_part,
         frameOfReferenceUid: s.frame_of_reference_uid ?? null,
+        sequence: seriesSequence(s.modality, s.description, s.acquisition),
         instances: (instStmt.all(s.id) as Record<string, unknown>[]).map(
           (i): InstanceSummary => ({
             instanceId: i.id as string,

@@ -5,6 +5,7 @@ import zlib from 'node:zlib';
 import type * as DicomParserModule from 'dicom-parser';
 import type { DataSet, Element } from 'dicom-parser';
 import type { DicomLimits } from './limits';
+import type { MrAcquisition } from './mr-sequence';
 import { DicomRefusal, refuse } from './refusal';
 
 const require = createRequire(import.meta.url);
@@ -62,7 +63,7 @@ export interface ImageInfo {
 export interface DicomMeta {
   patient: { name: string; id: string; issuer: string; birthDate: string; sex: string };
   study: { uid: string; date: string; time: string; accession: string; description: string; referringPhysician: string };
-  series: { uid: string; modality: string; number: number | null; description: string; bodyPart: string; frameOfReferenceUid: string | null };
+  series: { uid: string; modality: string; number: number | null; description: string; bodyPart: string; frameOfReferenceUid: string | null; acquisition: MrAcquisition };
   instance: {
     sopInstanceUid: string;
     sopClassUid: string;
@@ -265,6 +266,17 @@ function readMeta(ds: DataSet, assumedTs: string | null, limits: DicomLimits): D
       description: t('x0008103e'),
       bodyPart: t('x00180015'),
       frameOfReferenceUid: t('x00200052') || null,
+      // What tells the MR sequence apart (the AI panel says when it is outside the model's validation).
+      acquisition: {
+        protocolName: t('x00181030') || null,
+        scanningSequence: t('x00180020') || null,
+        sequenceVariant: t('x00180021') || null,
+        sequenceName: t('x00180024') || null,
+        repetitionTime: firstNumber(ds, 'x00180080'),
+        echoTime: firstNumber(ds, 'x00180081'),
+        inversionTime: firstNumber(ds, 'x00180082'),
+        contrastAgent: t('x00180010') || null,
+      },
     },
     instance: {
       sopInstanceUid,

@@ -14,6 +14,19 @@ import { detectGpu, detectRuntimes, pickRuntime } from './runtimes';
 
 export const DEFAULT_MODEL_ID = 'tumornet';
 
+/** What a card claims about where the model holds: its headline figure, validated sequences, licence. */
+function cardClaims(card: Record<string, unknown>): Pick<ModelSummary, 'headline' | 'validatedSequences' | 'licenseNotice'> {
+  const out: Pick<ModelSummary, 'headline' | 'validatedSequences' | 'licenseNotice'> = {};
+  const metrics = card.metrics && typeof card.metrics === 'object' ? (card.metrics as Record<string, unknown>) : {};
+  const h = metrics.headline as Record<string, unknown> | null | undefined;
+  if (h && typeof h.accuracy === 'number' && typeof h.n === 'number' && typeof h.figure === 'string') {
+    out.headline = { figure: h.figure, accuracy: h.accuracy, n: Math.round(h.n), ...(typeof h.description === 'string' ? { description: h.description } : {}) };
+  }
+  if (Array.isArray(card.validated_sequences) && card.validated_sequences.every((x) => typeof x === 'string')) out.validatedSequences = card.validated_sequences as string[];
+  if (typeof card.license_notice === 'string') out.licenseNotice = card.license_notice;
+  return out;
+}
+
 /** A scored image with its mask pixels (0/255, width x height), or why it could not be scored. */
 export type ImageOutcome =
   | { id: string; ok: true; result: ImageResult; mask: Uint8Array | null; logits: number[]; probMap?: Float32Array | undefined; features?: Float32Array | undefined }
@@ -291,6 +304,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
             temperature: spec.temperature,
             formats: [...(spec.onnx ? ['onnx' as const] : []), ...(spec.tfjs ? ['tfjs' as const] : [])],
             ...(card.metrics && typeof card.metrics === 'object' ? { metrics: card.metrics as Record<string, unknown> } : {}),
+            ...cardClaims(card),
             ...(typeof card.intended_use === 'string' ? { intendedUse: card.intended_use } : typeof card.intendedUse === 'string' ? { intendedUse: card.intendedUse } : {}),
           };
           try {

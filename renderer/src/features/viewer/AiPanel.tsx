@@ -1,9 +1,9 @@
 // The AI side panel: run state with progress and cancel, the study and series findings with the
 // jump to the key slice, this slice's result, the overlay controls, the model and its validated
 // accuracy, and the "not a medical device" notice that every AI display carries.
-import type { AiInstanceResult, AiProgress, AiSeriesResult, AiStudyResult, ModelSummary } from '@contract/index';
+import type { AiInstanceResult, AiProgress, AiSeriesResult, AiStudyResult, ModelSummary, SeriesSummary } from '@contract/index';
 import { AI_NOTICE, NOT_RECOGNISED_LABEL, summariseFinding } from '@contract/index';
-import { labelText, percent, validatedAccuracy } from './ai-format';
+import { labelText, percent, sequenceList, sequenceWarning, validatedAccuracy } from './ai-format';
 import type { OverlaySettings } from './overlay';
 
 export interface AiPanelProps {
@@ -13,6 +13,8 @@ export interface AiPanelProps {
   error: string | null;
   models: ModelSummary[];
   currentSeries: AiSeriesResult | null;
+  /** The MR sequence of the series on screen, from its header (for the validation warning). */
+  currentSequence?: SeriesSummary['sequence'];
   currentSlice: AiInstanceResult | null;
   overlay: OverlaySettings;
   onOverlay(next: OverlaySettings): void;
@@ -46,6 +48,7 @@ export function AiPanel(props: AiPanelProps) {
   const { result, progress, running, overlay } = props;
   const model = result?.model ? props.models.find((m) => m.id === result.model!.id) : undefined;
   const acc = validatedAccuracy(model);
+  const seqWarning = result?.finding ? sequenceWarning(props.currentSequence, model) : null;
   return (
     <section className="ai-panel" aria-labelledby="ai-panel-title" data-testid="ai-panel">
       <h2 id="ai-panel-title">AI finding</h2>
@@ -74,6 +77,11 @@ export function AiPanel(props: AiPanelProps) {
       )}
       {result?.finding && (
         <Finding title="Study finding" finding={result.finding} testId="ai-study-finding" onJump={() => props.onJumpToKey(result.finding!)} />
+      )}
+      {seqWarning && (
+        <p className="warning-block small" role="note" data-testid="ai-sequence-warning">
+          {seqWarning}
+        </p>
       )}
       {props.currentSeries && result?.finding && props.currentSeries.seriesId !== result.finding.seriesId && (
         <Finding title="This series" finding={props.currentSeries} testId="ai-series-finding" onJump={() => props.onJumpToKey(props.currentSeries!)} />
@@ -151,8 +159,20 @@ export function AiPanel(props: AiPanelProps) {
           </dd>
           <dt>Runtime</dt>
           <dd>{result.model.runtime}</dd>
-          <dt>Validated accuracy</dt>
-          <dd>{acc ? `${percent(acc.accuracy)}${acc.n ? ` (held-out validation, n = ${acc.n})` : ''}` : 'not stated on the model card'}</dd>
+          <dt>{model?.headline ? 'Expected accuracy on a new site' : 'Validated accuracy'}</dt>
+          <dd data-testid="ai-model-accuracy">{acc ? `${percent(acc.accuracy)} (${acc.kind}${acc.n ? `, n = ${acc.n.toLocaleString('en-GB')}` : ''})` : 'not stated on the model card'}</dd>
+          {model?.validatedSequences && model.validatedSequences.length > 0 && (
+            <>
+              <dt>Validated on</dt>
+              <dd data-testid="ai-model-sequences">{sequenceList(model.validatedSequences)}</dd>
+            </>
+          )}
+          {model?.licenseNotice && (
+            <>
+              <dt>Licence</dt>
+              <dd>{model.licenseNotice}</dd>
+            </>
+          )}
         </dl>
       )}
       {result && result.failures.length > 0 && (

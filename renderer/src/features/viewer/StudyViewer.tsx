@@ -617,6 +617,7 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
           error={aiError}
           models={models}
           currentSeries={seriesResult}
+          currentSequence={series?.sequence}
           currentSlice={sliceResult}
           overlay={overlay}
           onOverlay={setOverlay}
