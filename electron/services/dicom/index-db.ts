@@ -28,7 +28,7 @@ function acquisitionJson(a: MrAcquisition): string | null {
   return Object.keys(kept).length ? JSON.stringify(kept) : null;
 }
 
-/** The series' MR sequence as far as its header tells (series imported before 0013 have only the description). */
+/** The series' MR sequence as far as its header tells (series imported before migration 0014 have only the description). */
 function seriesSequence(modality: string | null, description: string | null, acquisition: string | null): SeriesSummary['sequence'] {
   let acq: MrAcquisition = {};
   try {
