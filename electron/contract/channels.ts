@@ -14,6 +14,7 @@ import { aiChannels } from './ai';
 import { reportsChannels } from './reports';
 import { patientsChannels } from './patients';
 import { messagesChannels } from './messages';
+import { federationChannels } from './federation';
 import { measurementsChannels } from './measurements';
 import { trackingChannels } from './tracking';
 
@@ -30,6 +31,7 @@ export const CHANNELS = {
   ...messagesChannels,
   ...measurementsChannels,
   ...trackingChannels,
+  ...federationChannels,
 } as const;
 
 export type ChannelName = keyof typeof CHANNELS;

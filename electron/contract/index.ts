@@ -21,3 +21,4 @@ export * from './patients';
 export * from './messages';
 export * from './measurements';
 export * from './tracking';
+export * from './federation';

@@ -125,6 +125,28 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'compare.runs': ['researcher'],
   'compare.exportCsv': ['researcher'],
   'compare.exportHtml': ['researcher'],
+  // Federated learning (federation issue). Researchers train on their site's data sets and send
+  // the updates; the site's identity and enrolment, and everything the coordinator decides
+  // (sites, rounds, aggregation, approval, rollback), are the admin's.
+  'federation.overview': ['admin', 'researcher'],
+  'federation.globalModel': ['admin', 'researcher'],
+  'federation.createIdentity': ['admin'],
+  'federation.enrol': ['admin'],
+  'federation.train': ['admin', 'researcher'],
+  'federation.cancelTraining': ['admin', 'researcher'],
+  'federation.exportPackage': ['admin', 'researcher'],
+  'federation.uploadPackage': ['admin', 'researcher'],
+  'federation.pullGlobal': ['admin'],
+  'federation.evaluateCandidate': ['admin', 'researcher'],
+  'federation.setup': ['admin'],
+  'federation.registerSite': ['admin'],
+  'federation.revokeSite': ['admin'],
+  'federation.openRound': ['admin'],
+  'federation.importPackage': ['admin'],
+  'federation.aggregate': ['admin'],
+  'federation.approve': ['admin'],
+  'federation.reject': ['admin'],
+  'federation.rollback': ['admin'],
 };
 
 export function mayCall(role: Role | null, channelName: ChannelName): boolean {
@@ -139,6 +161,7 @@ export const PAGES = [
   { id: 'viewer', label: 'Viewer', roles: ['radiologist'] },
   { id: 'reports', label: 'Reports', roles: ['radiologist'] },
   { id: 'research', label: 'Research', roles: ['researcher'] },
+  { id: 'federation', label: 'Federation', roles: ['admin', 'researcher'] },
   { id: 'admin', label: 'Administration', roles: ['admin'] },
   // My results comes before Messages: a patient's first page (and Alt+1) is their results.
   { id: 'patient', label: 'My results', roles: ['patient'] },

@@ -37,6 +37,8 @@ import { createMeasurementsService } from '../services/measurements';
 import { measurementsHandlers } from './handlers/measurements';
 import { createTrackingService } from '../services/tracking';
 import { trackingHandlers } from './handlers/tracking';
+import { createFederatedService, createFederationSecrets } from '../services/federated';
+import { federationHandlers } from './handlers/federation';
 
 export type { Services, Workstation } from './workstation-types';
 
@@ -114,10 +116,23 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   // Radiologist measurements per image; figures computed from the points and the decoded pixels.
   const measurements = createMeasurementsService({ db: dbOf, frame: (instanceId, frame) => dicom.getFrame(instanceId, frame), audit });
 
+  // Federated learning: this workstation as a site and/or the coordinator of a federation; its
+  // keys and tokens in the keychain (or the encrypted database where no keychain answers).
+  const federation = createFederatedService({
+    db: dbOf,
+    inference,
+    research,
+    audit,
+    logger: logger.child({ service: 'federation' }),
+    secrets: createFederationSecrets(secrets),
+    dataFolder: config.dataFolder,
+    modelsFolder: config.modelsFolder,
+  });
+
   // Longitudinal tumor tracking over a patient's studies, from the stored AI results and measurements.
   const tracking = createTrackingService({ db: dbOf, ai: aiResults, measurements });
 
-  const services: Services = { config, logger, system, store, secrets, audit, auth, settings, inference, sync, dicom, aiResults, reports, research, messages, measurements, tracking };
+  const services: Services = { config, logger, system, store, secrets, audit, auth, settings, inference, sync, dicom, aiResults, reports, research, messages, measurements, tracking, federation };
   const handlers: Handlers = {
     ...systemHandlers(services),
     ...authHandlers(services),
@@ -134,6 +149,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     ...messagesHandlers(services),
     ...measurementsHandlers(services),
     ...trackingHandlers(services),
+    ...federationHandlers(services),
   };
   const table = createHandlerTable({
     handlers,
@@ -183,6 +199,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     async close() {
       await sync.stop();
       await aiResults.close();
+      federation.close();
       await research.close();
       await inference.close();
       await dicom.close();

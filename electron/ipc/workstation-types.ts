@@ -15,6 +15,7 @@ import type { AiResultsService } from '../services/ai-results';
 import type { ReportsService } from '../services/reports';
 import type { ResearchService } from '../services/research';
 import type { MessagesService } from '../services/messages';
+import type { FederatedService } from '../services/federated';
 import type { MeasurementsService } from '../services/measurements';
 import type { TrackingService } from '../services/tracking';
 
@@ -35,6 +36,7 @@ export interface Services {
   reports: ReportsService;
   research: ResearchService;
   messages: MessagesService;
+  federation: FederatedService;
   measurements: MeasurementsService;
   tracking: TrackingService;
 }

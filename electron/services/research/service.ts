@@ -191,6 +191,14 @@ export function createResearchService(options: ResearchServiceOptions) {
       logger.info('research.dataset.registered', { dataset: id, items: scanned.items.length, kind: scanned.kind });
       return detail(id);
     },
+    /**
+     * A data set's items with their files, labels and content hashes, for services that read the
+     * images themselves in this process (federated head training). Never sent to a renderer.
+     */
+    datasetItems(id: string): { itemId: string; label: string | null; file: string; sha256: string }[] {
+      datasetRow(id);
+      return db().prepare('SELECT item_id AS itemId, label, file, sha256 FROM research_items WHERE dataset_id = ? ORDER BY idx').all(id) as { itemId: string; label: string | null; file: string; sha256: string }[];
+    },
     listDatasets(): DatasetSummary[] {
       return (db().prepare(`${DS_SELECT} ORDER BY d.created_at DESC`).all() as DatasetRow[]).map(summary);
     },

@@ -6,6 +6,7 @@ import { WorklistPage } from '../features/worklist/WorklistPage';
 import { ViewerPage } from '../features/viewer/ViewerPage';
 import { ReportsPage } from '../features/reports/ReportsPage';
 import { ResearchPage } from '../features/research/ResearchPage';
+import { FederationPage } from '../features/federation/FederationPage';
 import { AdminPage } from '../features/admin/AdminPage';
 import { MessagesPage } from '../features/messages/MessagesPage';
 import { PatientPage } from '../features/patient/PatientPage';
@@ -17,6 +18,7 @@ export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   viewer: ViewerPage,
   reports: ReportsPage,
   research: ResearchPage,
+  federation: FederationPage,
   admin: AdminPage,
   messages: MessagesPage,
   patient: PatientPage,
