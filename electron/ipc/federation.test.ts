@@ -313,6 +313,21 @@ describe('a federation of three sites over HTTPS on loopback', () => {
     expect((await ok<GlobalModel>(c, 'admin', 'federation.globalModel', {})).modelId).toBe('tumornet');
   });
 
+  it('site keys, tokens and the TLS key are in the secret vault (this data folder: the encrypted database), never in a plain file', async () => {
+    for (const n of nodes.values()) {
+      const v = await ok<FederationOverview>(n, 'admin', 'federation.overview', {});
+      if (v.site) expect(v.site.secretsIn).toBe(n.ws.services.secrets.holder() === 'keychain' ? 'OS keychain' : 'encrypted database');
+      const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+      for (const f of walk(n.ws.config.dataFolder)) {
+        const text = fs.readFileSync(f).toString('latin1');
+        expect(text.includes('PRIVATE KEY'), f).toBe(false);
+      }
+    }
+    const token = JSON.parse((await ok<{ enrolment: string }>(coord(), 'admin', 'federation.registerSite', { siteId: 'east', name: 'east', publicKey: newSiteKey().publicKey })).enrolment) as { token: string };
+    const rows = coord().ws.services.store.db().prepare('SELECT token_sha256 FROM federation_sites').all() as { token_sha256: string }[];
+    expect(rows.some((r) => r.token_sha256 === token.token)).toBe(false);
+  });
+
   it('requests without a valid token are refused and audited', async () => {
     const n = site('north');
     const c = coord();
