@@ -48,7 +48,7 @@ async function seed(dataDir: string): Promise<void> {
     const { rows } = await ok<{ rows: StudySummary[] }>(reader, 'studies.list', { search: 'DEMO-GLIOMA' });
     const draft = await ok<Report>(reader, 'reports.open', { studyId: rows[0]!.studyId });
     const saved = await ok<Report>(reader, 'reports.saveDraft', { reportId: draft.id, baseRevision: draft.revision, sections: { impression: 'Findings to discuss in clinic.' } });
-    signed = await ok<Report>(reader, 'reports.sign', { reportId: draft.id, baseRevision: saved.revision });
+    signed = await ok<Report>(reader, 'reports.sign', { reportId: draft.id, baseRevision: saved.revision, password: RADIOLOGIST.password });
   } finally {
     await ws.close();
   }

@@ -48,6 +48,9 @@ describe('a patient sees their signed result', () => {
     await page.getByRole('button', { name: 'Accept AI finding' }).click();
     await expect.poll(() => page.getByTestId('ai-finding').innerText()).toMatch(/decision: accepted/);
     await page.getByRole('button', { name: 'Sign report' }).click();
+    // The signature asks for the radiologist's password again.
+    await page.locator('#sign-password').fill(RADIOLOGIST.password);
+    await page.getByTestId('sign-confirm').click();
     await page.getByTestId('locked-banner').waitFor({ timeout: 30_000 });
     await expect(page.getByTestId('report-editor').getAttribute('data-status')).resolves.toBe('final');
     await signOut(page);

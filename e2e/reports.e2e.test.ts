@@ -67,7 +67,7 @@ describe('reporting the demo glioma case in the browser', () => {
     expect(countsBefore.pending).toBe(countsBefore.all);
     expect(countsBefore.pending).toBeGreaterThan(0);
     const row = page.getByTestId('report-row').filter({ hasText: 'DEMO, GLIOMA' });
-    await expect(row.innerText()).resolves.toMatch(/DEMO-GLIOMA[\s\S]*glioma \d+%[\s\S]*not started/i);
+    await expect(row.innerText()).resolves.toMatch(/DEMO-GLIOMA[\s\S]*glioma >?\d+(\.\d)?%[\s\S]*not started/i);
     await page.getByRole('button', { name: 'Report the study open in the viewer' }).click();
     await editor().waitFor();
   });
@@ -145,6 +145,19 @@ describe('reporting the demo glioma case in the browser', () => {
   it('signing (Ctrl+Shift+S) makes the report final, signed, hashed and locked', async () => {
     await expect(page.getByRole('button', { name: 'Sign report' }).getAttribute('title')).resolves.toMatch(/Ctrl\+Shift\+S/);
     await page.keyboard.press('Control+Shift+S');
+    // The signature dialog shows what will be signed and what the signature means, and asks for the password again.
+    const dialog = page.getByRole('dialog', { name: 'Sign the report' });
+    await dialog.waitFor();
+    await expect(dialog.getByTestId('sign-meaning').innerText()).resolves.toMatch(/Final report, signed by Dr Reader/);
+    await expect(dialog.getByTestId('sign-content').innerText()).resolves.toContain(IMPRESSION);
+    await expect(dialog.getByTestId('sign-ai-decision').innerText()).resolves.toMatch(/AI finding accepted: Glioma/);
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('sign-password');
+    await page.keyboard.type('not-my-password');
+    await page.keyboard.press('Enter');
+    await expect(dialog.getByTestId('sign-error').innerText()).resolves.toMatch(/password is not right/);
+    await expect(page.getByTestId('report-status').innerText()).resolves.toBe('draft');
+    await page.locator('#sign-password').fill(RADIOLOGIST.password);
+    await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
     const banner = page.getByTestId('locked-banner');
     await banner.waitFor({ timeout: 30_000 });
     await expect(editor().getAttribute('data-status')).resolves.toBe('final');
@@ -171,6 +184,11 @@ describe('reporting the demo glioma case in the browser', () => {
     await expect(add.isDisabled()).resolves.toBe(true);
     await page.getByLabel('New addendum').fill(ADDENDUM);
     await add.click();
+    const dialog = page.getByRole('dialog', { name: 'Sign addendum 1' });
+    await expect(dialog.getByTestId('sign-meaning').innerText()).resolves.toMatch(/Addendum, signed by Dr Reader/);
+    await expect(dialog.getByTestId('sign-addendum-text').innerText()).resolves.toBe(ADDENDUM);
+    await page.locator('#sign-password').fill(RADIOLOGIST.password);
+    await dialog.getByRole('button', { name: 'Sign addendum' }).click();
     const addendum = page.getByTestId('addendum');
     await addendum.waitFor({ timeout: 30_000 });
     await expect(addendum.count()).resolves.toBe(1);

@@ -1,9 +1,19 @@
 // Reports: the life cycle of one study's report (draft, preliminary, final, rejected, addenda),
 // the structured brain-tumor MRI template, key images, history, export and the patient summary.
 import { z } from 'zod';
+import { passwordSchema, totpCodeSchema } from './auth';
 import { channel } from './channel';
 
 const id = z.string().min(1).max(64);
+
+/**
+ * What an electronic signature means, recorded with its audit row (21 CFR 11.50 style: the
+ * printed name, the date and time, and the meaning of the signature).
+ */
+export const SIGNATURE_MEANINGS = { sign: 'final report, signed by', addendum: 'addendum, signed by' } as const;
+
+/** Every signature asks for the signer's password again, and the TOTP code when enrolled. */
+const signatureCredentials = { password: passwordSchema, totpCode: totpCodeSchema.optional() };
 
 export const REPORT_STATUSES = ['draft', 'preliminary', 'final', 'rejected'] as const;
 export const reportStatusSchema = z.enum(REPORT_STATUSES);
@@ -245,13 +255,13 @@ export const reportsChannels = {
   }),
   'reports.markPreliminary': channel({ summary: 'Mark a draft as a preliminary report', request: reportRef, response: reportSchema }),
   'reports.sign': channel({
-    summary: 'Sign the report: it becomes final (or rejected) and locked; its PDF and SR are queued for the hospital server',
-    request: z.object({ reportId: id, baseRevision: z.number().int().min(1) }).strict(),
+    summary: "Sign the report with the signer's password (and TOTP code) again: it becomes final (or rejected) and locked; its PDF and SR are queued for the hospital server",
+    request: z.object({ reportId: id, baseRevision: z.number().int().min(1), ...signatureCredentials }).strict(),
     response: reportSchema,
   }),
   'reports.addAddendum': channel({
-    summary: 'Append a signed, dated addendum to a signed report',
-    request: z.object({ reportId: id, text: z.string().trim().min(1).max(MAX_SECTION_CHARS) }).strict(),
+    summary: "Append a signed, dated addendum to a signed report (the signer's password and TOTP code again)",
+    request: z.object({ reportId: id, text: z.string().trim().min(1).max(MAX_SECTION_CHARS), ...signatureCredentials }).strict(),
     response: reportSchema,
   }),
   'reports.addKeyImage': channel({

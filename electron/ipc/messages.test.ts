@@ -11,7 +11,7 @@ import { resolveConfig } from '../services/config';
 import { defaultDemoFolder } from '../services/dicom';
 import { createWorkstation, type Workstation } from './compose';
 import { createConnection, type Connection } from './handler-table';
-import { channelCaller } from './test-calls';
+import { channelCaller, TEST_RADIOLOGIST } from './test-calls';
 
 let dir: string;
 let ws: Workstation;
@@ -42,7 +42,7 @@ async function studyOf(patientId: string): Promise<string> {
 async function signWritten(patientId: string): Promise<Report> {
   const draft = await ok<Report>(rad, 'reports.open', { studyId: await studyOf(patientId) });
   const saved = await ok<Report>(rad, 'reports.saveDraft', { reportId: draft.id, baseRevision: draft.revision, sections: { impression: 'No acute change.' } });
-  return ok<Report>(rad, 'reports.sign', { reportId: draft.id, baseRevision: saved.revision });
+  return ok<Report>(rad, 'reports.sign', { reportId: draft.id, baseRevision: saved.revision, password: TEST_RADIOLOGIST.password });
 }
 
 async function linkPatient(username: string, dicomPatientId: string): Promise<{ conn: Connection; record: string }> {

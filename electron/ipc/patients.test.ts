@@ -10,7 +10,7 @@ import { resolveConfig } from '../services/config';
 import { defaultDemoFolder } from '../services/dicom';
 import { createWorkstation, type Workstation } from './compose';
 import { createConnection, type Connection } from './handler-table';
-import { channelCaller } from './test-calls';
+import { channelCaller, TEST_RADIOLOGIST } from './test-calls';
 
 
 let dir: string;
@@ -34,7 +34,7 @@ async function signDemoCase(patientId: string): Promise<Report> {
   await ok(rad, 'ai.runStudy', { studyId: rows[0]!.studyId });
   const draft = await ok<Report>(rad, 'reports.open', { studyId: rows[0]!.studyId });
   const accepted = await ok<Report>(rad, 'reports.acceptAi', { reportId: draft.id });
-  return ok<Report>(rad, 'reports.sign', { reportId: draft.id, baseRevision: accepted.revision });
+  return ok<Report>(rad, 'reports.sign', { reportId: draft.id, baseRevision: accepted.revision, password: TEST_RADIOLOGIST.password });
 }
 
 beforeAll(async () => {

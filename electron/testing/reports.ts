@@ -9,13 +9,18 @@ import zlib from 'node:zlib';
 import { PNG } from 'pngjs';
 import type { Role } from '../contract';
 import { createAuditLog, type AuditLog } from '../services/audit';
+import { createAuthService, hashPassword, type AuthService } from '../services/auth';
+import { createSettingsService } from '../services/settings';
 import { createAiResultsService, type AiResultsService } from '../services/ai-results';
 import { createDicomService, type DicomService } from '../services/dicom';
 import { createStore, type Db, type Store } from '../services/store';
-import { createReportsService, type Actor, type ReportsService } from '../services/reports/report-service';
+import { createReportsService, type Actor, type ReportsService, type SignatureCredentials } from '../services/reports/report-service';
 
 export const FIXTURE_DICOM = path.resolve(import.meta.dirname, '../services/dicom/fixtures/files/MR_small_jpeg_lossless_sv1.dcm');
 export const PASS = 'reports test passphrase';
+/** Every fixture account's password: signing asks for it again. */
+export const SIGNER_PASSWORD = 'signer-password-0042';
+export const SIGN: SignatureCredentials = { password: SIGNER_PASSWORD };
 
 export interface ReportsFixture {
   dir: string;
@@ -25,6 +30,8 @@ export interface ReportsFixture {
   dicom: DicomService;
   aiResults: AiResultsService;
   reports: ReportsService;
+  /** The real auth service: it confirms each signature's password (and counts wrong ones). */
+  auth: AuthService;
   actors: Record<Role, Actor>;
   /** The current study (2024) and the prior one (2023) of the same patient. */
   studyId: string;
@@ -107,7 +114,8 @@ export async function createReportsFixture(options: { dataDir?: string; seed?: b
       },
     },
   });
-  const reports = createReportsService({ db, audit, ai: aiResults, images: { study: (id) => dicom.index.get(id) }, institution: 'Test Hospital' });
+  const auth = createAuthService({ db, audit, settings: createSettingsService(db) });
+  const reports = createReportsService({ db, audit, identity: auth, ai: aiResults, images: { study: (id) => dicom.index.get(id) }, institution: 'Test Hospital' });
   const actors = {} as Record<Role, Actor>;
   let studyId = '';
   let priorStudyId = '';
@@ -122,10 +130,11 @@ export async function createReportsFixture(options: { dataDir?: string; seed?: b
     if (report.studyIds.length !== 2 + extra.length) throw new Error(`expected ${2 + extra.length} studies from the import, got ${JSON.stringify(report.entries)}`);
     const now = new Date().toISOString();
     const patientId = (db().prepare('SELECT patient_id FROM studies LIMIT 1').get() as { patient_id: string }).patient_id;
+    const hash = await hashPassword(SIGNER_PASSWORD);
     for (const role of ['admin', 'radiologist', 'researcher', 'patient'] as Role[]) {
       db()
-        .prepare('INSERT INTO users (id, username, display_name, role, patient_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(`u-${role}`, `${role}1`, role === 'radiologist' ? 'Dr. Ada Reader' : `${role} one`, role, role === 'patient' ? patientId : null, now, now);
+        .prepare('INSERT INTO users (id, username, display_name, role, patient_id, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(`u-${role}`, `${role}1`, role === 'radiologist' ? 'Dr. Ada Reader' : `${role} one`, role, role === 'patient' ? patientId : null, hash, now, now);
     }
   }
   for (const role of ['admin', 'radiologist', 'researcher', 'patient'] as Role[]) {
@@ -149,6 +158,7 @@ export async function createReportsFixture(options: { dataDir?: string; seed?: b
     dicom,
     aiResults,
     reports,
+    auth,
     actors,
     studyId,
     priorStudyId,

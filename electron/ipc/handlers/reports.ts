@@ -25,8 +25,10 @@ export function reportsHandlers(services: Services): Pick<Handlers, ReportsChann
     'reports.acceptAi': (req, ctx) => reports.acceptAi(req.reportId, sessionOf(ctx.session)),
     'reports.rejectAi': (req, ctx) => reports.rejectAi(req.reportId, req.reason, sessionOf(ctx.session)),
     'reports.markPreliminary': (req, ctx) => reports.markPreliminary(req.reportId, sessionOf(ctx.session)),
-    'reports.sign': (req, ctx) => reports.sign(req.reportId, req.baseRevision, sessionOf(ctx.session)),
-    'reports.addAddendum': (req, ctx) => reports.addAddendum(req.reportId, req.text, sessionOf(ctx.session)),
+    // The password (and TOTP code) go to the reports service, which has auth confirm them before
+    // anything is signed; they are never stored or logged.
+    'reports.sign': (req, ctx) => reports.sign(req.reportId, req.baseRevision, sessionOf(ctx.session), { password: req.password, totpCode: req.totpCode }),
+    'reports.addAddendum': (req, ctx) => reports.addAddendum(req.reportId, req.text, sessionOf(ctx.session), { password: req.password, totpCode: req.totpCode }),
     'reports.addKeyImage': (req, ctx) => reports.addKeyImage({ reportId: req.reportId, png: pngFrom(req.pngBase64), caption: req.caption, instanceId: req.instanceId }, sessionOf(ctx.session)),
     'reports.removeKeyImage': (req, ctx) => reports.removeKeyImage(req.reportId, req.keyImageId, sessionOf(ctx.session)),
     'reports.keyImage': (req) => ({ pngBase64: reports.keyImagePng(req.reportId, req.keyImageId).toString('base64') }),

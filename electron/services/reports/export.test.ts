@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReportsFixture, solidPng, type ReportsFixture } from '../../testing/reports';
+import { createReportsFixture, solidPng, type ReportsFixture, SIGN } from '../../testing/reports';
 import { readPart10 } from '../dicom-objects';
 import { CODES, COMPREHENSIVE_SR_SOP_CLASS_UID } from './dicom/sr';
 import { ENCAPSULATED_PDF_SOP_CLASS_UID } from './dicom/encapsulated-pdf';
@@ -36,7 +36,7 @@ beforeAll(async () => {
   r = fx.reports.acceptAi(r.id, rad);
   r = fx.reports.addKeyImage({ reportId: r.id, png: solidPng(120, 120, [230, 20, 20]), caption: 'Axial T1, AI overlay' }, rad);
   const s = fx.reports.saveDraft({ reportId: r.id, baseRevision: r.revision, sections: { impression: 'Right frontal glioma, 30 mm² larger than 2023.', recommendation: 'Neurosurgical referral.' }, notes: 'INTERNAL-NOTE-MARKER' }, rad);
-  signed = await fx.reports.sign(r.id, s.revision, rad);
+  signed = await fx.reports.sign(r.id, s.revision, rad, SIGN);
 });
 afterAll(async () => {
   await fx?.close();

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, WorkstationError, type Role } from '../../contract';
 import { REPORT_ACTIONS, TRANSITIONS, requireTransition, transitionFor, type LifecycleState, type ReportAction } from './lifecycle';
-import { createReportsFixture, solidPng, type ReportsFixture } from '../../testing/reports';
+import { createReportsFixture, solidPng, type ReportsFixture, SIGN } from '../../testing/reports';
 import type { Actor } from './report-service';
 
 let fx: ReportsFixture;
@@ -35,11 +35,11 @@ async function bring(state: Exclude<LifecycleState, 'none'>): Promise<string> {
   if (state === 'preliminary') return fx.reports.markPreliminary(r.id, rad()).id;
   if (state === 'final') {
     const a = fx.reports.acceptAi(r.id, rad());
-    return (await fx.reports.sign(r.id, a.revision, rad())).id;
+    return (await fx.reports.sign(r.id, a.revision, rad(), SIGN)).id;
   }
   const rej = fx.reports.rejectAi(r.id, 'The lesion is a vascular malformation, not a tumor.', rad());
   const saved = fx.reports.saveDraft({ reportId: r.id, baseRevision: rej.revision, sections: { impression: 'Vascular malformation; no tumor.' } }, rad());
-  return (await fx.reports.sign(r.id, saved.revision, rad())).id;
+  return (await fx.reports.sign(r.id, saved.revision, rad(), SIGN)).id;
 }
 
 async function attempt(action: ReportAction, reportId: string, actor: Actor): Promise<void> {
@@ -66,11 +66,11 @@ async function attempt(action: ReportAction, reportId: string, actor: Actor): Pr
       // Signing needs reviewed text; a radiologist accepts first (an allowed step in open states).
       const r = fx.reports.get(reportId, rad());
       const ready = r.aiDecision === 'pending' && actor.role === 'radiologist' && (r.status === 'draft' || r.status === 'preliminary') ? fx.reports.acceptAi(reportId, actor) : r;
-      await fx.reports.sign(reportId, ready.revision, actor);
+      await fx.reports.sign(reportId, ready.revision, actor, SIGN);
       return;
     }
     case 'addAddendum':
-      await fx.reports.addAddendum(reportId, `Addendum by ${actor.role}.`, actor);
+      await fx.reports.addAddendum(reportId, `Addendum by ${actor.role}.`, actor, SIGN);
       return;
     case 'editNotes':
       fx.reports.saveNotes(reportId, `note by ${actor.role}`, actor);
@@ -183,7 +183,7 @@ describe('a draft from the AI finding', () => {
 
   it('refuses to sign unreviewed AI text, then signs after an edit and an accept', async () => {
     let r = fx.reports.open(fx.studyId, rad());
-    await expect(fx.reports.sign(r.id, r.revision, rad())).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(fx.reports.sign(r.id, r.revision, rad(), SIGN)).rejects.toMatchObject({ code: 'CONFLICT' });
     const saved = fx.reports.saveDraft({ reportId: r.id, baseRevision: r.revision, sections: { impression: 'Right frontal glioma, larger than in 2023.' }, notes: 'Discuss at tumor board.' }, rad());
     expect(saved.sections.impression.origin).toBe('ai-edited');
     expect(saved.sections.findings.origin).toBe('ai');
@@ -196,7 +196,7 @@ describe('a draft from the AI finding', () => {
     // Bad input: not a PNG. Refused, and the report is as it was.
     expect(() => fx.reports.addKeyImage({ reportId: r.id, png: Buffer.from('not a png at all'), caption: '' }, rad())).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
     expect(fx.reports.get(r.id, rad()).revision).toBe(r.revision);
-    const signed = await fx.reports.sign(r.id, r.revision, rad());
+    const signed = await fx.reports.sign(r.id, r.revision, rad(), SIGN);
     expect(signed).toMatchObject({ status: 'final', signedByName: 'Dr. Ada Reader', aiDecision: 'accepted', notes: 'Discuss at tumor board.' });
     expect(signed.contentHash).toMatch(/^[0-9a-f]{64}$/);
     expect(signed.allowedActions.sort()).toEqual(['addAddendum', 'editNotes']);
@@ -223,7 +223,7 @@ describe('signed content cannot change', () => {
     expect(() => fx.reports.acceptAi(id, rad())).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
     expect(() => fx.reports.addKeyImage({ reportId: id, png: solidPng(), caption: '' }, rad())).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
     expect(() => fx.reports.removeKeyImage(id, r.keyImages[0]!.id, rad())).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
-    await expect(fx.reports.sign(id, r.revision, rad())).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(fx.reports.sign(id, r.revision, rad(), SIGN)).rejects.toMatchObject({ code: 'CONFLICT' });
     // Internal notes may change after signing: they are not part of the signed content.
     fx.reports.saveNotes(id, 'Told the referring doctor by phone.', rad());
     expect(fx.reports.verify(id).ok).toBe(true);
@@ -239,8 +239,8 @@ describe('signed content cannot change', () => {
 
   it('addenda: appended, signed and dated, never edited', async () => {
     const before = fx.reports.get(id, rad());
-    let r = await fx.reports.addAddendum(id, 'Comparison with the outside MRI of 2022: stable since then.', rad());
-    r = await fx.reports.addAddendum(id, 'Corrected laterality in the recommendation: right.', rad());
+    let r = await fx.reports.addAddendum(id, 'Comparison with the outside MRI of 2022: stable since then.', rad(), SIGN);
+    r = await fx.reports.addAddendum(id, 'Corrected laterality in the recommendation: right.', rad(), SIGN);
     expect(r.addenda.map((a) => [a.seq, a.signedByName])).toEqual([[1, 'Dr. Ada Reader'], [2, 'Dr. Ada Reader']]);
     expect(r.addenda[0]!.signedAt <= r.addenda[1]!.signedAt).toBe(true);
     expect(r.contentHash).toBe(before.contentHash);
@@ -286,9 +286,9 @@ describe('rejecting the AI finding', () => {
     expect(edited.sections.findings.origin).toBe('ai-edited');
     expect(r.sections.findings).toEqual({ text: 'Small cavernoma, right frontal.', origin: 'human' });
     expect(r.sections.impression).toEqual({ text: '', origin: 'human' });
-    await expect(fx.reports.sign(r.id, r.revision, rad())).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(fx.reports.sign(r.id, r.revision, rad(), SIGN)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     const s = fx.reports.saveDraft({ reportId: r.id, baseRevision: r.revision, sections: { impression: 'Cavernoma; no tumor.' } }, rad());
-    const signed = await fx.reports.sign(r.id, s.revision, rad());
+    const signed = await fx.reports.sign(r.id, s.revision, rad(), SIGN);
     expect(signed).toMatchObject({ status: 'rejected', aiDecision: 'rejected', rejectReason: 'Typical cavernoma on SWI.' });
     expect(fx.reports.verify(r.id).ok).toBe(true);
   });

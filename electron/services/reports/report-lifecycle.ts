@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { PNG } from 'pngjs';
 import { readPngHeader } from '../images';
-import { REPORT_SECTIONS, WorkstationError, type ReportStatus } from '../../contract';
+import { REPORT_SECTIONS, SIGNATURE_MEANINGS, WorkstationError, type ReportStatus } from '../../contract';
 import { enqueueOutbox } from '../sync';
 import { newUid, uidFor } from '../dicom-objects';
 import { contentHash, sha256Hex } from './canonical';
@@ -12,7 +12,7 @@ import { buildEncapsulatedPdf } from './dicom/encapsulated-pdf';
 import { buildReportSeg } from './dicom/report-seg';
 import { PDF_TITLE, type ReportExports } from './report-exports';
 import type { ReportReading } from './report-reading';
-import type { ReportContext, ReportRow } from './report-rows';
+import type { Actor, ReportContext, ReportRow, SignatureCredentials, SignerConfirmation } from './report-rows';
 import type { ReportsService } from './report-service';
 import { addendumContent } from './signed-content';
 import { applyEdits, prefillSections } from './template';
@@ -27,6 +27,27 @@ const MAX_KEY_IMAGE_PIXELS = 4096 * 4096;
 
 export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportReading, 'history'>, exports: ReportExports): ReportLifecycle {
   const { db, ai, logger, images, queueForSync, now, studyRow, reportRow, addendumRows, displayName, toReport, dicomStudy, sectionsOf, auditRow, auditRefusal, check, tx } = ctx;
+
+  /**
+   * The electronic signature's identity check: the signer's password (and TOTP code) again, by
+   * the auth service (a wrong one counts toward lockout). A refusal is a report audit row too.
+   */
+  const confirmSigner = async (actor: Actor, credentials: SignatureCredentials, action: 'report.sign' | 'report.addAddendum', reportId: string): Promise<SignerConfirmation> => {
+    if (typeof credentials?.password !== 'string' || !credentials.password) {
+      auditRefusal(() => auditRow(actor, action, reportId, 'refused', { reason: 'no-password' }));
+      throw new WorkstationError('UNAUTHENTICATED', 'Enter your password to sign: a signature confirms it is you.', { details: { reason: 'bad-password' } });
+    }
+    let confirmed: SignerConfirmation;
+    try {
+      confirmed = await ctx.identity.confirmIdentity(actor, credentials);
+    } catch (err) {
+      const reason = err instanceof WorkstationError ? ((err.details?.reason as string | undefined) ?? (err.details?.locked ? 'locked' : err.code)) : 'INTERNAL';
+      auditRefusal(() => auditRow(actor, action, reportId, 'refused', { reason }));
+      throw err;
+    }
+    if (confirmed.userId !== actor.userId) throw new WorkstationError('INTERNAL', 'The identity confirmed is not the signer\'s; nothing was signed.');
+    return confirmed;
+  };
 
   return {
     open(studyId, actor) {
@@ -129,7 +150,7 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
       });
     },
 
-    async sign(reportId, baseRevision, actor) {
+    async sign(reportId, baseRevision, actor, credentials) {
       const r = reportRow(reportId);
       check('sign', r.status, actor, r.id);
       if (baseRevision !== r.revision) {
@@ -141,6 +162,7 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
         throw new WorkstationError('CONFLICT', 'The report still contains AI text you have not reviewed. Accept the AI finding, edit the text or reject the finding before signing.', { details: { sections: unreviewed } });
       }
       if (!sections.impression.text.trim()) throw new WorkstationError('INVALID_INPUT', 'Write an impression before signing.', { details: { fields: ['impression'] } });
+      const signer = await confirmSigner(actor, credentials, 'report.sign', r.id);
       const study = studyRow(r.study_id);
       const signedAt = now();
       const signedByName = displayName(actor.userId, actor.username);
@@ -182,17 +204,29 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
           enqueueOutbox(db(), { kind: 'sr', content: objects.sr, label: 'Report SR (TID 1500)' });
           if (seg) enqueueOutbox(db(), { kind: 'seg', content: seg.bytes, label: 'AI tumor segmentation (SEG)' });
         }
-        auditRow(actor, 'report.sign', r.id, 'success', { status, hash, srSopInstanceUid: srUid, pdfSopInstanceUid: pdfUid, segSopInstanceUid: seg?.sopInstanceUid ?? null, queued: queueForSync });
+        auditRow(actor, 'report.sign', r.id, 'success', {
+          meaning: SIGNATURE_MEANINGS.sign,
+          signer: signedByName,
+          identity: signer.method,
+          confirmedAt: signer.at,
+          status,
+          hash,
+          srSopInstanceUid: srUid,
+          pdfSopInstanceUid: pdfUid,
+          segSopInstanceUid: seg?.sopInstanceUid ?? null,
+          queued: queueForSync,
+        });
         logger?.info('reports.signed', { reportId: r.id, status });
         return toReport(reportRow(r.id), actor.role);
       });
     },
 
-    async addAddendum(reportId, text, actor) {
+    async addAddendum(reportId, text, actor, credentials) {
       const r = reportRow(reportId);
       check('addAddendum', r.status, actor, r.id);
       const body = text.trim();
       if (!body) throw new WorkstationError('INVALID_INPUT', 'An addendum needs some text.');
+      const signer = await confirmSigner(actor, credentials, 'report.addAddendum', r.id);
       const study = studyRow(r.study_id);
       const seq = addendumRows(r.id).length + 1;
       const signedAt = now();
@@ -211,7 +245,7 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
           .prepare('INSERT INTO report_addenda (id, report_id, seq, text, signed_by, signed_by_name, signed_at, content_hash, pdf_sop_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
           .run(id, r.id, seq, body, actor.userId, signedByName, signedAt, hash, pdfUid);
         if (queueForSync) enqueueOutbox(db(), { kind: 'pdf', content: encapsulated, label: `Report addendum ${seq} (PDF)` });
-        auditRow(actor, 'report.addAddendum', r.id, 'success', { seq, hash });
+        auditRow(actor, 'report.addAddendum', r.id, 'success', { meaning: SIGNATURE_MEANINGS.addendum, signer: signedByName, identity: signer.method, confirmedAt: signer.at, seq, hash });
         return toReport(reportRow(r.id), actor.role);
       });
     },

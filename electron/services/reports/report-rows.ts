@@ -27,8 +27,32 @@ export interface Actor {
   patientId: string | null;
 }
 
+/** The signer's password (and TOTP code when enrolled), asked again for every signature. */
+export interface SignatureCredentials {
+  password: string;
+  totpCode?: string | undefined;
+}
+
+/** Who confirmed their identity for a signature, how and when (auth.confirmIdentity's answer). */
+export interface SignerConfirmation {
+  userId: string;
+  displayName: string;
+  method: string;
+  at: string;
+}
+
+/**
+ * The identity check of an electronic signature: the auth service's confirmIdentity (it counts a
+ * wrong password or code toward the account's lockout and writes its own audit row).
+ */
+export interface SignerIdentity {
+  confirmIdentity(session: Actor, input: SignatureCredentials): Promise<SignerConfirmation>;
+}
+
 export interface ReportsServiceOptions {
   db: () => Db;
+  /** Confirms the signer's identity for each signature and addendum (there is no signing without it). */
+  identity: SignerIdentity;
   audit: { append(entry: AuditEntry): unknown };
   /** The stored AI results (null: drafts start without AI text). */
   ai: (AiSource & { statuses(studyIds: readonly string[]): AiStudyStatus[] }) | null;
@@ -118,6 +142,7 @@ export interface ReportContext {
   ai: ReportsServiceOptions['ai'];
   logger: Logger | undefined;
   images: StudyImages | null;
+  identity: SignerIdentity;
   institution: string;
   queueForSync: boolean;
   now(): string;
@@ -316,6 +341,7 @@ export function createReportContext(options: ReportsServiceOptions): ReportConte
     ai,
     logger,
     images: options.images ?? null,
+    identity: options.identity,
     institution: options.institution ?? 'TumorPredict Workstation',
     queueForSync: options.queueForSync ?? true,
     now,

@@ -14,9 +14,9 @@ import type {
 import { createReportExports } from './report-exports';
 import { createReportLifecycle } from './report-lifecycle';
 import { createReportReading } from './report-reading';
-import { createReportContext, type Actor, type ReportsServiceOptions } from './report-rows';
+import { createReportContext, type Actor, type ReportsServiceOptions, type SignatureCredentials } from './report-rows';
 
-export type { Actor, ReportsServiceOptions } from './report-rows';
+export type { Actor, ReportsServiceOptions, SignatureCredentials, SignerIdentity, SignerConfirmation } from './report-rows';
 export type { SignedObjects } from './report-exports';
 export { signedContent, addendumContent } from './signed-content';
 
@@ -30,8 +30,9 @@ export interface ReportsService {
   acceptAi(reportId: string, actor: Actor): Report;
   rejectAi(reportId: string, reason: string, actor: Actor): Report;
   markPreliminary(reportId: string, actor: Actor): Report;
-  sign(reportId: string, baseRevision: number, actor: Actor): Promise<Report>;
-  addAddendum(reportId: string, text: string, actor: Actor): Promise<Report>;
+  /** Signs with the signer's password (and TOTP) confirmed again; the audit row records the signature's meaning. */
+  sign(reportId: string, baseRevision: number, actor: Actor, credentials: SignatureCredentials): Promise<Report>;
+  addAddendum(reportId: string, text: string, actor: Actor, credentials: SignatureCredentials): Promise<Report>;
   addKeyImage(req: { reportId: string; png: Buffer; caption: string; instanceId?: string | undefined }, actor: Actor): Report;
   removeKeyImage(reportId: string, keyImageId: string, actor: Actor): Report;
   keyImagePng(reportId: string, keyImageId: string): Buffer;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMaskRuns } from '../../contract';
 import { readPart10, unpackBits, SEG_SOP_CLASS_UID } from '../sync';
 import { writeGliomaMultiframe } from '../../../e2e/fixtures/glioma-series';
-import { createReportsFixture, discMask, FIXTURE_DICOM, seedAi, type ReportsFixture } from '../../testing/reports';
+import { createReportsFixture, discMask, FIXTURE_DICOM, seedAi, type ReportsFixture, SIGN } from '../../testing/reports';
 import type { Actor } from './report-service';
 
 let fx: ReportsFixture;
@@ -79,7 +79,7 @@ function seedSlices(studyId: string, rows: { id: string; seriesId: string; w: nu
 async function signAccepted(studyId: string): Promise<ReturnType<ReportsFixture['reports']['get']>> {
   const r = fx.reports.open(studyId, rad());
   const a = fx.reports.acceptAi(r.id, rad());
-  return fx.reports.sign(r.id, a.revision, rad());
+  return fx.reports.sign(r.id, a.revision, rad(), SIGN);
 }
 
 beforeAll(async () => {
@@ -230,7 +230,7 @@ describe('signing queues the SEG of the AI mask', () => {
     const r = fx.reports.open(studyId, rad());
     const rej = fx.reports.rejectAi(r.id, 'Post-operative change, not a tumor.', rad());
     const saved = fx.reports.saveDraft({ reportId: r.id, baseRevision: rej.revision, sections: { impression: 'Post-operative change; no tumor.' } }, rad());
-    const signed = await fx.reports.sign(r.id, saved.revision, rad());
+    const signed = await fx.reports.sign(r.id, saved.revision, rad(), SIGN);
     expect(signed.status).toBe('rejected');
     expect(outboxOf(studyUid(studyId)).map((x) => x.kind).sort()).toEqual(['pdf', 'sr']);
   });
@@ -251,7 +251,7 @@ describe('a SEG that cannot be made refuses the signature and leaves nothing beh
     const a = fx.reports.acceptAi(r.id, rad());
     prepare();
     const before = outboxCount();
-    const err = (await fx.reports.sign(r.id, a.revision, rad()).then(
+    const err = (await fx.reports.sign(r.id, a.revision, rad(), SIGN).then(
       () => null,
       (e: unknown) => e,
     )) as { code: string; message: string } | null;
@@ -291,7 +291,7 @@ describe('a SEG that cannot be made refuses the signature and leaves nothing beh
     expect(err).toMatchObject({ code: 'CONFLICT' });
     expect(err.message).toMatch(/32 x 32 pixels but its image is 64 x 64/);
     fx.db().prepare('UPDATE ai_instance_results SET mask = ?, mask_width = ?, mask_height = ? WHERE instance_id = ?').run(good.mask, good.mask_width, good.mask_height, inst.id);
-    const signed = await fx.reports.sign(reportId, revision, rad());
+    const signed = await fx.reports.sign(reportId, revision, rad(), SIGN);
     expect(signed.status).toBe('final');
     expect(outboxOf(studyUid(studyId)).map((x) => x.kind).sort()).toEqual(['pdf', 'seg', 'sr']);
   });

@@ -4,7 +4,9 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { AI_NOTICE, REPORT_SECTIONS, formatProbability, REPORT_SECTION_LABELS, type HistoryPoint, type Report, type ReportSectionKey } from '@contract/index';
 import { api } from '../../api/client';
+import { useSession } from '../../app/session';
 import { useAutosave } from './autosave';
+import { SignDialog, type SignRequest } from './SignDialog';
 import { HistoryChart } from './HistoryChart';
 
 const ORIGIN_LABEL = { ai: 'AI text – not reviewed', 'ai-accepted': 'AI text – accepted', 'ai-edited': 'AI text – edited', human: '' } as const;
@@ -28,6 +30,8 @@ export function ReportEditor({ studyId, onClose }: { studyId: string; onClose: (
   const [reason, setReason] = useState('');
   const [addendum, setAddendum] = useState('');
   const [history, setHistory] = useState<{ points: HistoryPoint[]; change: string | null } | null>(null);
+  const [signing, setSigning] = useState<SignRequest | null>(null);
+  const session = useSession();
 
   const load = useCallback((r: Report) => {
     setReport(r);
@@ -61,7 +65,41 @@ export function ReportEditor({ studyId, onClose }: { studyId: string; onClose: (
     [autosave, load],
   );
   const accept = useCallback(() => report && can.has('acceptAi') && report.aiDecision !== 'none' && run(() => api.call('reports.acceptAi', { reportId: report.id })), [report, can, run]);
-  const sign = useCallback(() => report && can.has('sign') && run(async () => api.call('reports.sign', { reportId: report.id, baseRevision: autosave.revision.current })), [report, can, run, autosave]);
+  // Signing opens the signature dialog on the saved text: what it shows is what the revision signs.
+  const sign = useCallback(async () => {
+    if (!report || !can.has('sign') || signing) return;
+    try {
+      await autosave.flush();
+      const fresh = await api.call('reports.get', { reportId: report.id });
+      setReport(fresh);
+      // The same checks the main process makes first, so nobody types a password for a refusal.
+      if (REPORT_SECTIONS.some((k) => fresh.sections[k].origin === 'ai')) {
+        setError('The report still contains AI text you have not reviewed. Accept the AI finding, edit the text or reject the finding before signing.');
+        return;
+      }
+      if (!fresh.sections.impression.text.trim()) {
+        setError('Write an impression before signing.');
+        return;
+      }
+      setError(null);
+      setSigning({ kind: 'sign' });
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  }, [report, can, autosave, signing]);
+  const confirmSignature = useCallback(
+    async (credentials: { password: string; totpCode?: string }) => {
+      if (!report || !signing) return;
+      const next =
+        signing.kind === 'sign'
+          ? await api.call('reports.sign', { reportId: report.id, baseRevision: report.revision, ...credentials })
+          : await api.call('reports.addAddendum', { reportId: report.id, text: signing.text ?? '', ...credentials });
+      if (signing.kind === 'addendum') setAddendum('');
+      setSigning(null);
+      load(next);
+    },
+    [report, signing, load],
+  );
   const reject = useCallback(() => report && can.has('rejectAi') && report.aiDecision !== 'none' && setRejecting(true), [report, can]);
 
   useEffect(() => {
@@ -116,6 +154,7 @@ export function ReportEditor({ studyId, onClose }: { studyId: string; onClose: (
       {signed ? (
         <p className="ok" data-testid="locked-banner">Signed by {report.signedByName} on {report.signedAt?.replace('T', ' ').slice(0, 19)} UTC. Locked; content hash {report.contentHash?.slice(0, 16)}…</p>
       ) : null}
+      {signing ? <SignDialog report={report} request={signing} signerName={session.user.displayName} onSign={confirmSignature} onCancel={() => setSigning(null)} /> : null}
       <div className="report-body">
         <div className="report-sections">
           {REPORT_SECTIONS.map((key) => {
@@ -198,7 +237,7 @@ export function ReportEditor({ studyId, onClose }: { studyId: string; onClose: (
               <label htmlFor="addendum-text">New addendum</label>
               <textarea id="addendum-text" rows={3} value={addendum} onChange={(e) => setAddendum(e.target.value)} spellCheck />
               <div className="form-actions">
-                <button type="button" data-testid="add-addendum" disabled={busy || !addendum.trim() || !can.has('addAddendum')} onClick={() => void run(() => api.call('reports.addAddendum', { reportId: report.id, text: addendum })).then(() => setAddendum(''))}>
+                <button type="button" data-testid="add-addendum" disabled={busy || !addendum.trim() || !can.has('addAddendum')} onClick={() => setSigning({ kind: 'addendum', text: addendum.trim() })}>
                   Sign and add addendum
                 </button>
               </div>
