@@ -37,6 +37,8 @@ export async function firstRunSetup(page: Page): Promise<void> {
 
 /** As the signed-in admin: creates the radiologist account through the Users panel. */
 export async function createRadiologist(page: Page): Promise<void> {
+  // The admin's first page need not be Administration (Federation comes first now): go there.
+  await page.getByRole('button', { name: /^Administration/ }).click();
   await page.locator('#new-username').waitFor();
   await page.fill('#new-username', RADIOLOGIST.username);
   await page.fill('#new-display-name', 'Dr Reader');

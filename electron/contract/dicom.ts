@@ -155,6 +155,8 @@ export const frameSchema = z.object({
   /** Defaults for window/level (from the file, else the value range). */
   windowCenter: z.number(),
   windowWidth: z.number(),
+  /** True when windowCenter/windowWidth are the file's own (0028,1050/1051), false when they are the value range. */
+  windowFromFile: z.boolean().default(false),
   /** [row spacing, column spacing] in mm, or null when the file gives none (derived images). */
   pixelSpacing: z.tuple([z.number(), z.number()]).nullable(),
 });

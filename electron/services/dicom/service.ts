@@ -218,6 +218,7 @@ export function toViewerFrame(
     rescaleIntercept: intercept,
     windowCenter: wc !== null && ww !== null && ww > 0 ? wc : (lo + hi) / 2,
     windowWidth: wc !== null && ww !== null && ww > 0 ? ww : Math.max(1, hi - lo),
+    windowFromFile: wc !== null && ww !== null && ww > 0,
     pixelSpacing: rec.pixelSpacing,
   };
 }

@@ -1,6 +1,6 @@
 // The app frame: header with the signed-in user, navigation limited to what the role may use
 // (from the contract's page table), the page, and the status bar. Alt+1..9 switch pages.
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ROLE_LABELS, pagesFor, type PageId } from '@contract/index';
 import { useSession } from './session';
 import { PAGE_COMPONENTS } from './pages';
@@ -12,6 +12,7 @@ export function AppFrame() {
   const pages = useMemo(() => pagesFor(user.role), [user.role]);
   const [current, setCurrent] = useState<PageId>(pages[0]?.id ?? 'about');
   const [studyId, setStudyId] = useState<string | null>(null);
+  const [reportFor, setReportFor] = useState<string | null>(null);
   const navigation = useMemo<NavigationValue>(
     () => ({
       page: current,
@@ -21,9 +22,36 @@ export function AppFrame() {
         setStudyId(id);
         if (pages.some((p) => p.id === 'viewer')) setCurrent('viewer');
       },
+      reportFor,
+      openReport: (id) => {
+        setReportFor(id);
+        if (pages.some((p) => p.id === 'reports')) setCurrent('reports');
+      },
+      clearReportFor: () => setReportFor(null),
     }),
-    [current, studyId, pages],
+    [current, studyId, pages, reportFor],
   );
+
+  // After every page change, focus goes to the page's heading (screen readers announce the new
+  // page; Tab starts from its top). Pages that load their code late get a few frames to appear.
+  const mainRef = useRef<HTMLElement | null>(null);
+  const focusHeading = useCallback((): boolean => {
+    const h = mainRef.current?.querySelector<HTMLElement>('h1');
+    if (!h) return false;
+    if (!h.hasAttribute('tabindex')) h.setAttribute('tabindex', '-1');
+    h.focus({ preventScroll: true });
+    return true;
+  }, []);
+  useEffect(() => {
+    let tries = 0;
+    let frame = 0;
+    const attempt = (): void => {
+      if (focusHeading() || ++tries > 60) return;
+      frame = requestAnimationFrame(attempt);
+    };
+    attempt();
+    return () => cancelAnimationFrame(frame);
+  }, [current, focusHeading]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -45,6 +73,16 @@ export function AppFrame() {
   return (
     <NavigationContext.Provider value={navigation}>
     <div className="app-frame">
+      <a
+        href="#app-main"
+        className="skip-link"
+        onClick={(e) => {
+          e.preventDefault();
+          if (!focusHeading()) mainRef.current?.focus();
+        }}
+      >
+        Skip to the page
+      </a>
       <header className="app-header">
         <span className="app-title">TumorPredict Workstation</span>
         <span className="app-user" data-testid="signed-in-user">
@@ -71,7 +109,7 @@ export function AppFrame() {
           ))}
         </ul>
       </nav>
-      <main className="app-main" aria-label={currentLabel} tabIndex={-1}>
+      <main id="app-main" ref={mainRef} className="app-main" aria-label={currentLabel} tabIndex={-1}>
         <Page />
       </main>
       <StatusBar />

@@ -10,6 +10,12 @@ export interface NavigationValue {
   go(page: PageId): void;
   /** Opens a study in the viewer and switches to it. */
   openStudy(studyId: string): void;
+  /** A study whose report the Reports page should open at once (set by openReport), or null. */
+  readonly reportFor: string | null;
+  /** Opens the Reports page on this study's report (the viewer's Report button). */
+  openReport(studyId: string): void;
+  /** The Reports page took reportFor: forget it. */
+  clearReportFor(): void;
 }
 
 export const NavigationContext = createContext<NavigationValue | null>(null);

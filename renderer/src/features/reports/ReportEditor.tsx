@@ -7,10 +7,13 @@ import { api } from '../../api/client';
 import { useSession } from '../../app/session';
 import { useAutosave } from './autosave';
 import { SignDialog, type SignRequest } from './SignDialog';
+import { SHORTCUTS, keysOf } from '../../app/shortcuts';
 import { HistoryChart } from './HistoryChart';
 
 const ORIGIN_LABEL = { ai: 'AI text – not reviewed', 'ai-accepted': 'AI text – accepted', 'ai-edited': 'AI text – edited', human: '' } as const;
-const SHORTCUTS = { accept: 'Ctrl+Shift+A', reject: 'Ctrl+Shift+R', sign: 'Ctrl+Shift+S' };
+// From the app's one shortcut table: none is a browser's own (Ctrl+Shift+R is the hard reload).
+const keyOf = (action: string): string => SHORTCUTS.find((s) => s.scope === 'report' && s.action === action)!.keys;
+export const REPORT_KEYS = { accept: keyOf('Accept the AI finding'), reject: keyOf('Reject the AI finding'), sign: keyOf('Sign the report') };
 
 function KeyImageThumb({ reportId, id, caption }: { reportId: string; id: string; caption: string }) {
   const [src, setSrc] = useState<string | null>(null);
@@ -104,11 +107,10 @@ export function ReportEditor({ studyId, onClose }: { studyId: string; onClose: (
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
-      if (!e.ctrlKey || !e.shiftKey) return;
-      const k = e.key.toLowerCase();
-      if (k === 'a') void accept();
-      else if (k === 'r') reject();
-      else if (k === 's') void sign();
+      const k = keysOf(e);
+      if (k === REPORT_KEYS.accept) void accept();
+      else if (k === REPORT_KEYS.reject) reject();
+      else if (k === REPORT_KEYS.sign) void sign();
       else return;
       e.preventDefault();
     };
@@ -201,10 +203,10 @@ export function ReportEditor({ studyId, onClose }: { studyId: string; onClose: (
           <div className="form-actions">
             {!signed ? (
               <>
-                <button type="button" disabled={busy || !can.has('acceptAi') || report.aiDecision === 'none'} onClick={() => void accept()} title={`Accept the AI finding (${SHORTCUTS.accept})`} data-testid="accept-ai">Accept AI finding</button>
-                <button type="button" className="danger" disabled={busy || !can.has('rejectAi') || report.aiDecision === 'none'} onClick={reject} title={`Reject the AI finding (${SHORTCUTS.reject})`} data-testid="reject-ai">Reject AI finding</button>
+                <button type="button" disabled={busy || !can.has('acceptAi') || report.aiDecision === 'none'} onClick={() => void accept()} title={`Accept the AI finding (${REPORT_KEYS.accept})`} data-testid="accept-ai">Accept AI finding</button>
+                <button type="button" className="danger" disabled={busy || !can.has('rejectAi') || report.aiDecision === 'none'} onClick={reject} title={`Reject the AI finding (${REPORT_KEYS.reject})`} data-testid="reject-ai">Reject AI finding</button>
                 {can.has('markPreliminary') ? <button type="button" disabled={busy} onClick={() => void run(() => api.call('reports.markPreliminary', { reportId: report.id }))}>Mark preliminary</button> : null}
-                <button type="button" className="primary" disabled={busy || !can.has('sign')} onClick={() => void sign()} title={`Sign and lock the report (${SHORTCUTS.sign})`} data-testid="sign-report">Sign report</button>
+                <button type="button" className="primary" disabled={busy || !can.has('sign')} onClick={() => void sign()} title={`Sign and lock the report (${REPORT_KEYS.sign})`} data-testid="sign-report">Sign report</button>
               </>
             ) : (
               <button type="button" onClick={() => void exportPdf()} data-testid="export-pdf">Export PDF</button>

@@ -4,7 +4,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { DASHBOARD_FILTERS, aiLabelText, formatProbability, type DashboardFilter, type DashboardRow } from '@contract/index';
 import { api } from '../../api/client';
 import { useNavigation } from '../../app/navigation';
-import { ReportEditor } from './ReportEditor';
+import { REPORT_KEYS, ReportEditor } from './ReportEditor';
 import './reports.css';
 
 const FILTER_LABEL: Record<DashboardFilter, string> = { pending: 'Pending review', all: 'All', approved: 'Approved', rejected: 'Rejected' };
@@ -14,7 +14,14 @@ export function ReportsPage() {
   const [filter, setFilter] = useState<DashboardFilter>('pending');
   const [rows, setRows] = useState<DashboardRow[]>([]);
   const [counts, setCounts] = useState<Record<DashboardFilter, number> | null>(null);
-  const [open, setOpen] = useState<string | null>(null);
+  // The viewer's Report button opens its study's report here at once.
+  const [open, setOpen] = useState<string | null>(nav.reportFor);
+  useEffect(() => {
+    if (nav.reportFor) {
+      setOpen(nav.reportFor);
+      nav.clearReportFor();
+    }
+  }, [nav]);
   const [error, setError] = useState<string | null>(null);
 
   const refresh = useCallback(() => {
@@ -63,7 +70,7 @@ export function ReportsPage() {
         </tbody>
       </table>
       {rows.length === 0 ? <p className="muted">No studies here.</p> : null}
-      <p className="muted">Enter or double-click opens the report. Shortcuts in the editor: accept Ctrl+Shift+A, reject Ctrl+Shift+R, sign Ctrl+Shift+S.</p>
+      <p className="muted">Enter or double-click opens the report. Shortcuts in the editor: accept {REPORT_KEYS.accept}, reject {REPORT_KEYS.reject}, sign {REPORT_KEYS.sign}.</p>
     </section>
   );
 }

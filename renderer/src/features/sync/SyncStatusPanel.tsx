@@ -1,5 +1,6 @@
 // Sync status for admins and radiologists: last sync, items waiting, the last error, a "sync
-// now" button (Ctrl+Shift+Y) and the outbox (retry/cancel for admins).
+// now" button (Alt+Shift+U) and the outbox (retry/cancel for admins).
+import { keysOf } from '../../app/shortcuts';
 import { useEffect, useState } from 'react';
 import { useSession } from '../../app/session';
 import { OutboxList } from './OutboxList';
@@ -20,7 +21,8 @@ export function SyncStatusPanel() {
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
-      if (e.ctrlKey && e.shiftKey && e.key.toLowerCase() === 'y') {
+      // Alt+Shift+U: Ctrl+Shift+Y is Firefox's downloads window.
+      if (keysOf(e) === 'Alt+Shift+U') {
         e.preventDefault();
         void run();
       }
@@ -52,7 +54,7 @@ export function SyncStatusPanel() {
         </dl>
       )}
       <div className="form-actions">
-        <button type="button" className="primary" disabled={syncing || !status?.configured} onClick={() => void run()} title="Pull new studies and send waiting results now (Ctrl+Shift+Y)">
+        <button type="button" className="primary" disabled={syncing || !status?.configured} onClick={() => void run()} title="Pull new studies and send waiting results now (Alt+Shift+U)">
           {syncing ? 'Syncing…' : 'Sync now'}
         </button>
       </div>

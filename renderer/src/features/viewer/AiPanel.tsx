@@ -21,6 +21,8 @@ export interface AiPanelProps {
   onRun(): void;
   onCancel(): void;
   onJumpToKey(series: AiSeriesResult): void;
+  /** Set when the active viewport shows a prior: "Prior 2024-01-10". */
+  studyLabel?: string | null;
 }
 
 function Finding(props: { title: string; finding: AiSeriesResult; onJump(): void; testId: string }) {
@@ -51,7 +53,7 @@ export function AiPanel(props: AiPanelProps) {
   const seqWarning = result?.finding ? sequenceWarning(props.currentSequence, model) : null;
   return (
     <section className="ai-panel" aria-labelledby="ai-panel-title" data-testid="ai-panel">
-      <h2 id="ai-panel-title">AI finding</h2>
+      <h2 id="ai-panel-title">AI finding{props.studyLabel ? ` · ${props.studyLabel}` : ''}</h2>
       <p className="notice-block small" role="note" data-testid="ai-notice">{AI_NOTICE}</p>
       {running && (
         <div className="ai-progress" aria-live="polite">

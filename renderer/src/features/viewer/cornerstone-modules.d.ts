@@ -58,6 +58,8 @@ declare module 'cornerstone-core' {
   export function fitToWindow(element: HTMLElement): void;
   export function updateImage(element: HTMLElement, invalidated?: boolean): void;
   export function getEnabledElement(element: HTMLElement): EnabledElement;
+  export function pixelToCanvas(element: HTMLElement, pt: { x: number; y: number }): { x: number; y: number };
+  export function canvasToPixel(element: HTMLElement, pt: { x: number; y: number }): { x: number; y: number };
   export function setToPixelCoordinateSystem(enabledElement: EnabledElement, context: CanvasRenderingContext2D, scale?: number): void;
   export const imageCache: { purgeCache(): void; setMaximumSizeBytes(n: number): void };
   export const metaData: { addProvider(provider: (type: string, imageId: string) => unknown, priority?: number): void };
@@ -74,6 +76,7 @@ declare module 'cornerstone-tools' {
   export function addToolState(element: HTMLElement, type: string, data: unknown): void;
   export function getToolState(element: HTMLElement, type: string): { data: unknown[] } | undefined;
   export function clearToolState(element: HTMLElement, type: string): void;
+  export function removeToolState(element: HTMLElement, type: string, data: unknown): void;
   export const globalImageIdSpecificToolStateManager: { restoreToolState(state: unknown): void; saveToolState(): Record<string, unknown> };
   export const WwwcTool: unknown;
   export const PanTool: unknown;
@@ -82,6 +85,9 @@ declare module 'cornerstone-tools' {
   export const LengthTool: unknown;
   export const EllipticalRoiTool: unknown;
   export const RectangleRoiTool: unknown;
+  export const FreehandRoiTool: unknown;
+  export const AngleTool: unknown;
+  export const ProbeTool: unknown;
   export const EVENTS: Record<string, string>;
 }
 

@@ -19,6 +19,8 @@ export interface FrameInfo {
   pixelSpacing: [number, number] | null;
   photometric: string;
   defaultWindow: { center: number; width: number };
+  /** True when defaultWindow is the file's own Window Center/Width. */
+  windowFromFile: boolean;
   range: { min: number; max: number };
 }
 
@@ -79,6 +81,7 @@ export function frameToImage(imageId: string, f: Frame): CsImage {
     pixelSpacing: spacing,
     photometric: f.photometric,
     defaultWindow: { center: f.windowCenter, width: f.windowWidth },
+    windowFromFile: f.windowFromFile,
     range: { min: f.min, max: f.max },
   });
   return {

@@ -1,5 +1,6 @@
 // Import for the browser host and the desktop app alike: a file picker, a folder picker
 // (webkitdirectory) and drag and drop, feeding import.upload with progress and cancel.
+import { keysOf } from '../../app/shortcuts';
 import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { IMPORT_PROGRESS_EVENT, importProgressSchema, type ImportProgress, type ImportReport } from '@contract/index';
 import { api } from '../../api/client';
@@ -103,10 +104,10 @@ export function ImportPanel(props: { onImported(reports: ImportReport[]): void }
       data-testid="import-panel"
     >
       <span className="muted">Import DICOM: drop files or folders here, or</span>
-      <button type="button" onClick={() => filesInput.current?.click()} disabled={busy} title="Choose DICOM files to import (Ctrl+O)">
+      <button type="button" onClick={() => filesInput.current?.click()} disabled={busy} title="Choose DICOM files to import (Alt+O)">
         Choose files…
       </button>
-      <button type="button" onClick={() => folderInput.current?.click()} disabled={busy} title="Choose a folder; every file in it and its sub-folders is imported (Ctrl+Shift+O)">
+      <button type="button" onClick={() => folderInput.current?.click()} disabled={busy} title="Choose a folder; every file in it and its sub-folders is imported (Alt+Shift+O)">
         Choose folder…
       </button>
       <input
@@ -161,9 +162,11 @@ export function ImportPanel(props: { onImported(reports: ImportReport[]): void }
 export function useImportShortcuts(): void {
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
-      if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== 'o') return;
+      // Alt+O / Alt+Shift+O: Ctrl+O and Ctrl+Shift+O belong to the browser (open file, bookmarks).
+      const k = keysOf(e);
+      if (k !== 'Alt+O' && k !== 'Alt+Shift+O') return;
       e.preventDefault();
-      const input = document.querySelector<HTMLInputElement>(e.shiftKey ? '[data-testid="import-folder"]' : '[data-testid="import-files"]');
+      const input = document.querySelector<HTMLInputElement>(k === 'Alt+Shift+O' ? '[data-testid="import-folder"]' : '[data-testid="import-files"]');
       input?.click();
     };
     window.addEventListener('keydown', onKey);

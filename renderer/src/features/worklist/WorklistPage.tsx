@@ -308,7 +308,7 @@ export function WorklistPage() {
         <button type="button" disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)} title="Next page">
           Next
         </button>
-        <span className="muted small">AI results are not a medical device. Keys: / search · ↑/↓ select · Enter open · Ctrl+O import files · Ctrl+Shift+O import folder</span>
+        <span className="muted small">AI results are not a medical device. Keys: / search · ↑/↓ select · Enter open · Alt+O import files · Alt+Shift+O import folder</span>
       </div>
     </section>
   );
