@@ -14,7 +14,7 @@ function series(id: string, description: string, n: number, orientation = AXIAL,
     photometric: 'MONOCHROME2', transferSyntax: '1.2.840.10008.1.2.1', pixelSpacing: spacing, imagePosition: [0, 0, k * 5], imageOrientation: orientation,
     sliceLocation: k * 5, sliceThickness: 5, windowCenter: null, windowWidth: null, conflictOf: null,
   });
-  return { seriesId: id, seriesInstanceUid: id, modality: 'MR', seriesNumber: Number(id.replace(/\D/g, '')) || 1, description, bodyPart: null, frameOfReferenceUid: `for-${id.split('-')[0]}`, instances: Array.from({ length: n }, (_, k) => inst(k)) };
+  return { seriesId: id, seriesInstanceUid: id, modality: 'MR', seriesNumber: Number(id.replace(/\D/g, '')) || 1, description, bodyPart: null, frameOfReferenceUid: `for-${id.split('-')[0]}`, sequence: null, instances: Array.from({ length: n }, (_, k) => inst(k)) };
 }
 
 function study(id: string, date: string, list: SeriesSummary[]): StudyDetail {
