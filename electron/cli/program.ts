@@ -14,6 +14,7 @@ import { registerAudit } from './commands/audit';
 import { registerReport } from './commands/report';
 import { registerSync } from './commands/sync';
 import { registerResearch } from './commands/research';
+import { registerFederation } from './commands/federation';
 
 export function buildProgram(): Command {
   const program = new Command('tumorpredict')
@@ -33,5 +34,6 @@ export function buildProgram(): Command {
   registerReport(program);
   registerSync(program);
   registerResearch(program);
+  registerFederation(program);
   return program;
 }

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { DEFAULT_ROUND_SETTINGS, WorkstationError, roundSettingsSchema, type ReceivedPackage, type RoundSettings } from '../../contract';
 import { audit, modelRef, nowIso, type Actor, type FederationDeps } from './deps';
 import { parentHead } from './model-version';
-import { headFromNpz, keyFingerprint, openPackage, sha256Hex, signatureValid, type Manifest, type ModelRef } from './package';
+import { headFromNpz, keyFingerprint, openPackage, publicKeyFromRaw, sha256Hex, signatureValid, type Manifest, type ModelRef } from './package';
 import { ENROLMENT_FORMAT, type Enrolment, type RoundInfo } from './protocol';
 import { computeRdp, DEFAULT_ORDERS, epsilonFromRdp } from './rdp';
 import { updateNorm } from './train-head';
@@ -132,6 +132,7 @@ export function createCoordinator(deps: FederationDeps) {
     const r = requireSetup();
     if (!r.public_url) throw new WorkstationError('CONFLICT', 'Set the address sites reach this coordinator at (https://host:port) before registering sites.');
     if (site(opts.siteId)) throw new WorkstationError('CONFLICT', `A site "${opts.siteId}" is registered already; revoke it first to register a new key.`);
+    publicKeyFromRaw(opts.publicKey); // refuses anything but a 32-byte Ed25519 key, with the reason
     const token = crypto.randomBytes(32).toString('base64url');
     db()
       .prepare('INSERT INTO federation_sites (site_id, name, public_key, token_sha256, status, registered_at, registered_by) VALUES (?, ?, ?, ?, ?, ?, ?)')
