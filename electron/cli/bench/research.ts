@@ -57,7 +57,7 @@ export const researchBench: BenchSuite = {
       const [runB] = await research.startRuns(dataset.id, ['tumornet'], { batchSize: 8 }, { userId: null, username: 'bench' });
       await research.waitForRun(runB!.id);
       t = performance.now();
-      const c = research.compare(runA!.id, runB!.id);
+      const c = await research.compare(runA!.id, runB!.id);
       const compareMs = performance.now() - t;
       const figures = {
         images: files.length,

@@ -116,5 +116,15 @@ describe('tumorpredict dataset / model / run / compare', () => {
     const missing = cli('compare', uninterrupted, '00000000-0000-0000-0000-000000000000');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no run/);
+    // Three runs against a chosen reference: one column each, a test line for each other run.
+    const three = cli('compare', uninterrupted, resumed, variant, '--reference', variant, '--csv', path.join(root, 'three.csv'));
+    expect(three.code, three.stderr).toBe(0);
+    expect(three.stdout, three.stdout).toMatch(new RegExp(`^R1: run ${variant}  tumornet-t1 \\S+ · \\S+ · mri400  \\(reference\\)$`, 'm'));
+    expect(three.stdout).toMatch(/^Accuracy \[95% CI\]\s+\S+% \[[\d.]+, [\d.]+\]\s+\S+% \[/m);
+    expect(three.stdout.match(/^ {2}R[23]: accuracy /gm)).toHaveLength(2);
+    expect(fs.readFileSync(path.join(root, 'three.csv'), 'utf8').split('\n').filter((l) => l.startsWith('run,'))).toHaveLength(3);
+    const html3 = cli('compare', uninterrupted, resumed, variant, '--html', html);
+    expect(html3.code).toBe(1);
+    expect(html3.stderr).toMatch(/--html writes the report of two runs/);
   }, 240_000);
 });

@@ -1,11 +1,12 @@
 // Research commands: `tumorpredict dataset add|list|export-deid` (Ctrl-C cancels), `tumorpredict model
-// install|list|activate|retire`, `tumorpredict run DATASET --model ID[,ID2]` (progress bar,
-// Ctrl-C cancels, --resume continues) and `tumorpredict compare RUN_A RUN_B` (same table as the app).
+// install|list|activate|retire`, `tumorpredict run DATASET --model ID[,ID2...]` (progress bar,
+// Ctrl-C cancels, --resume continues) and `tumorpredict compare RUN... [--reference RUN]` (the
+// same comparison as the app).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { WorkstationError, type DeidExportResult, type RunSummary } from '../../contract';
-import { comparisonText, type Actor, type ResearchService } from '../../services/research';
+import { comparisonText, multiComparisonText, type Actor, type ResearchService } from '../../services/research';
 import { createWorkstation, type Workstation } from '../../ipc/compose';
 import { addCommonOptions, configFrom, type CommonOptions } from '../shared';
 import { createProgress } from '../progress';
@@ -197,38 +198,58 @@ export function registerResearch(program: Command): void {
       const runs = await follow(research, ids);
       if (opts.json) process.stdout.write(JSON.stringify(runs) + '\n');
       for (const r of runs) {
-        const m = research.runMetrics(r.id);
+        const m = await research.runMetrics(r.id);
         const acc = m?.accuracy === null || m?.accuracy === undefined ? 'n/a' : `${(100 * m.accuracy).toFixed(2)}%`;
         if (!opts.json) process.stdout.write(`Run ${r.id}: ${r.modelId} ${r.modelVersion} on ${r.runtime ?? '?'}: ${r.status}, ${r.done}/${r.total} scored (${r.failed} unreadable), accuracy ${acc}\n`);
         if (r.status === 'failed') process.stderr.write(`  ${r.error}\n`);
       }
       if (runs.some((r) => r.status === 'failed')) process.exitCode = 1;
       else if (runs.some((r) => r.status !== 'done')) process.exitCode = 130;
-      else if (runs.length === 2 && !opts.json) process.stdout.write(`Compare them with: tumorpredict compare ${runs[0]!.id} ${runs[1]!.id}\n`);
+      else if (runs.length >= 2 && !opts.json) process.stdout.write(`Compare them with: tumorpredict compare ${runs.map((r) => r.id).join(' ')}\n`);
     });
   });
 
   addCommonOptions(
     program
       .command('compare')
-      .description('compare two runs on the same data set: metrics, McNemar test, bootstrap AUC intervals')
-      .argument('<runA>')
-      .argument('<runB>')
+      .description('compare two or more runs on the same data set against a reference run: metrics with intervals, McNemar tests, bootstrap AUC intervals, accuracy per source and sequence')
+      .argument('<runs...>', 'two to eight run ids; the first is the reference unless --reference says otherwise')
+      .option('--reference <run>', 'the run the others are tested against')
       .option('--csv <file>', 'also write the table and per-item predictions as CSV')
-      .option('--html <file>', 'also write a self-contained HTML report with plots')
+      .option('--html <file>', 'also write a self-contained HTML report with plots (two runs)')
       .option('--json', 'print the comparison as JSON'),
-  ).action(async (a: string, b: string, opts: CommonOptions & { csv?: string; html?: string; json?: boolean }) => {
+  ).action(async (ids: string[], opts: CommonOptions & { reference?: string; csv?: string; html?: string; json?: boolean }) => {
+    if (ids.length < 2 || ids.length > 8) throw new WorkstationError('INVALID_INPUT', `Give two to eight run ids to compare (got ${ids.length}).`);
+    if (opts.html && ids.length !== 2) throw new WorkstationError('INVALID_INPUT', '--html writes the report of two runs; give two run ids, or use --csv for more.');
+    const reference = opts.reference ?? ids[0]!;
+    if (!ids.includes(reference)) throw new WorkstationError('INVALID_INPUT', '--reference must be one of the compared runs.');
     await withWorkstation(opts, async (ws) => {
       await ensureOpen(ws);
       const research = ws.services.research;
-      const c = research.compare(a, b);
-      process.stdout.write((opts.json ? JSON.stringify(c) : comparisonText(c)) + '\n');
+      if (ids.length === 2 && !opts.reference) {
+        // Two runs: the A/B table as before (B - A), and the HTML report.
+        const [a, b] = ids as [string, string];
+        const c = await research.compare(a, b);
+        process.stdout.write((opts.json ? JSON.stringify(c) : comparisonText(c)) + '\n');
+        if (opts.csv) {
+          writeOut(opts.csv, (await research.exportCsv(a, b, actor())).csv);
+          process.stderr.write(`CSV written to ${opts.csv}\n`);
+        }
+        if (opts.html) {
+          writeOut(opts.html, (await research.exportHtml(a, b, actor())).html);
+          process.stderr.write(`HTML report written to ${opts.html}\n`);
+        }
+        return;
+      }
+      const c = await research.compareMany(ids, reference);
+      process.stdout.write((opts.json ? JSON.stringify(c) : multiComparisonText(c)) + '\n');
       if (opts.csv) {
-        writeOut(opts.csv, research.exportCsv(a, b, actor()).csv);
+        writeOut(opts.csv, (await research.exportManyCsv(ids, reference, actor())).csv);
         process.stderr.write(`CSV written to ${opts.csv}\n`);
       }
       if (opts.html) {
-        writeOut(opts.html, research.exportHtml(a, b, actor()).html);
+        const other = ids.find((x) => x !== reference)!;
+        writeOut(opts.html, (await research.exportHtml(reference, other, actor())).html);
         process.stderr.write(`HTML report written to ${opts.html}\n`);
       }
     });

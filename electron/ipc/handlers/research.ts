@@ -55,7 +55,7 @@ export function researchHandlers(services: Pick<Services, 'research'>): Pick<Han
     'models.retire': (req, ctx) => r.registry.retire(req.id, actor(ctx)),
     'runs.start': async (req, ctx) => ({ runs: await r.startRuns(req.datasetId, req.modelIds, { batchSize: req.batchSize, masks: req.masks }, actor(ctx)) }),
     'runs.list': (req) => ({ runs: r.listRuns(req.datasetId) }),
-    'runs.get': (req) => ({ run: r.getRun(req.id), metrics: r.runMetrics(req.id) }),
+    'runs.get': async (req) => ({ run: r.getRun(req.id), metrics: await r.runMetrics(req.id) }),
     'runs.cancel': (req, ctx) => r.cancelRun(req.id, actor(ctx)),
     'runs.resume': (req, ctx) => r.resumeRun(req.id, actor(ctx)),
     'runs.items': (req) => r.runItems(req.id, req.filter, { sort: req.sort, offset: req.offset, limit: req.limit }),

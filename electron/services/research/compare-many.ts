@@ -155,3 +155,34 @@ export function multiComparisonCsv(c: MultiComparison, results: StoredResult[][]
   }
   return lines.join('\n') + '\n';
 }
+
+/** The comparison as a plain-text table (the CLI prints this for three or more runs). */
+export function multiComparisonText(c: MultiComparison): string {
+  const names = c.runs.map((_, i) => `R${i + 1}`);
+  const w0 = Math.max(6, ...c.table.map((r) => r.metric.length));
+  const w = Math.max(12, ...c.table.flatMap((r) => r.values.map((v) => v.length))) + 2;
+  const ref = c.runs[0]!;
+  const lines = [
+    ...c.runs.map((r, i) => `${names[i]}: run ${r.run.id}  ${r.label}${r.run.id === c.reference ? '  (reference)' : ''}`),
+    `Data set: ${ref.run.datasetName} (sha256 ${ref.run.datasetHash.slice(0, 16)}...), ${ref.metrics.n} items with ground truth; research use only, not a medical device.`,
+    '',
+    'Metric'.padEnd(w0) + names.map((n) => n.padStart(w)).join(''),
+    '-'.repeat(w0 + names.length * w),
+    ...c.table.map((r) => r.metric.padEnd(w0) + r.values.map((v) => v.padStart(w)).join('')),
+    '',
+    `Paired tests against the reference R1 (${c.resamples} bootstrap resamples, seed ${c.seed}):`,
+    ...c.tests.map((t) => {
+      const i = c.runs.findIndex((r) => r.run.id === t.runId);
+      const p = t.mcnemar.pValue < 0.0001 ? t.mcnemar.pValue.toExponential(2) : t.mcnemar.pValue.toFixed(4);
+      const acc = t.accuracyDiff === null ? 'n/a' : `${t.accuracyDiff > 0 ? '+' : ''}${(100 * t.accuracyDiff).toFixed(2)} pp`;
+      return `  ${names[i]}: accuracy ${acc}, McNemar p = ${p} (${t.paired} paired items); macro AUC ${fmt(t.aucDiff.value)} [${fmt(t.aucDiff.lo)}, ${fmt(t.aucDiff.hi)}] -> ${t.aucDiff.significant === null ? 'not computable' : t.aucDiff.significant ? 'significant' : 'not significant'}`;
+    }),
+  ];
+  for (const key of ['source', 'sequence'] as const) {
+    const b = c.breakdown[key];
+    if (!b) continue;
+    lines.push('', `Accuracy per ${key}:`);
+    for (const g of b) lines.push(`  ${g.group.padEnd(Math.max(12, w0 - 2))}${String(g.n).padStart(6)} items${g.accuracy.map((a) => (a === null ? 'n/a' : `${(100 * a).toFixed(1)}%`).padStart(w)).join('')}`);
+  }
+  return lines.join('\n');
+}

@@ -4,6 +4,7 @@ export { createResearchService } from './service';
 export type { ResearchService, ResearchServiceOptions } from './service';
 export type { Actor } from './registry';
 export { comparisonText, verdicts, runLabel } from './compare';
+export { multiComparisonText, multiLabel } from './compare-many';
 export { computeMetrics, mcnemar, bootstrapAuc, rocCurve, calibration, dice, fmt } from './metrics';
 export type { ScoredItem, RunMetrics } from './metrics';
 export { deidentifyPart10, newDeidSecret, DEID_METHOD } from './deid';

@@ -419,5 +419,8 @@ export function resampleMacroAuc(items: readonly ScoredItem[], classes: readonly
 
 /** Formats a metric for tables: null is "n/a". */
 export function fmt(v: number | null | undefined, digits = 3): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits);
+  if (v === null || v === undefined || !Number.isFinite(v)) return 'n/a';
+  const s = v.toFixed(digits);
+  // A difference of -1e-17 is no difference: never print "-0.000".
+  return /^-0\.?0*$/.test(s) ? s.slice(1) : s;
 }

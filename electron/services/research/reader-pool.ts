@@ -10,6 +10,8 @@ import { WorkstationError } from '../../contract';
 import { DEFAULT_LIMITS, type DicomLimits } from '../dicom';
 import type { RawImage } from '../inference';
 import type { Logger } from '../log';
+import type { Comparison, MultiComparison, RunMetricsDto, RunSummary } from '../../contract';
+import type { StoredResult } from './compare';
 import type { ScannedDataset } from './datasets';
 import type { FromReader, ReaderInit, ReaderRequest, ReaderResult, ToReader } from './reader-protocol';
 
@@ -233,6 +235,18 @@ export class ReaderPool {
     return { png: r.png, width: r.width, height: r.height, truthMask: r.truthMask, predictedMask: r.predictedMask };
   }
 
+  async metrics(run: RunSummary, results: StoredResult[], resamples: number): Promise<RunMetricsDto> {
+    return ((await this.request({ op: 'metrics', run, results, resamples })) as Extract<ReaderResult, { op: 'metrics' }>).metrics;
+  }
+
+  async comparePair(a: RunSummary, b: RunSummary, ra: StoredResult[], rb: StoredResult[], resamples: number): Promise<Comparison> {
+    return ((await this.request({ op: 'comparePair', a, b, ra, rb, resamples })) as Extract<ReaderResult, { op: 'comparePair' }>).comparison;
+  }
+
+  async compareMany(runs: RunSummary[], results: StoredResult[][], reference: string, resamples: number): Promise<MultiComparison> {
+    return ((await this.request({ op: 'compareMany', runs, results, reference, resamples })) as Extract<ReaderResult, { op: 'compareMany' }>).comparison;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const e = new WorkstationError('UNAVAILABLE', 'The research service is shutting down.');
@@ -257,6 +271,10 @@ function describe(req: ReaderRequest): string {
       return 'the data set files';
     case 'thumbs':
       return 'the thumbnails';
+    case 'metrics':
+    case 'comparePair':
+    case 'compareMany':
+      return 'the statistics';
     default:
       return `the file ${path.basename(req.file)}`;
   }

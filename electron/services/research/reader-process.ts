@@ -9,6 +9,8 @@ import { PNG } from 'pngjs';
 import { WorkstationError } from '../../contract/errors';
 import { DEFAULT_LIMITS } from '../dicom';
 import type { RawImage } from '../inference';
+import { compareRuns, runMetrics } from './compare';
+import { compareMany } from './compare-many';
 import { binaryMask, decodeItemImage, scanDataset, thumbnailPng } from './datasets';
 import type { FromReader, ReaderInit, ReaderRequest, ReaderResult, ToReader } from './reader-protocol';
 
@@ -74,6 +76,12 @@ function overlayPng(mask: Uint8Array, mw: number, mh: number, w: number, h: numb
 async function handle(req: ReaderRequest): Promise<{ result: ReaderResult }> {
   const limits = init.limits;
   switch (req.op) {
+    case 'metrics':
+      return { result: { op: 'metrics', metrics: runMetrics(req.run, req.results, { resamples: req.resamples }) } };
+    case 'comparePair':
+      return { result: { op: 'comparePair', comparison: compareRuns(req.a, req.b, req.ra, req.rb, { resamples: req.resamples }) } };
+    case 'compareMany':
+      return { result: { op: 'compareMany', comparison: compareMany(req.runs, req.results, req.reference, { resamples: req.resamples }) } };
     case 'scan': {
       const scanned = await scanDataset(req.input, { name: req.name, hash: req.hash, limits, ...(req.thumbsPerClass !== undefined ? { thumbsPerClass: req.thumbsPerClass } : {}), ...(req.maxThumbs !== undefined ? { maxThumbs: req.maxThumbs } : {}) });
       return { result: { op: 'scan', scanned } };

@@ -149,7 +149,7 @@ describe('runs and comparison', () => {
       expect(r.cardSha256).toMatch(/^[0-9a-f]{64}$/);
     }
     expect(a.modelVersion).not.toBe(b.modelVersion);
-    const m = research.runMetrics(runA)!;
+    const m = (await research.runMetrics(runA))!;
     expect(m.n).toBe(32);
     expect(m.confusion.matrix.flat().reduce((x, y) => x + y, 0)).toBe(32);
     expect(m.throughput.imagesPerSecond).toBeGreaterThan(0);
@@ -182,7 +182,7 @@ describe('runs and comparison', () => {
         .prepare('SELECT idx, ok, label, confidence, probabilities, dice FROM research_results WHERE run_id = ? ORDER BY idx')
         .all(rid);
     expect(rows(id)).toEqual(rows(runA));
-    const c = research.compare(runA, id);
+    const c = await research.compare(runA, id);
     const strip = (m: typeof c.metricsA) => ({ ...m, throughput: null });
     expect(strip(c.metricsB)).toEqual(strip(c.metricsA));
     expect(c.mcnemar).toMatchObject({ b: 0, c: 0, pValue: 1 });
@@ -203,7 +203,7 @@ describe('runs and comparison', () => {
     research = newResearch();
     research.resumeRun(run!.id, RESEARCHER);
     expect(await research.waitForRun(run!.id)).toMatchObject({ status: 'done', done: 32 });
-    expect(research.compare(runA, run!.id).mcnemar).toMatchObject({ b: 0, c: 0 });
+    expect((await research.compare(runA, run!.id)).mcnemar).toMatchObject({ b: 0, c: 0 });
   }, 120_000);
 
   it('a run left "running" by a killed process is reported interrupted and resumes', async () => {
@@ -216,11 +216,11 @@ describe('runs and comparison', () => {
     expect(research.getRun(run!.id).status).toBe('interrupted');
     research.resumeRun(run!.id, RESEARCHER);
     expect((await research.waitForRun(run!.id)).done).toBe(32);
-    expect(research.compare(runB, run!.id).mcnemar.pValue).toBe(1);
+    expect((await research.compare(runB, run!.id)).mcnemar.pValue).toBe(1);
   }, 120_000);
 
-  it('compares two models: table, McNemar, bootstrap AUC intervals, and exports CSV and a script-free HTML report', () => {
-    const c = research.compare(runA, runB);
+  it('compares two models: table, McNemar, bootstrap AUC intervals, and exports CSV and a script-free HTML report', async () => {
+    const c = await research.compare(runA, runB);
     expect(c.paired).toBe(32);
     expect(c.table.map((r) => r.metric)).toEqual(expect.arrayContaining(['Accuracy', 'Macro F1', 'Macro AUC', 'ECE (10 bins)', 'glioma: recall', 'Throughput (images/s)']));
     expect(['exact', 'chi-square', 'none']).toContain(c.mcnemar.method);
@@ -230,10 +230,10 @@ describe('runs and comparison', () => {
     const text = comparisonText(c);
     expect(text).toContain('McNemar');
     expect(text).toContain('tumornet-t1');
-    const csv = research.exportCsv(runA, runB, RESEARCHER).csv;
+    const csv = (await research.exportCsv(runA, runB, RESEARCHER)).csv;
     expect(csv.split('\n')[0]).toBe('section,metric,a,b,b_minus_a');
     expect(csv).toContain('glioma/');
-    const html = research.exportHtml(runA, runB, RESEARCHER).html;
+    const html = (await research.exportHtml(runA, runB, RESEARCHER)).html;
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/(src|href)=["']https?:/i);
     expect((html.match(/<svg /g) ?? []).length).toBe(6);
@@ -248,13 +248,13 @@ describe('runs and comparison', () => {
     const [r] = await research.startRuns(seg.id, ['tumornet'], {}, RESEARCHER);
     const done = await research.waitForRun(r!.id);
     expect(done.status).toBe('done');
-    const m = research.runMetrics(r!.id)!;
+    const m = (await research.runMetrics(r!.id))!;
     expect(m.dice.n).toBe(6);
     expect(m.dice.mean).toBeGreaterThanOrEqual(0);
     expect(m.dice.mean).toBeLessThanOrEqual(1);
     // The class with no examples in this CSV (notumor) has recall n/a, not NaN.
     expect(m.perClass.find((x) => x.cls === 'notumor')!.recall).toBeNull();
-    await expectError(() => research.compare(runA, r!.id), 'INVALID_INPUT', /different data/);
+    await expectError(research.compare(runA, r!.id), 'INVALID_INPUT', /different data/);
     await research.registry.retire('tumornet-t1', ADMIN);
     await expectError(research.startRuns(dsId, ['tumornet-t1'], {}, RESEARCHER), 'CONFLICT', /retired/);
   }, 120_000);

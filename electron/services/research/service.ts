@@ -24,8 +24,8 @@ import type { InferenceService } from '../inference';
 import type { Logger } from '../log';
 import type { Db } from '../store';
 import { browseFolder } from './browse';
-import { comparisonCsv, compareRuns, loadResults, runMetrics } from './compare';
-import { compareMany, multiComparisonCsv } from './compare-many';
+import { comparisonCsv, loadResults } from './compare';
+import { multiComparisonCsv } from './compare-many';
 import { DEFAULT_READER_LIMITS, ReaderPool, type ReaderLimits } from './reader-pool';
 import { describeFilter, itemDetail, itemsCsv, selectItems, toRunItem, type ItemSort } from './run-items';
 import { copyDeidentified, checkDestination } from './deid-export';
@@ -104,19 +104,26 @@ export function createResearchService(options: ResearchServiceOptions) {
   const { db, inference, audit, logger } = options;
   const registry = createRegistry({ db, inference, audit, modelsFolder: options.modelsFolder });
   const rl = options.readerLimits ?? {};
-  const reader = new ReaderPool({ heapMb: rl.heapMb ?? DEFAULT_READER_LIMITS.heapMb, requestMs: rl.requestMs ?? DEFAULT_READER_LIMITS.requestMs, dicom: { ...DEFAULT_READER_LIMITS.dicom, ...rl.dicom } }, logger);
+  const readerLimits: ReaderLimits = { heapMb: rl.heapMb ?? DEFAULT_READER_LIMITS.heapMb, requestMs: rl.requestMs ?? DEFAULT_READER_LIMITS.requestMs, dicom: { ...DEFAULT_READER_LIMITS.dicom, ...rl.dicom } };
+  const reader = new ReaderPool(readerLimits, logger);
+  // Statistics (bootstrap intervals, paired tests) take seconds on a large run: a process of their
+  // own, so neither the main thread nor a data set being read waits for them.
+  const stats = new ReaderPool({ ...readerLimits, heapMb: Math.max(readerLimits.heapMb, 1024) }, logger);
   let runner: ReturnType<typeof createRunner> | null = null;
   // The runner touches the database on creation; the store may still be locked at start.
   const runs = (): ReturnType<typeof createRunner> => (runner ??= createRunner({ db, inference, registry, reader, audit, logger, flushEvery: options.flushEvery, chunkSize: options.chunkSize }));
   const resamples = options.bootstrapResamples ?? 1000;
-  // Metrics (with their bootstrap intervals) of a run, kept while its results do not change.
-  const metricsCache = new Map<string, { key: string; m: RunMetricsDto }>();
-  function metricsOf(run: RunSummary): RunMetricsDto {
+  // Metrics of a run, kept while its results do not change. While a run is still scoring they come
+  // without bootstrap intervals (recomputed at every poll otherwise); the finished run gets them.
+  const metricsCache = new Map<string, { key: string; m: Promise<RunMetricsDto> }>();
+  function metricsOf(run: RunSummary): Promise<RunMetricsDto> {
+    const active = run.status === 'queued' || run.status === 'running';
     const key = `${run.done}:${run.failed}:${run.status}:${run.scoringMs}`;
     const hit = metricsCache.get(run.id);
     if (hit && hit.key === key) return hit.m;
-    const m = runMetrics(run, loadResults(db(), run), { resamples });
+    const m = stats.metrics(run, loadResults(db(), run), active ? 0 : resamples);
     metricsCache.set(run.id, { key, m });
+    m.catch(() => metricsCache.delete(run.id));
     if (metricsCache.size > 64) metricsCache.delete(metricsCache.keys().next().value!);
     return m;
   }
@@ -260,7 +267,7 @@ export function createResearchService(options: ResearchServiceOptions) {
     cancelRun: (id: string, actor: Actor) => runs().cancel(id, actor),
     resumeRun: (id: string, actor: Actor) => runs().resume(id, actor),
     waitForRun: (id: string) => runs().waitFor(id),
-    runMetrics(id: string): RunMetricsDto | null {
+    async runMetrics(id: string): Promise<RunMetricsDto | null> {
       const run = runs().get(id);
       if (run.done === 0) return null;
       return metricsOf(run);
@@ -286,31 +293,31 @@ export function createResearchService(options: ResearchServiceOptions) {
       audit.append({ actorId: actor.userId, actor: actor.username, action: 'runs.exportItems', objectType: 'research-run', objectId: id, outcome: 'success', detail: { items: items.length } });
       return { filename: `items-${run.modelId}-${describeFilter(filter)}.csv`, csv: itemsCsv(run, items) };
     },
-    compareMany(ids: string[], reference: string): MultiComparison {
+    async compareMany(ids: string[], reference: string): Promise<MultiComparison> {
       const rs = ids.map(finishedRun);
-      return compareMany(rs, rs.map((r) => loadResults(db(), r)), reference, { resamples });
+      return stats.compareMany(rs, rs.map((r) => loadResults(db(), r)), reference, resamples);
     },
-    exportManyCsv(ids: string[], reference: string, actor: Actor): { filename: string; csv: string } {
+    async exportManyCsv(ids: string[], reference: string, actor: Actor): Promise<{ filename: string; csv: string }> {
       const rs = ids.map(finishedRun);
-      const c = compareMany(rs, rs.map((r) => loadResults(db(), r)), reference, { resamples });
+      const c = await stats.compareMany(rs, rs.map((r) => loadResults(db(), r)), reference, resamples);
       const ordered = c.runs.map((x) => loadResults(db(), x.run));
       audit.append({ actorId: actor.userId, actor: actor.username, action: 'compare.exportCsv', objectType: 'research-run', objectId: ids.join(',').slice(0, 200), outcome: 'success' });
       return { filename: `comparison-${c.runs.length}-runs-${c.runs[0]!.run.modelId}.csv`, csv: multiComparisonCsv(c, ordered) };
     },
-    compare(a: string, b: string): Comparison {
+    compare(a: string, b: string): Promise<Comparison> {
       const { ra, rb } = pair(a, b);
-      return compareRuns(ra, rb, loadResults(db(), ra), loadResults(db(), rb), { resamples: options.bootstrapResamples ?? 1000 });
+      return stats.comparePair(ra, rb, loadResults(db(), ra), loadResults(db(), rb), resamples);
     },
-    exportCsv(a: string, b: string, actor: Actor): { filename: string; csv: string } {
+    async exportCsv(a: string, b: string, actor: Actor): Promise<{ filename: string; csv: string }> {
       const { ra, rb } = pair(a, b);
       const resA = loadResults(db(), ra);
       const resB = loadResults(db(), rb);
-      const c = compareRuns(ra, rb, resA, resB, { resamples: options.bootstrapResamples ?? 1000 });
+      const c = await stats.comparePair(ra, rb, resA, resB, resamples);
       audit.append({ actorId: actor.userId, actor: actor.username, action: 'compare.exportCsv', objectType: 'research-run', objectId: `${a},${b}`.slice(0, 200), outcome: 'success' });
       return { filename: `comparison-${ra.modelId}-vs-${rb.modelId}.csv`, csv: comparisonCsv(c, resA, resB) };
     },
-    exportHtml(a: string, b: string, actor: Actor): { filename: string; html: string } {
-      const c = this.compare(a, b);
+    async exportHtml(a: string, b: string, actor: Actor): Promise<{ filename: string; html: string }> {
+      const c = await this.compare(a, b);
       audit.append({ actorId: actor.userId, actor: actor.username, action: 'compare.exportHtml', objectType: 'research-run', objectId: `${a},${b}`.slice(0, 200), outcome: 'success' });
       return { filename: `comparison-${c.a.modelId}-vs-${c.b.modelId}.html`, html: comparisonHtml(c) };
     },
@@ -320,6 +327,7 @@ export function createResearchService(options: ResearchServiceOptions) {
       await Promise.all([...exports.values()].map((e) => e.settled));
       await runner?.close();
       await reader.close();
+      await stats.close();
     },
   };
 }
