@@ -65,6 +65,8 @@ describe('research workspace in the browser', () => {
   it('an admin creates a researcher account', async () => {
     await page.goto(host.url);
     await firstRunSetup(page);
+    // The admin's first page need not be Administration (Federation comes first): go there.
+    await page.getByRole('button', { name: /^Administration/ }).click();
     await page.locator('#new-username').waitFor();
     await page.fill('#new-username', RESEARCHER.username);
     await page.fill('#new-display-name', 'Dr Scientist');
@@ -284,6 +286,7 @@ describe('research workspace in the browser', () => {
   it('an admin activates the second model for clinical use and retires the first', async () => {
     await signOut(page);
     await signIn(page, ADMIN);
+    await page.getByRole('button', { name: /^Administration/ }).click();
     await page.getByRole('tab', { name: 'Models' }).click();
     const registry = page.getByTestId('model-registry');
     await registry.locator('tr[data-model-id="tumornet"][data-status="active"]').waitFor();
