@@ -247,6 +247,18 @@ describe('a follow-up read', () => {
     await page.getByTestId('open-report').click();
     await page.getByTestId('report-editor').waitFor({ timeout: 60_000 });
     await expect(page.getByTestId('report-editor').innerText()).resolves.toMatch(/TEST, FOLLOW UP · 20240710/);
+    // The draft as a radiologist writes it: side, size in mm, series and image, the change since the prior.
+    const findings = await page.getByTestId('section-findings').inputValue();
+    expect(findings).toMatch(/^Location: ((left|right) hemisphere|midline)(, (anterior|posterior|central))?; key slice series 1 \(Derived axial T1 post-contrast \(test fixture\)\), image \d\.$/m);
+    expect(findings).toMatch(/^Size: \d+ x \d+ mm \(largest diameter and its perpendicular on that slice\); area [\d.]+ mm²; estimated volume [\d.]+ cm³ over \d slices\.$/m);
+    expect(findings).toMatch(/^AI change since the prior study: Volume [\d.]+ cm³ → [\d.]+ cm³ \([+−]\d+%\) since 2024-01-10\.$/m);
+    expect(findings).toMatch(/^Radiologist measurements: Length [\d.]+ mm \(series 1 .*image 1\); Probe \d+/m);
+    expect(findings).not.toMatch(/% across|pixels/);
+    // The editor shows the tumor over time and the study's measurements beside the text.
+    const editor = page.getByTestId('report-editor');
+    await expect.poll(() => editor.getByTestId('tracking-volume').count()).toBe(2);
+    await expect(editor.getByTestId('report-measurements').innerText()).resolves.toMatch(/Length [\d.]+ mm/);
+    await shot('follow-up-report');
   });
 });
 

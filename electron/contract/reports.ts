@@ -77,6 +77,12 @@ export const reportAiFindingSchema = z.object({
   modelVersion: z.string(),
   runtime: z.string(),
   resultAt: z.string(),
+  /** Largest in-plane diameter of the mask on the key slice and its perpendicular, mm (null without pixel spacing); absent in findings stored before. */
+  sizeMm: z.object({ longest: z.number(), perpendicular: z.number() }).nullable().optional(),
+  /** The key slice as a radiologist names it: "series 3 (AX T1 POST), image 12"; absent in findings stored before. */
+  where: z.string().nullable().optional(),
+  /** Slices the model did not recognise; absent in findings stored before. */
+  notRecognised: z.number().int().optional(),
 });
 export type ReportAiFinding = z.infer<typeof reportAiFindingSchema>;
 

@@ -105,7 +105,17 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   });
 
   // Reports: drafts filled from the stored AI results; signing queues the PDF, SR and the AI's SEG in sync's outbox.
-  const reports = createReportsService({ db: dbOf, audit, identity: auth, ai: aiResults, images: { study: (studyId) => dicom.index.get(studyId) }, logger: logger.child({ service: 'reports' }) });
+  const reports = createReportsService({
+    db: dbOf,
+    audit,
+    identity: auth,
+    ai: aiResults,
+    images: { study: (studyId) => dicom.index.get(studyId) },
+    logger: logger.child({ service: 'reports' }),
+    // Declared below; only called once a report is opened or signed.
+    measurements: { forStudy: (id) => measurements.forStudy(id) },
+    tracking: { patient: (id) => tracking.patient(id) },
+  });
 
   // Research workspace: data sets, the model registry and scoring runs (in the inference pool).
   const research = createResearchService({ db: dbOf, inference, audit, logger: logger.child({ service: 'research' }), modelsFolder: config.modelsFolder, dataFolder: config.dataFolder });

@@ -15,6 +15,8 @@ import { createAiResultsService, type AiResultsService } from '../services/ai-re
 import { createDicomService, type DicomService } from '../services/dicom';
 import { createStore, type Db, type Store } from '../services/store';
 import { createReportsService, type Actor, type ReportsService, type SignatureCredentials } from '../services/reports/report-service';
+import { createMeasurementsService, type MeasurementsService } from '../services/measurements';
+import { createTrackingService } from '../services/tracking';
 
 export const FIXTURE_DICOM = path.resolve(import.meta.dirname, '../services/dicom/fixtures/files/MR_small_jpeg_lossless_sv1.dcm');
 export const PASS = 'reports test passphrase';
@@ -38,6 +40,8 @@ export interface ReportsFixture {
   priorStudyId: string;
   /** Further studies of the patient (1990 onwards), each with an AI result. */
   extraStudyIds: string[];
+  /** The real measurements service, wired into the reports service when `withTracking`. */
+  measurements: MeasurementsService;
   close(): Promise<void>;
 }
 
@@ -97,7 +101,8 @@ export function solidPng(width = 96, height = 96, rgb: [number, number, number] 
   return PNG.sync.write(png);
 }
 
-export async function createReportsFixture(options: { dataDir?: string; seed?: boolean; extraStudies?: number } = {}): Promise<ReportsFixture> {
+/** `withTracking`: the reports service gets the measurements and tracking services, as compose.ts wires them. */
+export async function createReportsFixture(options: { dataDir?: string; seed?: boolean; extraStudies?: number; withTracking?: boolean } = {}): Promise<ReportsFixture> {
   const dir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tp-reports-'));
   const store = await createStore({ dataFolder: dir, keySource: 'passphrase', passphrase: PASS });
   if (!store.isOpen()) throw new Error(`store did not open: ${store.status().problem}`);
@@ -115,7 +120,17 @@ export async function createReportsFixture(options: { dataDir?: string; seed?: b
     },
   });
   const auth = createAuthService({ db, audit, settings: createSettingsService(db) });
-  const reports = createReportsService({ db, audit, identity: auth, ai: aiResults, images: { study: (id) => dicom.index.get(id) }, institution: 'Test Hospital' });
+  const measurements = createMeasurementsService({ db, frame: (id, f) => dicom.getFrame(id, f), audit });
+  const tracking = createTrackingService({ db, ai: aiResults, measurements });
+  const reports = createReportsService({
+    db,
+    audit,
+    identity: auth,
+    ai: aiResults,
+    images: { study: (id) => dicom.index.get(id) },
+    institution: 'Test Hospital',
+    ...(options.withTracking ? { measurements, tracking } : {}),
+  });
   const actors = {} as Record<Role, Actor>;
   let studyId = '';
   let priorStudyId = '';
@@ -163,6 +178,7 @@ export async function createReportsFixture(options: { dataDir?: string; seed?: b
     studyId,
     priorStudyId,
     extraStudyIds,
+    measurements,
     async close() {
       await aiResults.close();
       await dicom.close();

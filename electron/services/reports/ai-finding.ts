@@ -1,7 +1,11 @@
 // Turns the stored AI result of a study (ai-results service) into the finding a report is filled
-// from: class, calibrated probability, an approximate location from the mask, area and volume.
-import { NOT_RECOGNISED_LABEL, decodeMaskRuns, type AiMask, type AiStudyResult, type ReportAiFinding } from '../../contract';
+// from, as a radiologist states it: class and calibrated probability, the side and front-back
+// position from Image Orientation (Patient), the size in mm (largest diameter and perpendicular,
+// from Pixel Spacing), the series and image of the key slice, the area and the volume.
+import { NOT_RECOGNISED_LABEL, aiLabelText, decodeMaskRuns, type AiMask, type AiStudyResult, type ReportAiFinding } from '../../contract';
+import { whereText } from '../measurements';
 import type { Db } from '../store';
+import { maskDiameters, maskPosition, slicePosition, stackVolume } from '../tracking';
 
 /** What reports need from the AI results service. */
 export interface AiSource {
@@ -10,21 +14,18 @@ export interface AiSource {
   mask(instanceId: string, frame?: number): AiMask;
 }
 
-export const LABEL_TEXT: Record<string, string> = {
-  glioma: 'Glioma',
-  meningioma: 'Meningioma',
-  pituitary: 'Pituitary tumor',
-  notumor: 'No tumor',
-  [NOT_RECOGNISED_LABEL]: 'Not recognised as a brain MRI slice',
-};
-export const labelText = (label: string): string => LABEL_TEXT[label] ?? label;
-export const isTumorLabel = (label: string): boolean => label !== 'notumor' && label !== NOT_RECOGNISED_LABEL;
+export const labelText = (label: string): string => aiLabelText(label);
+export const isTumorLabel = (label: string): boolean => label !== 'notumor' && label !== NOT_RECOGNISED_LABEL && label !== 'other';
 
 interface GeometryRow {
   id: string;
   image_orientation: string | null;
   image_position: string | null;
   pixel_spacing: string | null;
+  instance_number: number | null;
+  frames: number;
+  series_number: number | null;
+  series_description: string | null;
 }
 
 const parse = (s: string | null): number[] | null => {
@@ -38,33 +39,15 @@ const parse = (s: string | null): number[] | null => {
 };
 
 /**
- * Where the mask's centroid lies, in words. Only said for axial slices (rows along patient
- * x, columns along patient y), where DICOM's LPS axes make the image's left the patient's right.
+ * Where the mask lies, in words, from Image Orientation (Patient): "left hemisphere, posterior",
+ * "midline, central"; null where the orientation (or a left-right axis in the slice) is missing.
+ * Never a percentage of the image: that says nothing about the patient.
  */
-export function describeLocation(mask: Uint8Array, width: number, height: number, orientation: number[] | null): string | null {
-  let n = 0;
-  let sx = 0;
-  let sy = 0;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (mask[y * width + x]) {
-        n++;
-        sx += x;
-        sy += y;
-      }
-    }
-  }
-  if (n === 0) return null;
-  const cx = sx / n / width;
-  const cy = sy / n / height;
-  const axial = orientation && orientation.length === 6 && Math.abs(orientation[0]!) > 0.9 && Math.abs(orientation[4]!) > 0.9;
-  if (!axial) return `centred at ${Math.round(cx * 100)}% across and ${Math.round(cy * 100)}% down the key image`;
-  // Row direction +x is patient left when orientation[0] > 0; column direction +y is posterior.
-  const towardsLeft = orientation![0]! > 0 ? cx > 0.5 : cx < 0.5;
-  const towardsPosterior = orientation![4]! > 0 ? cy > 0.5 : cy < 0.5;
-  const side = Math.abs(cx - 0.5) < 0.06 ? 'midline' : towardsLeft ? 'left' : 'right';
-  const ap = Math.abs(cy - 0.5) < 0.06 ? 'central' : towardsPosterior ? 'posterior' : 'anterior';
-  return side === 'midline' ? `midline, ${ap}` : `${side} hemisphere, ${ap}`;
+export function describeLocation(mask: Uint8Array, width: number, height: number, orientation: number[] | null, spacing: [number, number] | null = null): string | null {
+  const p = maskPosition(mask, width, height, orientation, spacing);
+  if (!p.side) return null;
+  const side = p.side === 'midline' ? 'midline' : `${p.side} hemisphere`;
+  return p.frontBack ? `${side}, ${p.frontBack}` : side;
 }
 
 /** The finding to fill a report from, or null when the study has no finished AI result. */
@@ -76,29 +59,41 @@ export function aiFindingFor(ai: AiSource | null, db: Db, studyId: string): Repo
   const inSeries = result.instances.filter((i) => i.seriesId === f.seriesId);
   const key = inSeries.find((i) => i.instanceId === f.keyInstanceId && i.frame === (f.keyFrame ?? 0)) ?? null;
   const probability = key ? (key.probabilities[f.label] ?? key.confidence) : f.confidence;
-  const geometry = db.prepare(`SELECT id, image_orientation, image_position, pixel_spacing FROM instances WHERE series_id = ?`).all(f.seriesId) as GeometryRow[];
+  const geometry = db
+    .prepare(
+      `SELECT i.id, i.image_orientation, i.image_position, i.pixel_spacing, i.instance_number, i.frames, se.series_number, se.description AS series_description
+       FROM instances i JOIN series se ON se.id = i.series_id WHERE i.series_id = ?`,
+    )
+    .all(f.seriesId) as GeometryRow[];
   const geo = new Map(geometry.map((g) => [g.id, g]));
+  const keyGeo = key ? geo.get(key.instanceId) : undefined;
+  const spacing = (parse(keyGeo?.pixel_spacing ?? null) as [number, number] | null) ?? null;
 
   let location: string | null = null;
+  let sizeMm: { longest: number; perpendicular: number } | null = null;
   if (key?.hasMask && isTumorLabel(f.label)) {
     const m = ai.mask(key.instanceId, key.frame);
-    location = describeLocation(decodeMaskRuns(m.runs, m.width, m.height), m.width, m.height, parse(geo.get(key.instanceId)?.image_orientation ?? null));
-  }
-
-  // Volume: the masked area of each slice times the spacing between slice positions; only
-  // when every tumor slice has a physical area and the slices have positions. The index keeps
-  // one position per instance, so the frames of a multi-frame image give no spacing (no volume).
-  const withTumor = inSeries.filter((i) => i.areaPx > 0);
-  let volumeMm3: number | null = null;
-  if (withTumor.length >= 2 && withTumor.every((i) => i.areaMm2 !== null) && inSeries.every((i) => i.frame === 0)) {
-    const positions = inSeries.map((i) => parse(geo.get(i.instanceId)?.image_position ?? null)).filter((p): p is number[] => !!p && p.length === 3);
-    const zs = [...new Set(positions.map((p) => p[2]!))].sort((a, b) => a - b);
-    const gaps = zs.slice(1).map((z, i) => z - zs[i]!).filter((g) => g > 0);
-    if (gaps.length) {
-      const spacing = gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!;
-      volumeMm3 = withTumor.reduce((s, i) => s + (i.areaMm2 ?? 0), 0) * spacing;
+    const mask = decodeMaskRuns(m.runs, m.width, m.height);
+    location = describeLocation(mask, m.width, m.height, parse(keyGeo?.image_orientation ?? null), spacing);
+    if (spacing) {
+      const d = maskDiameters(mask, m.width, m.height, spacing);
+      sizeMm = { longest: d.longest, perpendicular: d.perpendicular };
     }
   }
+
+  // Volume: the masked area of each slice times the spacing between slice positions along the
+  // slice normal, where the geometry allows it (the frames of a multi-frame image have no indexed
+  // positions, so they give no volume).
+  const withTumor = inSeries.filter((i) => i.areaPx > 0);
+  const vol = withTumor.length
+    ? stackVolume(
+        inSeries.map((i) => {
+          const g = geo.get(i.instanceId);
+          return { areaMm2: i.areaMm2, areaPx: i.areaPx, position: (g?.frames ?? 1) > 1 ? null : slicePosition(parse(g?.image_position ?? null), parse(g?.image_orientation ?? null)) };
+        }),
+      )
+    : { volumeMm3: null };
+  const where = key && keyGeo ? whereText({ series_number: keyGeo.series_number, series_description: keyGeo.series_description, instance_number: keyGeo.instance_number, frame: key.frame, frames: keyGeo.frames }) : null;
   return {
     label: f.label,
     labelText: labelText(f.label),
@@ -106,7 +101,7 @@ export function aiFindingFor(ai: AiSource | null, db: Db, studyId: string): Repo
     location,
     areaMm2: key?.areaMm2 ?? null,
     areaPx: key?.areaPx ?? 0,
-    volumeMm3,
+    volumeMm3: isTumorLabel(f.label) ? vol.volumeMm3 : null,
     slicesWithTumor: withTumor.length,
     slices: f.slices,
     seriesId: f.seriesId,
@@ -116,5 +111,8 @@ export function aiFindingFor(ai: AiSource | null, db: Db, studyId: string): Repo
     modelVersion: result.model.version,
     runtime: result.model.runtime,
     resultAt: result.finishedAt ?? result.startedAt ?? new Date(0).toISOString(),
+    sizeMm,
+    where,
+    notRecognised: (f.counts[NOT_RECOGNISED_LABEL] ?? 0) + (f.counts.other ?? 0),
   };
 }

@@ -59,7 +59,9 @@ describe('the PDF', () => {
     expect(text).toContain('Electronically signed by Dr. Ada Reader');
     expect(text.replace(/\s+/g, '')).toContain(signed.contentHash!);
     expect(text).toContain('Patient: CompressedSamples, MR1');
-    expect(text).toContain('Location: right hemisphere, central.');
+    expect(text).toContain('Location: right hemisphere, central; key slice series 1, image 1.');
+    expect(text).toMatch(/Size: 5\.\d x 5\.\d mm \(largest diameter and its perpendicular on that slice\)/);
+    expect(text).not.toMatch(/% across/);
     // Internal notes never leave the workstation.
     expect(text).not.toContain('INTERNAL-NOTE-MARKER');
     const images = execFileSync(tool('pdfimages', 'poppler-utils'), ['-list', file], { encoding: 'utf8' });

@@ -6,7 +6,7 @@ import { sha256Hex } from './canonical';
 import { buildEncapsulatedPdf } from './dicom/encapsulated-pdf';
 import { buildReportSr } from './dicom/sr';
 import { renderReportPdf } from './pdf';
-import { isSigned, type ReportContext, type ReportRow, type StudyRow } from './report-rows';
+import { isSigned, type ReportContext, type ReportRow, type SignedContext, type StudyRow } from './report-rows';
 import type { ReportsService } from './report-service';
 import { formatDicomDate } from './template';
 
@@ -18,8 +18,18 @@ export interface SignedObjects {
 
 export const PDF_TITLE = 'Brain MRI report';
 
+/** The measurements and tracking a signed report's row keeps for its PDF (null: signed before they were kept). */
+export function signedContextOf(row: Pick<ReportRow, 'signed_context'>): SignedContext | null {
+  if (!row.signed_context) return null;
+  try {
+    return JSON.parse(row.signed_context) as SignedContext;
+  } catch {
+    return null;
+  }
+}
+
 export interface ReportExports extends Pick<ReportsService, 'exportPdf' | 'dicomObjects'> {
-  pdfFor(report: Report): Promise<Buffer>;
+  pdfFor(report: Report, context: SignedContext | null): Promise<Buffer>;
   buildSignedObjects(report: Report, study: StudyRow, row: ReportRow, pdfUid: string, srUid: string, instanceNumber: number): Promise<SignedObjects>;
 }
 
@@ -29,10 +39,10 @@ export function createReportExports(ctx: ReportContext, verify: ReportsService['
   const keyImagesWithPng = (reportId: string): { caption: string; png: Buffer }[] =>
     (db().prepare('SELECT caption, png FROM report_key_images WHERE report_id = ? ORDER BY seq').all(reportId) as { caption: string; png: Buffer }[]).map((k) => ({ caption: k.caption, png: k.png }));
 
-  const pdfFor = async (report: Report): Promise<Buffer> => renderReportPdf({ report, keyImages: keyImagesWithPng(report.id), institution });
+  const pdfFor = async (report: Report, context: SignedContext | null): Promise<Buffer> => renderReportPdf({ report, keyImages: keyImagesWithPng(report.id), institution, context });
 
   async function buildSignedObjects(report: Report, study: StudyRow, row: ReportRow, pdfUid: string, srUid: string, instanceNumber: number): Promise<SignedObjects> {
-    const pdf = await pdfFor(report);
+    const pdf = await pdfFor(report, signedContextOf(row));
     const encapsulatedPdf = buildEncapsulatedPdf({
       study: dicomStudy(study),
       pdf,
@@ -66,7 +76,7 @@ export function createReportExports(ctx: ReportContext, verify: ReportsService['
       const v = verify(reportId);
       if (!v.ok) throw new WorkstationError('CONFLICT', `The report was not exported: ${v.message}`);
       const report = toReport(r, actor.role);
-      const pdf = await pdfFor(report);
+      const pdf = await pdfFor(report, signedContextOf(r));
       auditRow(actor, 'report.exportPdf', r.id, 'success', { bytes: pdf.length });
       return { fileName: `report-${formatDicomDate(report.study.studyDate)}-${r.id.slice(0, 8)}.pdf`, pdf, sha256: sha256Hex(pdf) };
     },

@@ -10,12 +10,12 @@ import { newUid, uidFor } from '../dicom-objects';
 import { contentHash, sha256Hex } from './canonical';
 import { buildEncapsulatedPdf } from './dicom/encapsulated-pdf';
 import { buildReportSeg } from './dicom/report-seg';
-import { PDF_TITLE, type ReportExports } from './report-exports';
+import { PDF_TITLE, signedContextOf, type ReportExports } from './report-exports';
 import type { ReportReading } from './report-reading';
 import type { Actor, ReportContext, ReportRow, SignatureCredentials, SignerConfirmation } from './report-rows';
 import type { ReportsService } from './report-service';
 import { addendumContent } from './signed-content';
-import { applyEdits, prefillSections } from './template';
+import { applyEdits, measurementLines, prefillSections, trackingText } from './template';
 
 export type ReportLifecycle = Pick<
   ReportsService,
@@ -56,8 +56,11 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
       const study = studyRow(studyId);
       check('create', 'none', actor, studyId);
       const finding = ctx.measurementOf(studyId).finding;
-      const change = finding ? reading.history(studyId).change : null;
-      const sections = prefillSections({ finding, modalities: study.modalities, seriesCount: study.series_count, description: study.description, change });
+      // The change over time from tracking (model or sequence changes stated with it); the
+      // history's sentence where tracking is not wired in. The radiologist's measurements too.
+      const context = ctx.contextOf(studyId);
+      const change = finding ? (ctx.tracking ? trackingText(context.tracking) : reading.history(studyId).change) : null;
+      const sections = prefillSections({ finding, modalities: study.modalities, seriesCount: study.series_count, description: study.description, change, measurements: measurementLines(context.measurements) });
       const id = crypto.randomUUID();
       const at = now();
       return tx(() => {
@@ -170,7 +173,9 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
       const status: ReportStatus = aiDecision === 'rejected' ? 'rejected' : 'final';
       const srUid = newUid();
       const pdfUid = newUid();
-      const over: Partial<ReportRow> = { status, ai_decision: aiDecision, signed_by: actor.userId, signed_by_name: signedByName, signed_at: signedAt, sr_sop_uid: srUid, pdf_sop_uid: pdfUid };
+      // What the PDF shows beside the text (measurements, tracking), kept as it stands now.
+      const signedContext = JSON.stringify(ctx.contextOf(r.study_id));
+      const over: Partial<ReportRow> = { status, ai_decision: aiDecision, signed_by: actor.userId, signed_by_name: signedByName, signed_at: signedAt, sr_sop_uid: srUid, pdf_sop_uid: pdfUid, signed_context: signedContext };
       const hash = contentHash(ctx.signedContentOf(r, study, over));
       const signedRow: ReportRow = { ...r, ...over, content_hash: hash } as ReportRow;
       const report = toReport(signedRow, actor.role);
@@ -196,9 +201,9 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
         }
         db()
           .prepare(
-            `UPDATE reports SET status = ?, ai_decision = ?, signed_by = ?, signed_by_name = ?, signed_at = ?, content_hash = ?, sr_sop_uid = ?, pdf_sop_uid = ?, revision = revision + 1, updated_by = ?, updated_at = ? WHERE id = ?`,
+            `UPDATE reports SET status = ?, ai_decision = ?, signed_by = ?, signed_by_name = ?, signed_at = ?, content_hash = ?, sr_sop_uid = ?, pdf_sop_uid = ?, signed_context = ?, revision = revision + 1, updated_by = ?, updated_at = ? WHERE id = ?`,
           )
-          .run(status, aiDecision, actor.userId, signedByName, signedAt, hash, srUid, pdfUid, actor.userId, signedAt, r.id);
+          .run(status, aiDecision, actor.userId, signedByName, signedAt, hash, srUid, pdfUid, signedContext, actor.userId, signedAt, r.id);
         if (queueForSync) {
           enqueueOutbox(db(), { kind: 'pdf', content: objects.encapsulatedPdf, label: 'Signed report (PDF)' });
           enqueueOutbox(db(), { kind: 'sr', content: objects.sr, label: 'Report SR (TID 1500)' });
@@ -237,7 +242,7 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
       const report = toReport(r, actor.role);
       report.addenda.push({ id, seq, text: body, signedByName, signedAt, contentHash: hash });
       // The amended report goes to the hospital server as a new Encapsulated PDF in the same series.
-      const pdf = await exports.pdfFor(report);
+      const pdf = await exports.pdfFor(report, signedContextOf(r));
       const encapsulated = buildEncapsulatedPdf({ study: dicomStudy(study), pdf, title: `${PDF_TITLE} - addendum ${seq}`, contentAt: signedAt, sopInstanceUid: pdfUid, seriesInstanceUid: uidFor(`report-pdf-series:${r.id}`), instanceNumber: seq + 1 });
       return tx(() => {
         if (addendumRows(r.id).length + 1 !== seq) throw new WorkstationError('CONFLICT', 'Another addendum was added at the same moment; reload the report and add yours again.');

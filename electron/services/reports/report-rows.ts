@@ -10,6 +10,7 @@ import {
   type ReportSections,
   type ReportStatus,
   type Role,
+  type Tracking,
 } from '../../contract';
 import type { AuditEntry } from '../audit';
 import type { Logger } from '../log';
@@ -19,6 +20,7 @@ import { allowedActions, requireTransition, type LifecycleState, type ReportActi
 import { signedContent } from './signed-content';
 import type { DicomStudyInfo, EvidenceImage } from './dicom/study-info';
 import type { StudyImages } from './dicom/report-seg';
+import type { ReportMeasurementSource } from './report-measurements';
 
 export interface Actor {
   userId: string;
@@ -63,6 +65,17 @@ export interface ReportsServiceOptions {
   queueForSync?: boolean;
   /** The DICOM index's series and instances, for the SEG of the AI mask (null: no SEG is queued). */
   images?: StudyImages | null;
+  /** The radiologist's stored measurements (drafts list them; the PDF and the SR carry them). */
+  measurements?: ReportMeasurementSource | null;
+  /** Longitudinal tumor tracking (drafts state the change; the PDF shows it, as at signing). */
+  tracking?: { patient(studyId: string): Tracking } | null;
+}
+
+/** Kept with a report at signing: what its PDF shows beside the text, as it stood then. */
+export interface SignedContext {
+  at: string;
+  measurements: { text: string; where: string }[];
+  tracking: Tracking | null;
 }
 
 export interface ReportRow {
@@ -88,6 +101,8 @@ export interface ReportRow {
   content_hash: string | null;
   sr_sop_uid: string | null;
   pdf_sop_uid: string | null;
+  /** JSON SignedContext: the measurements and tracking the PDF shows, as at signing (migration 0016). */
+  signed_context?: string | null;
 }
 
 export interface StudyRow {
@@ -145,6 +160,10 @@ export interface ReportContext {
   identity: SignerIdentity;
   institution: string;
   queueForSync: boolean;
+  measurements: ReportMeasurementSource | null;
+  tracking: { patient(studyId: string): Tracking } | null;
+  /** The measurements and tracking of a study now, for a draft's text or a signature's context (empty when they fail). */
+  contextOf(studyId: string): SignedContext;
   now(): string;
   studyRow(studyId: string): StudyRow;
   reportRow(reportId: string): ReportRow;
@@ -317,6 +336,22 @@ export function createReportContext(options: ReportsServiceOptions): ReportConte
       )
       .all(patientId) as StudyRow[];
 
+  const contextOf = (studyId: string): SignedContext => {
+    let measurements: SignedContext['measurements'] = [];
+    let tracking: Tracking | null = null;
+    try {
+      measurements = (options.measurements?.forStudy(studyId) ?? []).map((m) => ({ text: m.text, where: m.where ?? '' }));
+    } catch (err) {
+      logger?.warn('reports.measurements-failed', { studyId, err });
+    }
+    try {
+      tracking = options.tracking?.patient(studyId) ?? null;
+    } catch (err) {
+      logger?.warn('reports.tracking-failed', { studyId, err });
+    }
+    return { at: now(), measurements, tracking };
+  };
+
   const signedContentOf = (r: ReportRow, s: StudyRow, over: Partial<ReportRow> = {}): unknown => {
     const m = { ...r, ...over };
     return signedContent({
@@ -344,6 +379,9 @@ export function createReportContext(options: ReportsServiceOptions): ReportConte
     identity: options.identity,
     institution: options.institution ?? 'TumorPredict Workstation',
     queueForSync: options.queueForSync ?? true,
+    measurements: options.measurements ?? null,
+    tracking: options.tracking ?? null,
+    contextOf,
     now,
     studyRow,
     reportRow,

@@ -90,17 +90,17 @@ export function maskDiameters(mask: ArrayLike<number>, width: number, height: nu
 }
 
 /**
- * The patient side a mask lies on, from Image Orientation (Patient): the offset of the mask's
+ * Where a mask lies in the patient, from Image Orientation (Patient): the offset of the mask's
  * centroid from the image centre, projected on the patient's left-right axis (DICOM's +x is the
- * patient's left). The image centre stands for the midline, which holds for head scans centred on
- * the head; within 5 mm of it the mask is called midline. Null where the slice has no left-right
- * axis in its plane (sagittal) or the orientation is unknown.
+ * patient's left) and front-back axis (+y is posterior). The image centre stands for the midline,
+ * which holds for head scans centred on the head; within 5 mm of it (or 6% of the field of view,
+ * whichever is less) a mask is midline or central. A null side where the slice has no left-right
+ * axis in its plane (sagittal), a null front-back where it has none (coronal); both null without
+ * orientation or mask.
  */
-export function maskSide(mask: ArrayLike<number>, width: number, height: number, orientation: readonly number[] | null, spacing: readonly [number, number] | null): 'left' | 'right' | 'midline' | null {
-  if (!orientation || orientation.length !== 6) return null;
-  const rowX = orientation[0]!; // patient x per column step
-  const colX = orientation[3]!; // patient x per row step
-  if (Math.abs(rowX) < 0.3 && Math.abs(colX) < 0.3) return null;
+export function maskPosition(mask: ArrayLike<number>, width: number, height: number, orientation: readonly number[] | null, spacing: readonly [number, number] | null): { side: 'left' | 'right' | 'midline' | null; frontBack: 'anterior' | 'posterior' | 'central' | null } {
+  const none = { side: null, frontBack: null };
+  if (!orientation || orientation.length !== 6) return none;
   let n = 0;
   let sx = 0;
   let sy = 0;
@@ -112,13 +112,27 @@ export function maskSide(mask: ArrayLike<number>, width: number, height: number,
       sy += y + 0.5;
     }
   }
-  if (n === 0) return null;
+  if (n === 0) return none;
   const colMm = spacing ? spacing[1] : 1;
   const rowMm = spacing ? spacing[0] : 1;
   const dx = (sx / n - width / 2) * colMm;
   const dy = (sy / n - height / 2) * rowMm;
-  const lateral = dx * rowX + dy * colX;
-  const threshold = spacing ? 5 : 0.02 * Math.max(width, height);
-  if (Math.abs(lateral) < threshold) return 'midline';
-  return lateral > 0 ? 'left' : 'right';
+  const threshold = Math.min(spacing ? 5 : Infinity, 0.06 * Math.max(width * colMm, height * rowMm));
+  const along = (axis: 0 | 1): number | null => {
+    const r = orientation[axis]!; // patient axis per column step
+    const c = orientation[3 + axis]!; // per row step
+    if (Math.abs(r) < 0.3 && Math.abs(c) < 0.3) return null;
+    return dx * r + dy * c;
+  };
+  const lr = along(0);
+  const ap = along(1);
+  return {
+    side: lr === null ? null : Math.abs(lr) < threshold ? 'midline' : lr > 0 ? 'left' : 'right',
+    frontBack: ap === null ? null : Math.abs(ap) < threshold ? 'central' : ap > 0 ? 'posterior' : 'anterior',
+  };
+}
+
+/** The patient side a mask lies on (see maskPosition). */
+export function maskSide(mask: ArrayLike<number>, width: number, height: number, orientation: readonly number[] | null, spacing: readonly [number, number] | null): 'left' | 'right' | 'midline' | null {
+  return maskPosition(mask, width, height, orientation, spacing).side;
 }

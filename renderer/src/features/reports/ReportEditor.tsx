@@ -2,13 +2,13 @@
 // marked until accepted or edited), autosave, internal notes, key images, accept / reject / sign
 // with keyboard shortcuts, and, once signed, a locked view with addenda and PDF export.
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { AI_NOTICE, REPORT_SECTIONS, formatProbability, REPORT_SECTION_LABELS, type HistoryPoint, type Report, type ReportSectionKey } from '@contract/index';
+import { AI_NOTICE, REPORT_SECTIONS, formatProbability, REPORT_SECTION_LABELS, type Measurement, type Tracking, type Report, type ReportSectionKey } from '@contract/index';
 import { api } from '../../api/client';
 import { useSession } from '../../app/session';
 import { useAutosave } from './autosave';
 import { SignDialog, type SignRequest } from './SignDialog';
 import { SHORTCUTS, keysOf } from '../../app/shortcuts';
-import { HistoryChart } from './HistoryChart';
+import { TrackingPanel } from '../tracking/TrackingPanel';
 
 const ORIGIN_LABEL = { ai: 'AI text – not reviewed', 'ai-accepted': 'AI text – accepted', 'ai-edited': 'AI text – edited', human: '' } as const;
 // From the app's one shortcut table: none is a browser's own (Ctrl+Shift+R is the hard reload).
@@ -32,7 +32,8 @@ export function ReportEditor({ studyId, onClose }: { studyId: string; onClose: (
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState('');
   const [addendum, setAddendum] = useState('');
-  const [history, setHistory] = useState<{ points: HistoryPoint[]; change: string | null } | null>(null);
+  const [tracking, setTracking] = useState<Tracking | null>(null);
+  const [measurements, setMeasurements] = useState<Measurement[]>([]);
   const [signing, setSigning] = useState<SignRequest | null>(null);
   const session = useSession();
 
@@ -44,7 +45,8 @@ export function ReportEditor({ studyId, onClose }: { studyId: string; onClose: (
 
   useEffect(() => {
     api.call('reports.open', { studyId }).then(load, (e: Error) => setError(e.message));
-    api.call('reports.history', { studyId }).then(setHistory, () => setHistory(null));
+    api.call('tracking.patient', { studyId }).then(setTracking, () => setTracking(null));
+    api.call('measurements.list', { studyId }).then((r) => setMeasurements(r.measurements), () => setMeasurements([]));
   }, [studyId, load]);
 
   const onSaved = useCallback((revision: number) => setReport((r) => (r ? { ...r, revision } : r)), []);
@@ -251,7 +253,38 @@ export function ReportEditor({ studyId, onClose }: { studyId: string; onClose: (
             <h2>Key images</h2>
             {report.keyImages.length ? report.keyImages.map((k) => <KeyImageThumb key={k.id} reportId={report.id} id={k.id} caption={k.caption} />) : <p className="muted">Capture key images from the viewer (Key image button).</p>}
           </section>
-          {history ? <HistoryChart points={history.points} change={history.change} /> : null}
+          <section aria-labelledby="report-measurements-title" data-testid="report-measurements">
+            <h2 id="report-measurements-title">Measurements</h2>
+            {measurements.length === 0 ? (
+              <p className="muted">None on this study's images. Measure in the viewer; they are kept with the images.</p>
+            ) : (
+              <>
+                <ul>
+                  {measurements.map((m) => (
+                    <li key={m.id}>
+                      {m.text} <span className="muted">({m.where}{m.mine ? '' : `, by ${m.createdByName}`})</span>
+                    </li>
+                  ))}
+                </ul>
+                {can.has('edit') ? (
+                  <button
+                    type="button"
+                    data-testid="insert-measurements"
+                    title="Add these measurements to the findings, as text you can edit"
+                    onClick={() => {
+                      const line = `Radiologist measurements: ${measurements.map((m) => `${m.text} (${m.where})`).join('; ')}.`;
+                      const next = texts.findings.trim() ? `${texts.findings.trimEnd()}\n${line}` : line;
+                      setTexts({ ...texts, findings: next });
+                      autosave.edit({ section: 'findings', text: next });
+                    }}
+                  >
+                    Add to findings
+                  </button>
+                ) : null}
+              </>
+            )}
+          </section>
+          {tracking ? <TrackingPanel tracking={tracking} /> : null}
         </aside>
       </div>
     </div>

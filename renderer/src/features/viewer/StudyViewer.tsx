@@ -554,7 +554,7 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
     const timer = setInterval(() => {
       const h = handles.current[active];
       const n = h?.stack().length ?? 0;
-      if (h && n > 1) h.showSlice((h.index() + 1) % n);
+      if (h && n > 1) h.showSlice((h.targetIndex() + 1) % n);
     }, 1000 / cineFps);
     return () => clearInterval(timer);
   }, [cine, cineFps, active]);
@@ -565,7 +565,8 @@ export default function StudyViewer({ studyId }: { studyId: string }) {
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       if (ownsKey(e.target as HTMLElement | null, e.key)) return;
       const h = handles.current[active];
-      const cur = h?.index() ?? 0;
+      // Step from the slice last asked for: quick key presses while one loads are not lost.
+      const cur = h?.targetIndex() ?? 0;
       const n = h?.stack().length ?? 0;
       const page = Math.max(1, Math.round(n / 10));
       const k = keysOf(e);

@@ -23,6 +23,8 @@ export interface NewMeasurement {
 
 export interface ViewportHandle {
   showSlice(index: number): void;
+  /** The slice last asked for (ahead of the one rendered while it loads): keys step from here. */
+  targetIndex(): number;
   /** Shows this image of the stack, or the stack's start once the series loads. */
   showImage(imageId: string): void;
   index(): number;
@@ -106,6 +108,9 @@ export const Viewport = forwardRef<ViewportHandle, ViewportProps>(function Viewp
   const showToken = useRef(0);
   const rendered = useRef(false);
   const pendingImage = useRef<string | null>(null);
+  const wanted = useRef(0);
+  /** The last showSlice request that has been displayed (equal to showToken when none is loading). */
+  const shownToken = useRef(0);
 
   const redraw = useCallback(() => {
     const el = elementRef.current;
@@ -160,6 +165,8 @@ export const Viewport = forwardRef<ViewportHandle, ViewportProps>(function Viewp
       const i = stackRef.current.indexOf(d.image.imageId);
       if (i >= 0) {
         setIndex(i);
+        // A request still loading stays the target; otherwise the image on screen is.
+        if (showToken.current === shownToken.current) wanted.current = i;
         live.current.onSlice(i);
       }
       const { instanceId, frame } = parseImageId(d.image.imageId);
@@ -226,6 +233,7 @@ export const Viewport = forwardRef<ViewportHandle, ViewportProps>(function Viewp
     const ids = stackRef.current;
     if (!element || ids.length === 0) return;
     const target = Math.max(0, Math.min(ids.length - 1, i));
+    wanted.current = target;
     const token = ++showToken.current;
     cornerstone.loadAndCacheImage(ids[target]!).then(
       (image) => {
@@ -233,6 +241,7 @@ export const Viewport = forwardRef<ViewportHandle, ViewportProps>(function Viewp
         const stackState = cornerstoneTools.getToolState(element, 'stack');
         const data = stackState?.data[0] as { currentImageIdIndex: number } | undefined;
         if (data) data.currentImageIdIndex = target;
+        shownToken.current = token;
         cornerstone.displayImage(element, image);
         setImageError(null);
       },
@@ -250,10 +259,12 @@ export const Viewport = forwardRef<ViewportHandle, ViewportProps>(function Viewp
     cornerstoneTools.clearToolState(element, 'stack');
     cornerstoneTools.addToolState(element, 'stack', { imageIds: stack, currentImageIdIndex: start });
     setIndex(start);
+    wanted.current = start;
     const token = ++showToken.current;
     cornerstone.loadAndCacheImage(stack[start]!).then(
       (image) => {
         if (token !== showToken.current) return;
+        shownToken.current = token;
         if (live.current.slotIndex === 0) performance.mark('tp:image-loaded');
         cornerstone.displayImage(element, image);
         cornerstone.reset(element);
@@ -295,6 +306,7 @@ export const Viewport = forwardRef<ViewportHandle, ViewportProps>(function Viewp
         else pendingImage.current = imageId;
       },
       index: () => Number(elementRef.current?.dataset.renderedSlice ?? 0),
+      targetIndex: () => wanted.current,
       stack: () => stackRef.current,
       element: () => elementRef.current,
       currentImageId: () => stackRef.current[Number(elementRef.current?.dataset.renderedSlice ?? -1)] ?? null,
