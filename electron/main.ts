@@ -92,7 +92,12 @@ if (!app.requestSingleInstanceLock()) {
           if (!sender.isDestroyed()) sender.send('workstation:event', e);
         });
         connections.set(sender.id, conn);
-        sender.once('destroyed', () => connections.delete(sender.id));
+        const closing = conn;
+        sender.once('destroyed', () => {
+          // A closed window's connection holds no session: live events stop going to it.
+          closing.sessionToken = null;
+          connections.delete(sender.id);
+        });
       }
       return workstation!.table.dispatch(conn, envelope);
     });

@@ -17,6 +17,9 @@ import { messagesChannels } from './messages';
 import { federationChannels } from './federation';
 import { measurementsChannels } from './measurements';
 import { trackingChannels } from './tracking';
+import { uploadsChannels } from './uploads';
+import { notificationsChannels } from './notifications';
+import { careChannels } from './care';
 
 export const CHANNELS = {
   ...systemChannels,
@@ -32,6 +35,9 @@ export const CHANNELS = {
   ...measurementsChannels,
   ...trackingChannels,
   ...federationChannels,
+  ...uploadsChannels,
+  ...notificationsChannels,
+  ...careChannels,
 } as const;
 
 export type ChannelName = keyof typeof CHANNELS;

@@ -22,3 +22,6 @@ export * from './messages';
 export * from './measurements';
 export * from './tracking';
 export * from './federation';
+export * from './uploads';
+export * from './notifications';
+export * from './care';

@@ -37,6 +37,8 @@ export const messageSchema = z.object({
   readAt: z.string().nullable(),
   /** The signed report the message is about, if any. */
   report: z.object({ reportId: z.string(), studyDate: z.string().nullable() }).nullable(),
+  /** Marked urgent by the patient. */
+  urgent: z.boolean().default(false),
 });
 export type Message = z.infer<typeof messageSchema>;
 
@@ -51,6 +53,8 @@ export const messageInboxRowSchema = z.object({
   /** The patient's messages no radiologist has read yet. */
   unread: z.number().int().min(0),
   total: z.number().int().min(0),
+  /** The patient marked a message urgent that the care team has not answered yet: shown first, in red. */
+  urgent: z.boolean().default(false),
 });
 export type MessageInboxRow = z.infer<typeof messageInboxRowSchema>;
 
@@ -63,7 +67,7 @@ export type MessageThread = z.infer<typeof messageThreadSchema>;
 
 export const messagesChannels = {
   'messages.inbox': channel({
-    summary: 'The care-team inbox: one row per patient with messages, newest first, with unread counts',
+    summary: 'The care-team inbox: one row per patient with messages, unanswered urgent ones first, then newest first, with unread counts',
     request: z.object({ limit: z.number().int().min(1).max(200).default(50), offset: z.number().int().min(0).default(0) }).strict(),
     response: z.object({ rows: z.array(messageInboxRowSchema), total: z.number().int().min(0) }),
   }),
@@ -74,7 +78,7 @@ export const messagesChannels = {
   }),
   'messages.send': channel({
     summary: "Send a message in a patient's conversation with the care team, optionally about one of their signed reports",
-    request: z.object({ patientId: id.optional(), body: messageBody, reportId: id.optional() }).strict(),
+    request: z.object({ patientId: id.optional(), body: messageBody, reportId: id.optional(), urgent: z.boolean().optional() }).strict(),
     response: z.object({ message: messageSchema }),
   }),
   'messages.unreadCount': channel({

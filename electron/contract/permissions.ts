@@ -85,13 +85,16 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'reports.addAddendum': ['radiologist'],
   'reports.addKeyImage': ['radiologist'],
   'reports.removeKeyImage': ['radiologist'],
-  'reports.keyImage': ['radiologist'],
+  // A patient reads the key images of their own signed reports (the handler checks ownership).
+  'reports.keyImage': ['radiologist', 'patient'],
   'reports.history': ['radiologist'],
   'reports.verify': ['admin', 'radiologist'],
   'reports.exportPdf': ['radiologist'],
   'reports.patientSummary': ['radiologist', 'patient'],
   // Linking a patient account to its record (patient issue): only the admin who manages accounts.
-  'patients.search': ['admin'],
+  // A radiologist finds the record to add a patient's images to (consultation-room upload);
+  // which accounts are linked to it is shown to admins only.
+  'patients.search': ['admin', 'radiologist'],
   // Messages (messages issue): a department inbox. A patient writes in their own conversation
   // only (the handler takes it from the session's link); any radiologist reads and answers.
   'messages.inbox': ['radiologist'],
@@ -147,6 +150,28 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'federation.approve': ['admin'],
   'federation.reject': ['admin'],
   'federation.rollback': ['admin'],
+  // Patient uploads and their review (patient loop issue). A patient files images under their own
+  // record only (the handler takes it from the session's link, and only where an admin allows
+  // uploads from a patient account); a radiologist may add them for a patient in the consultation
+  // room. Files in transit belong to the connection that sent them.
+  'uploads.begin': ['radiologist', 'patient'],
+  'uploads.chunk': ['radiologist', 'patient'],
+  'uploads.submit': ['radiologist', 'patient'],
+  'uploads.mine': ['patient'],
+  'reviews.list': ['radiologist'],
+  'reviews.get': ['radiologist'],
+  'reviews.approve': ['radiologist'],
+  'reviews.reject': ['radiologist'],
+  'reviews.saveNotes': ['radiologist'],
+  // Notifications: everyone has their own, and only their own (the session decides whose).
+  'notifications.list': ROLES,
+  'notifications.counts': ROLES,
+  'notifications.markRead': ROLES,
+  // Health tips and the care-team pages: admins edit; patients (and the care team) read.
+  'tips.list': ['admin', 'radiologist', 'patient'],
+  'tips.save': ['admin'],
+  'tips.delete': ['admin'],
+  'care.info': ['admin', 'radiologist', 'patient'],
 };
 
 export function mayCall(role: Role | null, channelName: ChannelName): boolean {
@@ -160,12 +185,17 @@ export const PAGES = [
   { id: 'worklist', label: 'Worklist', roles: ['radiologist'] },
   { id: 'viewer', label: 'Viewer', roles: ['radiologist'] },
   { id: 'reports', label: 'Reports', roles: ['radiologist'] },
+  { id: 'reviews', label: 'Reviews', roles: ['radiologist'] },
   { id: 'research', label: 'Research', roles: ['researcher'] },
   { id: 'federation', label: 'Federation', roles: ['admin', 'researcher'] },
   { id: 'admin', label: 'Administration', roles: ['admin'] },
   // My results comes before Messages: a patient's first page (and Alt+1) is their results.
   { id: 'patient', label: 'My results', roles: ['patient'] },
+  { id: 'uploads', label: 'Send images', roles: ['patient'] },
   { id: 'messages', label: 'Messages', roles: ['radiologist', 'patient'] },
+  { id: 'tips', label: 'Health tips', roles: ['patient'] },
+  { id: 'care', label: 'My care team', roles: ['patient'] },
+  { id: 'emergency', label: 'Emergency', roles: ['patient'] },
   { id: 'account', label: 'My account', roles: ['admin', 'radiologist', 'researcher', 'patient'] },
   { id: 'about', label: 'About', roles: ['admin', 'radiologist', 'researcher', 'patient'] },
 ] as const satisfies readonly { id: string; label: string; roles: readonly Role[] }[];

@@ -204,6 +204,12 @@ export const patientSummarySchema = z.object({
   paragraphs: z.array(z.string()),
   /** An AI finding was part of the report (accepted or not): the patient view shows AI_NOTICE with it. */
   aiAssisted: z.boolean(),
+  /** The report's key images (fetch each with reports.keyImage). */
+  keyImages: z.array(z.object({ id: z.string(), caption: z.string(), width: z.number().int(), height: z.number().int() })).default([]),
+  /** Notes the radiologist added after signing, oldest first, with a plain-language lead-in. */
+  addenda: z.array(z.object({ seq: z.number().int(), intro: z.string(), text: z.string(), signedByName: z.string(), signedAt: z.string() })).default([]),
+  /** The radiologist's own words, for the glossary of report terms. */
+  reportText: z.string().default(''),
 });
 export type PatientSummary = z.infer<typeof patientSummarySchema>;
 
@@ -299,6 +305,10 @@ export const reportsChannels = {
   'reports.patientSummary': channel({
     summary: 'Plain-language summaries of signed reports (a patient gets only their own)',
     request: z.object({ reportId: id.optional() }).strict(),
-    response: z.object({ summaries: z.array(patientSummarySchema) }),
+    response: z.object({
+      summaries: z.array(patientSummarySchema),
+      /** For a patient: whose results these are, for the printout (name, birth date, hospital Patient ID). */
+      patient: z.object({ displayName: z.string(), birthDate: z.string().nullable(), dicomPatientId: z.string().nullable() }).nullable().default(null),
+    }),
   }),
 };

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { channel } from './channel';
 import { runtimePreferenceSchema } from './system';
 
+const userIds = z.array(z.string().min(1).max(64)).max(100);
+
 export const settingsSchema = z.object({
   /** Minutes without a call after which a session ends. */
   sessionIdleMinutes: z.number().int().min(1).max(24 * 60).default(15),
@@ -27,6 +29,20 @@ export const settingsSchema = z.object({
    * next AI run on; a --runtime flag or TUMORPREDICT_RUNTIME given at start wins over it.
    */
   inferenceRuntime: runtimePreferenceSchema.default('auto'),
+  /** Patients may send images for review from their own account (the care team always may, for them). */
+  patientUploadsFromAccount: z.boolean().default(false),
+  /** What a patient sees of an upload before review: only "received", or the preliminary AI result too. */
+  patientSeesBeforeReview: z.enum(['received-only', 'preliminary-ai']).default('received-only'),
+  /** The hospital's emergency number for patients; empty: the page says to call the local emergency number. */
+  emergencyNumber: z.string().trim().max(40).default(''),
+  /** Further emergency contacts, one per line (ward, out-of-hours line). */
+  emergencyContacts: z.string().max(2000).default(''),
+  /** The department contact shown under My care team (phone, hours, address). */
+  departmentContact: z.string().max(1000).default(''),
+  /** The radiologists shown to patients as their care team (user ids). */
+  careTeamUserIds: userIds.default([]),
+  /** Radiologists on duty, who are notified of urgent messages; empty: every active radiologist. */
+  onDutyUserIds: userIds.default([]),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});
@@ -39,7 +55,9 @@ export const settingsChannels = {
   }),
   'settings.update': channel({
     summary: 'Change workstation settings',
-    request: settingsSchema.partial().strict(),
+    // Only the keys sent change: without the defaults (which .partial() would still fill in,
+    // resetting every setting not named to its default).
+    request: z.object(Object.fromEntries(Object.entries(settingsSchema.shape).map(([k, v]) => [k, v.unwrap().optional()]))).strict() as unknown as z.ZodType<Partial<Settings>, Partial<Settings>>,
     response: settingsSchema,
   }),
 };

@@ -39,6 +39,14 @@ import { createTrackingService } from '../services/tracking';
 import { trackingHandlers } from './handlers/tracking';
 import { createFederatedService, createFederationSecrets } from '../services/federated';
 import { federationHandlers } from './handlers/federation';
+import { createNotificationsService } from '../services/notifications';
+import { createUploadsService } from '../services/uploads';
+import { createCareService } from '../services/care';
+import { NOTIFICATIONS_EVENT } from '../contract';
+import { createLiveEvents } from './live-events';
+import { uploadsHandlers } from './handlers/uploads';
+import { notificationsHandlers } from './handlers/notifications';
+import { careHandlers } from './handlers/care';
 
 export type { Services, Workstation } from './workstation-types';
 
@@ -66,6 +74,13 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   const settings = createSettingsService(dbOf);
   const auth = createAuthService({ db: dbOf, audit, settings, logger: logger.child({ service: 'auth' }) });
   const sessions: SessionResolver = { resolve: (token) => auth.resolve(token) };
+  // Notifications for every role, pushed live to the recipient's open windows (live-events.ts).
+  const live = createLiveEvents();
+  const notifications = createNotificationsService({
+    db: dbOf,
+    publish: (userId, event) => live.toUser(userId, { event: NOTIFICATIONS_EVENT, data: event }),
+    onDuty: () => settings.get().onDutyUserIds,
+  });
 
   const system = createSystemService({
     config,
@@ -90,7 +105,10 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   // Hospital-server sync: polls and sends only while enabled and the database is open.
   const sync = createSyncService({ db: dbOf, ready: () => store.isOpen(), audit, logger: logger.child({ service: 'sync' }), dataFolder: config.dataFolder, importer: dicomServiceImporter(dicom), secrets: createSecretStore(secrets),
     // Optional auto-run of the model on each study that arrives (a setting; off by default).
-    onStudyArrived: (study) => (study.studyId ? aiResults.runStudy(study.studyId, { actor: 'system:sync', actorId: null }) : undefined) });
+    onStudyArrived: (study) => (study.studyId ? aiResults.runStudy(study.studyId, { actor: 'system:sync', actorId: null }) : undefined),
+    onOutboxFailed: (item) =>
+      notifications.notifyRole('admin', { kind: 'outbox-failed', title: 'A result could not be sent to the hospital server', body: 'Open Administration, Hospital server, to retry or cancel it.', page: 'admin', objectId: String(item.id) }),
+  });
 
   // Stored AI results: study runs read frames from the DICOM service and score them with the model.
   const aiResults = createAiResultsService({
@@ -115,13 +133,25 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     // Declared below; only called once a report is opened or signed.
     measurements: { forStudy: (id) => measurements.forStudy(id) },
     tracking: { patient: (id) => tracking.patient(id) },
+    onSigned: (e) => notifications.notifyPatient(e.patientId, { kind: 'report-signed', title: 'A new result is ready', body: 'Your signed report is in My results.', page: 'patient', objectId: e.reportId }),
   });
 
   // Research workspace: data sets, the model registry and scoring runs (in the inference pool).
   const research = createResearchService({ db: dbOf, inference, audit, logger: logger.child({ service: 'research' }), modelsFolder: config.modelsFolder, dataFolder: config.dataFolder });
 
   // Messages between a patient and the care team (bodies only in the encrypted database).
-  const messages = createMessagesService({ db: dbOf, audit });
+  // Notification texts never name the patient or quote the message: they may be read over a shoulder.
+  const messages = createMessagesService({
+    db: dbOf,
+    audit,
+    onSent: (m) => {
+      const about = { page: 'messages', objectId: m.patientId };
+      if (m.senderRole === 'radiologist') notifications.notifyPatient(m.patientId, { kind: 'message', title: 'New message from your care team', body: 'Open Messages to read it.', ...about });
+      else if (m.urgent) notifications.notifyOnDuty({ kind: 'urgent-message', title: 'Urgent message from a patient', body: 'A patient marked a message urgent. Open Messages to read it now.', ...about });
+      else notifications.notifyRole('radiologist', { kind: 'message', title: 'New message from a patient', body: 'Open Messages to read it.', ...about });
+    },
+    onThreadRead: (e) => notifications.markReadFor(e.userId, ['message', 'urgent-message'], e.patientId),
+  });
 
   // Radiologist measurements per image; figures computed from the points and the decoded pixels.
   const measurements = createMeasurementsService({ db: dbOf, frame: (instanceId, frame) => dicom.getFrame(instanceId, frame), audit });
@@ -142,7 +172,33 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   // Longitudinal tumor tracking over a patient's studies, from the stored AI results and measurements.
   const tracking = createTrackingService({ db: dbOf, ai: aiResults, measurements });
 
-  const services: Services = { config, logger, system, store, secrets, audit, auth, settings, inference, sync, dicom, aiResults, reports, research, messages, measurements, tracking, federation };
+  // Patient uploads for review: filed by the DICOM import, scored by the model, drafted by reports.
+  const uploads = createUploadsService({
+    db: dbOf,
+    audit,
+    logger: logger.child({ service: 'uploads' }),
+    dicom,
+    ai: aiResults,
+    reports,
+    settings: () => settings.get(),
+    onSubmitted: (u) =>
+      notifications.notifyRole('radiologist', {
+        kind: 'upload-received',
+        title: 'New images to review',
+        body: u.byRole === 'patient' ? 'A patient sent images for review. Open Reviews.' : 'Images added for a patient are waiting in Reviews.',
+        page: 'reviews',
+        objectId: u.uploadId,
+      }),
+    onReviewed: (u) => {
+      notifications.resolve(['upload-received'], u.uploadId);
+      notifications.notifyPatient(u.patientId, { kind: 'upload-reviewed', title: 'Your images have been reviewed', body: 'Open Send images to see the outcome.', page: 'uploads', objectId: u.uploadId });
+    },
+  });
+
+  // Health tips, the care team and the emergency numbers for patients.
+  const care = createCareService({ db: dbOf, audit, settings: () => settings.get() });
+
+  const services: Services = { config, logger, system, store, secrets, audit, auth, settings, inference, sync, dicom, aiResults, reports, research, messages, measurements, tracking, federation, uploads, notifications, care };
   const handlers: Handlers = {
     ...systemHandlers(services),
     ...authHandlers(services),
@@ -160,11 +216,15 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     ...measurementsHandlers(services),
     ...trackingHandlers(services),
     ...federationHandlers(services),
+    ...uploadsHandlers(services),
+    ...notificationsHandlers(services),
+    ...careHandlers(services),
   };
   const table = createHandlerTable({
     handlers,
     sessions,
     logger,
+    onCall: (connection, session) => live.seen(connection, session),
     // Refusals by the table itself (no session, or a role the matrix does not allow) are audit
     // rows; services audit their own failures (wrong password, bad reset code).
     onRefused: ({ channel, code, session }) => {
@@ -210,6 +270,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
       await sync.stop();
       await aiResults.close();
       federation.close();
+      await uploads.idle();
       await research.close();
       await inference.close();
       await dicom.close();

@@ -54,6 +54,8 @@ export interface HandlerTableOptions {
   handlers: Handlers;
   sessions: SessionResolver;
   logger: Logger;
+  /** Called at every call with the connection's session as resolved now (live events); must not throw. */
+  onCall?: (connection: Connection, session: Session | null) => void;
   /** Called for every refused call (audit hook); must not throw. */
   onRefused?: (info: { channel: string; code: string; session: Session | null; connection: Connection }) => void;
 }
@@ -94,6 +96,11 @@ export function createHandlerTable(options: HandlerTableOptions): HandlerTable {
     const access = PERMISSIONS[name];
     const session = connection.sessionToken ? sessions.resolve(connection.sessionToken) : null;
     if (connection.sessionToken && !session) connection.sessionToken = null; // expired or revoked
+    try {
+      options.onCall?.(connection, session);
+    } catch (hookErr) {
+      logger.error('call.hook-failed', { err: hookErr });
+    }
     if (access !== 'public') {
       if (!session) throw new WorkstationError('UNAUTHENTICATED', 'Please sign in. Your session has ended or you are not signed in.');
       if (!mayCall(session.role, name)) {

@@ -95,7 +95,7 @@ describe('a conversation between patient A and the care team', () => {
     expect(sent).toMatchObject({ patientId: recordA, senderRole: 'patient', senderName: 'Patient pat-a', mine: true, body: `Is this serious? ${MARKER}\n\nThank you.`, readAt: null, report: { reportId: reportA.id, studyDate: '20240101' } });
     const rows = await inbox();
     expect(rows).toEqual([
-      { patientId: recordA, patientName: 'DEMO, GLIOMA', dicomPatientId: 'DEMO-GLIOMA', lastPreview: `Is this serious? ${MARKER} Thank you.`, lastAt: sent.createdAt, lastSenderRole: 'patient', unread: 1, total: 1 },
+      { patientId: recordA, patientName: 'DEMO, GLIOMA', dicomPatientId: 'DEMO-GLIOMA', lastPreview: `Is this serious? ${MARKER} Thank you.`, lastAt: sent.createdAt, lastSenderRole: 'patient', unread: 1, total: 1, urgent: false },
     ]);
     expect(await unread(rad)).toBe(1);
     // The inbox is the department's: the second radiologist sees the same unread message.

@@ -71,10 +71,15 @@ describe('patients.search', () => {
     expect(await search('D_MO')).toEqual([]);
   });
 
-  it('refuses an empty query and anyone but an admin', async () => {
+  it('refuses an empty query and anyone but an admin or a radiologist, who does not see the linked accounts', async () => {
     expect(await call(admin, 'patients.search', { query: '   ' })).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
     expect(await call(admin, 'patients.search', { query: 'x'.repeat(65) })).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
-    expect(await call(rad, 'patients.search', { query: 'DEMO-GLIOMA' })).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+    // A radiologist finds the record to add a patient's images to (consultation-room upload).
+    const asRad = await ok<{ patients: PatientMatch[] }>(rad, 'patients.search', { query: 'DEMO-GLIOMA' });
+    expect(asRad.patients.map((p) => [p.dicomPatientId, p.linkedUsername])).toEqual([['DEMO-GLIOMA', null]]);
+    await ok(admin, 'users.create', { username: 'res1', displayName: 'Researcher', role: 'researcher', password: 'research-pw-000042' });
+    const researcher = await signIn('res1', 'research-pw-000042');
+    expect(await call(researcher, 'patients.search', { query: 'DEMO-GLIOMA' })).toMatchObject({ ok: false, code: 'FORBIDDEN' });
     expect(await call(createConnection('host'), 'patients.search', { query: 'DEMO-GLIOMA' })).toMatchObject({ ok: false, code: 'UNAUTHENTICATED' });
   });
 
@@ -82,11 +87,11 @@ describe('patients.search', () => {
     await search('MENINGIOMA');
     const { rows } = await ok<{ rows: AuditRowView[] }>(admin, 'audit.list', { action: 'patients.search', limit: 100 });
     // One row per search the admin made, newest first; the radiologist's refused call has its own row.
-    const done = rows.filter((r) => r.outcome === 'success');
-    expect(done.every((r) => r.actor === 'admin1' && r.objectId === null)).toBe(true);
+    const done = rows.filter((r) => r.outcome === 'success' && r.actor === 'admin1');
+    expect(rows.filter((r) => r.outcome === 'success').every((r) => r.objectId === null)).toBe(true);
     expect(JSON.parse(done[0]!.detail!)).toEqual({ results: 1 });
     expect(done.map((r) => (JSON.parse(r.detail!) as { results: number }).results)).toEqual([1, 0, 0, 5, 1, 1, 0, 1, 1]);
-    expect(rows.filter((r) => r.outcome === 'refused').map((r) => r.actor)).toContain('rad1');
+    expect(rows.filter((r) => r.outcome === 'refused').map((r) => r.actor)).toContain('res1');
     const all = JSON.stringify(rows).toLowerCase();
     for (const q of ['meningioma', 'glio', 'demo']) expect(all).not.toContain(q);
   });
@@ -122,7 +127,7 @@ describe('a linked patient account', () => {
   it("another patient's account gets none of them", async () => {
     // The service-level case (electron/services/reports/lifecycle.test.ts, "gives a patient only
     // their own signed reports") uses a made-up patient id; here the link comes from the session.
-    expect(await ok(patientC, 'reports.patientSummary', {})).toEqual({ summaries: [] });
+    expect(await ok(patientC, 'reports.patientSummary', {})).toEqual({ summaries: [], patient: expect.objectContaining({ dicomPatientId: expect.any(String) }) });
     expect(await call(patientC, 'reports.patientSummary', { reportId: reportA.id })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
     // Nothing else of the clinical side is open to a patient.
     expect(await call(patientC, 'reports.get', { reportId: reportA.id })).toMatchObject({ ok: false, code: 'FORBIDDEN' });

@@ -18,6 +18,9 @@ import type { MessagesService } from '../services/messages';
 import type { FederatedService } from '../services/federated';
 import type { MeasurementsService } from '../services/measurements';
 import type { TrackingService } from '../services/tracking';
+import type { UploadsService } from '../services/uploads';
+import type { NotificationsService } from '../services/notifications';
+import type { CareService } from '../services/care';
 
 export interface Services {
   config: WorkstationConfig;
@@ -39,6 +42,9 @@ export interface Services {
   federation: FederatedService;
   measurements: MeasurementsService;
   tracking: TrackingService;
+  uploads: UploadsService;
+  notifications: NotificationsService;
+  care: CareService;
 }
 
 export interface Workstation {

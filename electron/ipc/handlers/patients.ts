@@ -11,6 +11,8 @@ export function patientsHandlers(services: Pick<Services, 'dicom' | 'auth'>): Pi
     'patients.search': (req, ctx) => {
       const s = sessionOf(ctx.session);
       const found = dicom.searchPatients(req.query, { actor: s.username, actorId: s.userId });
+      // Which accounts a record is linked to is the admin's business (account management).
+      if (s.role !== 'admin') return { patients: found.map((p) => ({ ...p, linkedUsername: null })) };
       const linked = new Map<string, string[]>();
       for (const u of auth.listUsers()) {
         if (u.patientId) linked.set(u.patientId, [...(linked.get(u.patientId) ?? []), u.username]);

@@ -31,7 +31,15 @@ export function reportsHandlers(services: Services): Pick<Handlers, ReportsChann
     'reports.addAddendum': (req, ctx) => reports.addAddendum(req.reportId, req.text, sessionOf(ctx.session), { password: req.password, totpCode: req.totpCode }),
     'reports.addKeyImage': (req, ctx) => reports.addKeyImage({ reportId: req.reportId, png: pngFrom(req.pngBase64), caption: req.caption, instanceId: req.instanceId }, sessionOf(ctx.session)),
     'reports.removeKeyImage': (req, ctx) => reports.removeKeyImage(req.reportId, req.keyImageId, sessionOf(ctx.session)),
-    'reports.keyImage': (req) => ({ pngBase64: reports.keyImagePng(req.reportId, req.keyImageId).toString('base64') }),
+    'reports.keyImage': (req, ctx) => {
+      const s = sessionOf(ctx.session);
+      // A patient reads key images of their own signed reports only; anything else is "no such image".
+      if (s.role === 'patient' && !reports.patientSummaries(s, req.reportId).some((r) => r.keyImages.some((k) => k.id === req.keyImageId))) {
+        services.audit.append({ actorId: s.userId, actor: s.username, action: 'report.key-image', objectType: 'report', objectId: req.reportId, outcome: 'refused', detail: { code: 'NOT_FOUND' } });
+        throw new WorkstationError('NOT_FOUND', 'There is no such image in your results.');
+      }
+      return { pngBase64: reports.keyImagePng(req.reportId, req.keyImageId).toString('base64') };
+    },
     'reports.history': (req) => reports.history(req.studyId),
     'reports.verify': (req, ctx) => {
       const result = reports.verify(req.reportId);
@@ -43,6 +51,14 @@ export function reportsHandlers(services: Services): Pick<Handlers, ReportsChann
       const out = await reports.exportPdf(req.reportId, sessionOf(ctx.session));
       return { fileName: out.fileName, pdfBase64: out.pdf.toString('base64'), sha256: out.sha256 };
     },
-    'reports.patientSummary': (req, ctx) => ({ summaries: reports.patientSummaries(sessionOf(ctx.session), req.reportId) }),
+    'reports.patientSummary': (req, ctx) => {
+      const s = sessionOf(ctx.session);
+      // The printout names whose results these are: the patient's own record only.
+      const record = s.role === 'patient' && s.patientId ? services.dicom.index.patient(s.patientId) : null;
+      return {
+        summaries: reports.patientSummaries(s, req.reportId),
+        patient: record ? { displayName: record.displayName, birthDate: record.birthDate, dicomPatientId: record.dicomPatientId } : null,
+      };
+    },
   };
 }

@@ -102,8 +102,14 @@ export interface InstanceRecord {
 }
 
 export interface DicomIndex {
-  /** Records one validated file whose blob is already written. */
-  add(meta: DicomMeta, sha256: string, size: number, actor: string): IndexOutcome;
+  /**
+   * Records one validated file whose blob is already written. `patientId` files it under that
+   * record whatever the file's patient module says (a patient upload); otherwise the file's
+   * Patient ID (or name and birth date) finds or makes the record.
+   */
+  add(meta: DicomMeta, sha256: string, size: number, actor: string, patientId?: string): IndexOutcome;
+  /** One patient record as the index knows it, or null. */
+  patient(patientId: string): { id: string; displayName: string; dicomPatientId: string | null; birthDate: string | null; sex: string | null } | null;
   findBySha(sha256: string): { instanceId: string; studyId: string } | null;
   countStudies(): number;
   list(q: ListQuery): { rows: StudySummary[]; total: number };
@@ -128,20 +134,25 @@ export function createDicomIndex(db: () => Db): DicomIndex {
 
   return {
     findBySha,
-    add(meta, sha256, size, actor) {
+    add(meta, sha256, size, actor, forcedPatientId) {
       const conn = db();
       const tx = conn.transaction((): IndexOutcome => {
         const dup = findBySha(sha256);
         if (dup) return { status: 'duplicate', studyId: dup.studyId, instanceId: dup.instanceId, conflictOf: null };
         const now = new Date().toISOString();
         const key = patientKey(meta);
-        let patient = conn.prepare('SELECT id FROM patients WHERE dicom_key = ?').get(key) as { id: string } | undefined;
+        let patient = forcedPatientId
+          ? (conn.prepare('SELECT id FROM patients WHERE id = ?').get(forcedPatientId) as { id: string } | undefined)
+          : (conn.prepare('SELECT id FROM patients WHERE dicom_key = ?').get(key) as { id: string } | undefined);
+        if (!patient && forcedPatientId) throw new WorkstationError('NOT_FOUND', 'The patient record this upload is for no longer exists.');
         if (!patient) {
           patient = { id: crypto.randomUUID() };
           conn.prepare('INSERT INTO patients (id, display_name, created_at, dicom_key, dicom_patient_id, birth_date, sex, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
             .run(patient.id, displayName(meta.patient.name), now, key, nn(meta.patient.id), nn(meta.patient.birthDate), nn(meta.patient.sex), now);
         }
-        let study = conn.prepare('SELECT id FROM studies WHERE study_instance_uid = ?').get(meta.study.uid) as { id: string } | undefined;
+        let study = conn.prepare('SELECT id, patient_id FROM studies WHERE study_instance_uid = ?').get(meta.study.uid) as { id: string; patient_id?: string } | undefined;
+        // A filed upload never joins a study of another record (its UIDs are its own; this is the guard).
+        if (study && forcedPatientId && study.patient_id !== forcedPatientId) throw new WorkstationError('CONFLICT', 'This study belongs to another patient record.');
         if (!study) {
           study = { id: crypto.randomUUID() };
           conn.prepare(`INSERT INTO studies (id, patient_id, study_instance_uid, study_date, study_time, accession_number, description, referring_physician, derived, imported_at, updated_at)
@@ -149,6 +160,7 @@ export function createDicomIndex(db: () => Db): DicomIndex {
             .run(study.id, patient.id, meta.study.uid, nn(meta.study.date), nn(meta.study.time), nn(meta.study.accession), nn(meta.study.description), nn(meta.study.referringPhysician), meta.instance.derived ? 1 : 0, now, now);
         }
         let series = conn.prepare('SELECT id, study_id FROM series WHERE series_instance_uid = ?').get(meta.series.uid) as { id: string; study_id: string } | undefined;
+        if (series && forcedPatientId && series.study_id !== study.id) throw new WorkstationError('CONFLICT', 'This series belongs to another study.');
         if (!series) {
           series = { id: crypto.randomUUID(), study_id: study.id };
           conn.prepare('INSERT INTO series (id, study_id, series_instance_uid, modality, series_number, description, body_part, frame_of_reference_uid, acquisition, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
@@ -187,6 +199,12 @@ export function createDicomIndex(db: () => Db): DicomIndex {
         return { status: existing ? 'conflict' : 'imported', studyId, instanceId, conflictOf: existing?.id ?? null };
       });
       return tx.immediate();
+    },
+    patient(patientId) {
+      const r = db().prepare('SELECT id, display_name, dicom_patient_id, birth_date, sex FROM patients WHERE id = ?').get(patientId) as
+        | { id: string; display_name: string; dicom_patient_id: string | null; birth_date: string | null; sex: string | null }
+        | undefined;
+      return r ? { id: r.id, displayName: r.display_name, dicomPatientId: r.dicom_patient_id, birthDate: r.birth_date, sex: r.sex } : null;
     },
     countStudies() {
       return (db().prepare('SELECT count(*) AS n FROM studies').get() as { n: number }).n;

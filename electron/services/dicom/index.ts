@@ -11,3 +11,5 @@ export { DicomRefusal } from './refusal';
 export { displayName } from './index-db';
 export type { ListQuery } from './index-db';
 export { defaultDemoFolder } from './demo';
+export { pnFromDisplayName, uploadUid } from './reconcile';
+export type { UploadOrigin, UploadTarget } from './reconcile';

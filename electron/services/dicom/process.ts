@@ -8,9 +8,10 @@ import { decodeFrame, type DecodedFrame } from './decode';
 import type { DicomLimits } from './limits';
 import { parseDicomFile, type DicomMeta } from './parse';
 import { DicomRefusal } from './refusal';
+import { isImageFile, relabelDicom, wrapImage, type UploadOrigin, type UploadTarget } from './reconcile';
 
 export type FileOutcome =
-  | { ok: true; meta: DicomMeta; sha256: string; size: number }
+  | { ok: true; meta: DicomMeta; sha256: string; size: number; origin?: UploadOrigin }
   | { ok: false; reason: string; diskFull?: boolean };
 
 export function readLimited(file: string, limits: DicomLimits): Buffer {
@@ -44,6 +45,15 @@ export async function validateDicom(bytes: Uint8Array, limits: DicomLimits): Pro
   return parsed.meta;
 }
 
+/** A failed file as the import report words it. */
+function refusalOutcome(err: unknown): FileOutcome {
+  if (err instanceof DicomRefusal) return { ok: false, reason: err.reason };
+  if (err instanceof WorkstationError && err.details?.reason === 'disk-full') return { ok: false, reason: err.message, diskFull: true };
+  if (err instanceof WorkstationError) return { ok: false, reason: err.message };
+  if (err instanceof RangeError) return { ok: false, reason: 'it could not be read within the memory limits (the file is malformed or too large)' };
+  return { ok: false, reason: `it could not be read (${err instanceof Error ? err.message.slice(0, 120) : 'unknown error'})` };
+}
+
 export async function processBytes(bytes: Uint8Array, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<FileOutcome> {
   try {
     const meta = await validateDicom(bytes, opts.limits);
@@ -51,12 +61,30 @@ export async function processBytes(bytes: Uint8Array, opts: { limits: DicomLimit
     writeBlobFile(opts.blobFolder, sha256, encryptBlob(opts.kek, sha256, bytes));
     return { ok: true, meta, sha256, size: bytes.length };
   } catch (err) {
-    if (err instanceof DicomRefusal) return { ok: false, reason: err.reason };
-    if (err instanceof WorkstationError && err.details?.reason === 'disk-full') return { ok: false, reason: err.message, diskFull: true };
-    if (err instanceof WorkstationError) return { ok: false, reason: err.message };
-    if (err instanceof RangeError) return { ok: false, reason: 'it could not be read within the memory limits (the file is malformed or too large)' };
-    return { ok: false, reason: `it could not be read (${err instanceof Error ? err.message.slice(0, 120) : 'unknown error'})` };
+    return refusalOutcome(err);
   }
+}
+
+/**
+ * One file of a patient upload: a PNG/JPEG is wrapped as Secondary Capture; DICOM is first
+ * validated as it came (the same limits and refusals as any import), then relabelled to the
+ * record. The result is validated and stored like any other file.
+ */
+export async function processUpload(bytes: Uint8Array, target: UploadTarget, index: number, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<FileOutcome> {
+  let prepared: { bytes: Buffer; origin: UploadOrigin };
+  try {
+    if (bytes.length > opts.limits.maxFileBytes) throw new DicomRefusal(`the file is larger than the import limit (${Math.round(opts.limits.maxFileBytes / 2 ** 20)} MiB)`);
+    const format = isImageFile(bytes);
+    if (format) prepared = wrapImage(bytes, format, target, index, opts.limits);
+    else {
+      await validateDicom(bytes, opts.limits);
+      prepared = relabelDicom(bytes, target);
+    }
+  } catch (err) {
+    return refusalOutcome(err);
+  }
+  const outcome = await processBytes(prepared.bytes, opts);
+  return outcome.ok ? { ...outcome, origin: prepared.origin } : outcome;
 }
 
 export async function processFile(file: string, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<FileOutcome> {

@@ -27,6 +27,7 @@ import { listTags } from './tags';
 import { DicomPool } from './pool';
 import type { FileOutcome } from './process';
 import { createUploadStaging, DEFAULT_UPLOAD_LIMITS, type UploadLimits } from './upload-staging';
+import { pnFromDisplayName, type UploadOrigin } from './reconcile';
 
 export interface DicomServiceOptions {
   db: () => Db;
@@ -60,6 +61,14 @@ export interface DicomService {
   beginUpload(name: string, size: number, owner: string): { uploadId: string; chunkBytes: number };
   uploadChunk(uploadId: string, offset: number, data: Buffer, owner: string): { received: number };
   finishUploads(uploadIds: string[], owner: string, opts: ImportOptions): Promise<ImportReport>;
+  /** The completed uploads' bytes, handed over (and forgotten here) without importing them. */
+  takeUploads(uploadIds: string[], owner: string): { name: string; bytes: Uint8Array }[];
+  /**
+   * Files a patient upload under one record: DICOM relabelled to it, PNG/JPEG wrapped as
+   * Secondary Capture, all in one new study of its own (uploadId seeds its UIDs), through the
+   * same workers, limits and refusals as any import. `origins` says what each file claimed.
+   */
+  importForPatient(files: { name: string; bytes: Uint8Array }[], target: { patientId: string; uploadId: string; receivedAt: string }, opts: ImportOptions): Promise<{ report: ImportReport; origins: UploadOrigin[] }>;
   cancel(importId: string): boolean;
   listStudies(q: ListQuery): { rows: StudySummary[]; total: number };
   getStudy(studyId: string, who: { actor: string; actorId: string | null }): StudyDetail;
@@ -243,6 +252,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
     opts: ImportOptions,
     importId: string,
     controller: AbortController,
+    filing?: { patientId: string; origins: UploadOrigin[] },
   ): Promise<ImportReport> {
     const started = Date.now();
     const entries: ImportEntry[] = [...pre];
@@ -277,8 +287,9 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
           counts.refused++;
         } else {
           try {
-            const r = index.add(outcome.meta, outcome.sha256, outcome.size, opts.actor);
+            const r = index.add(outcome.meta, outcome.sha256, outcome.size, opts.actor, filing?.patientId);
             studies.add(r.studyId);
+            if (filing && outcome.origin) filing.origins.push(outcome.origin);
             if (r.status === 'imported') counts.imported++;
             else if (r.status === 'duplicate') counts.duplicates++;
             else counts.conflicts++;
@@ -390,6 +401,39 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
     uploadChunk: (uploadId, offset, data, owner) => uploads.chunk(uploadId, offset, data, owner),
     async finishUploads(uploadIds, owner, opts) {
       return service.importBuffers(uploads.take(uploadIds, owner), opts);
+    },
+    takeUploads: (uploadIds, owner) => uploads.take(uploadIds, owner),
+    async importForPatient(files, filing, opts) {
+      const record = index.patient(filing.patientId);
+      if (!record) throw new WorkstationError('NOT_FOUND', 'The patient record this upload is for does not exist.');
+      const target = {
+        patientName: pnFromDisplayName(record.displayName),
+        patientId: record.dicomPatientId ?? '',
+        birthDate: record.birthDate ?? '',
+        sex: record.sex ?? '',
+        uploadId: filing.uploadId,
+        receivedAt: filing.receivedAt,
+      };
+      const origins: UploadOrigin[] = [];
+      const { importId, controller, cleanup } = startImport(opts);
+      try {
+        const p = getPool();
+        const report = await runImport(
+          files.map((f, i) => ({ name: f.name, task: async () => {
+            const copy = new Uint8Array(f.bytes); // transferred to the worker
+            const m = await p.run({ kind: 'upload', bytes: copy, target, index: i }, [copy.buffer]);
+            return m.kind === 'outcome' ? m.outcome : { ok: false as const, reason: 'it could not be processed' };
+          } })),
+          [],
+          opts,
+          importId,
+          controller,
+          { patientId: record.id, origins },
+        );
+        return { report, origins };
+      } finally {
+        cleanup();
+      }
     },
     cancel(importId) {
       const c = running.get(importId);

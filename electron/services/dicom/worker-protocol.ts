@@ -3,10 +3,12 @@ import type { ErrorCode } from '../../contract';
 import type { DecodedFrame } from './decode';
 import type { DicomMeta } from './parse';
 import type { FileOutcome } from './process';
+import type { UploadTarget } from './reconcile';
 
 export type ToWorker =
   | { id: number; kind: 'file'; path: string }
   | { id: number; kind: 'bytes'; bytes: Uint8Array }
+  | { id: number; kind: 'upload'; bytes: Uint8Array; target: UploadTarget; index: number }
   | { id: number; kind: 'frame'; hash: string; frame: number };
 
 export type FromWorker =

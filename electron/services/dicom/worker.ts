@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { WorkstationError } from '../../contract';
 import type { DicomLimits } from './limits';
-import { loadFrame, processBytes, processFile } from './process';
+import { loadFrame, processBytes, processFile, processUpload } from './process';
 import type { ToWorker, FromWorker } from './worker-protocol';
 
 interface Init {
@@ -23,6 +23,7 @@ parentPort!.on('message', (msg: ToWorker) => {
     try {
       if (msg.kind === 'file') post({ id: msg.id, kind: 'outcome', outcome: await processFile(msg.path, opts) });
       else if (msg.kind === 'bytes') post({ id: msg.id, kind: 'outcome', outcome: await processBytes(msg.bytes, opts) });
+      else if (msg.kind === 'upload') post({ id: msg.id, kind: 'outcome', outcome: await processUpload(msg.bytes, msg.target, msg.index, opts) });
       else {
         const { frame, meta } = await loadFrame(msg.hash, msg.frame, opts);
         const px = frame.pixels;

@@ -19,12 +19,16 @@ export interface MessageActor {
 export interface MessagesServiceOptions {
   db: () => Db;
   audit: Pick<AuditLog, 'append'>;
+  /** After a message is stored (notifications hook); must not throw. */
+  onSent?: (e: { messageId: string; patientId: string; senderRole: MessageSenderRole; senderUserId: string; urgent: boolean }) => void;
+  /** After someone opened a conversation (their message notifications for it are read); must not throw. */
+  onThreadRead?: (e: { userId: string; patientId: string }) => void;
 }
 
 export interface MessagesService {
   inbox(actor: MessageActor, page: { limit: number; offset: number }): { rows: MessageInboxRow[]; total: number };
   thread(actor: MessageActor, patientId?: string): MessageThread;
-  send(actor: MessageActor, req: { patientId?: string | undefined; body: string; reportId?: string | undefined }): Message;
+  send(actor: MessageActor, req: { patientId?: string | undefined; body: string; reportId?: string | undefined; urgent?: boolean | undefined }): Message;
   unreadCount(actor: MessageActor): number;
 }
 
@@ -39,6 +43,7 @@ interface MessageRow {
   study_date: string | null;
   created_at: string;
   read_at: string | null;
+  urgent: number;
 }
 
 interface PatientRow {
@@ -106,10 +111,11 @@ export function createMessagesService(options: MessagesServiceOptions): Messages
     createdAt: r.created_at,
     readAt: r.read_at,
     report: r.report_id ? { reportId: r.report_id, studyDate: r.study_date } : null,
+    urgent: r.urgent === 1,
   });
 
   const SELECT_MESSAGES = `SELECT m.id, m.patient_id, m.sender_user_id, m.sender_role, u.display_name AS sender_name, m.body, m.report_id,
-                                  s.study_date, m.created_at, m.read_at
+                                  s.study_date, m.created_at, m.read_at, m.urgent
                            FROM messages m
                            JOIN users u ON u.id = m.sender_user_id
                            LEFT JOIN reports r ON r.id = m.report_id
@@ -122,17 +128,22 @@ export function createMessagesService(options: MessagesServiceOptions): Messages
       // The last message of each conversation is its highest rowid (rows are inserted in time order).
       const rows = conn
         .prepare(
+          // A conversation is urgent while a message the patient marked urgent is newer than the
+          // care team's last reply; urgent ones come first.
           `SELECT agg.patient_id, p.display_name, p.dicom_patient_id, agg.unread, agg.total,
-                  last.body AS last_body, last.created_at AS last_at, last.sender_role AS last_role
+                  last.body AS last_body, last.created_at AS last_at, last.sender_role AS last_role,
+                  (agg.last_urgent IS NOT NULL AND (agg.last_reply IS NULL OR agg.last_urgent > agg.last_reply)) AS urgent
            FROM (SELECT patient_id, max(rowid) AS last_rowid, count(*) AS total,
-                        sum(CASE WHEN sender_role = 'patient' AND read_at IS NULL THEN 1 ELSE 0 END) AS unread
+                        sum(CASE WHEN sender_role = 'patient' AND read_at IS NULL THEN 1 ELSE 0 END) AS unread,
+                        max(CASE WHEN sender_role = 'radiologist' THEN rowid END) AS last_reply,
+                        max(CASE WHEN sender_role = 'patient' AND urgent = 1 THEN rowid END) AS last_urgent
                  FROM messages GROUP BY patient_id) agg
            JOIN messages last ON last.rowid = agg.last_rowid
            JOIN patients p ON p.id = agg.patient_id
-           ORDER BY last.created_at DESC, last.rowid DESC
+           ORDER BY urgent DESC, last.created_at DESC, last.rowid DESC
            LIMIT ? OFFSET ?`,
         )
-        .all(page.limit, page.offset) as { patient_id: string; display_name: string; dicom_patient_id: string | null; unread: number; total: number; last_body: string; last_at: string; last_role: MessageSenderRole }[];
+        .all(page.limit, page.offset) as { patient_id: string; display_name: string; dicom_patient_id: string | null; unread: number; total: number; last_body: string; last_at: string; last_role: MessageSenderRole; urgent: number }[];
       const { n } = conn.prepare('SELECT count(DISTINCT patient_id) AS n FROM messages').get() as { n: number };
       return {
         total: n,
@@ -145,6 +156,7 @@ export function createMessagesService(options: MessagesServiceOptions): Messages
           lastSenderRole: r.last_role,
           unread: r.unread,
           total: r.total,
+          urgent: r.urgent === 1,
         })),
       };
     },
@@ -159,6 +171,11 @@ export function createMessagesService(options: MessagesServiceOptions): Messages
         const marked = conn.prepare('UPDATE messages SET read_at = ? WHERE patient_id = ? AND sender_role <> ? AND read_at IS NULL').run(readAt, patient.id, role).changes;
         auditRow(actor, 'message.read-thread', patient.id, 'success', { marked });
       })();
+      try {
+        options.onThreadRead?.({ userId: actor.userId, patientId: patient.id });
+      } catch {
+        /* a notification hook never fails the read */
+      }
       const rows = conn.prepare(`${SELECT_MESSAGES} WHERE m.patient_id = ? ORDER BY m.created_at, m.rowid`).all(patient.id) as MessageRow[];
       return {
         patient: { id: patient.id, displayName: patient.display_name, dicomPatientId: patient.dicom_patient_id },
@@ -171,6 +188,8 @@ export function createMessagesService(options: MessagesServiceOptions): Messages
       const patient = conversationOf(actor, req.patientId, 'message.send');
       // The contract trims and bounds it; checked again because a service may be called directly.
       const body = req.body.trim();
+      const urgent = req.urgent === true;
+      if (urgent && role !== 'patient') throw new WorkstationError('INVALID_INPUT', 'Only a patient marks a message urgent.', { details: { fields: ['urgent'] } });
       if (!body || body.length > MAX_MESSAGE_CHARS) throw new WorkstationError('INVALID_INPUT', `A message must have 1 to ${MAX_MESSAGE_CHARS} characters.`, { details: { fields: ['body'] } });
       if (req.reportId) {
         const report = db().prepare(`SELECT 1 FROM reports WHERE id = ? AND patient_id = ? AND status IN ('final', 'rejected')`).get(req.reportId, patient.id);
@@ -181,10 +200,15 @@ export function createMessagesService(options: MessagesServiceOptions): Messages
       const conn = db();
       conn.transaction(() => {
         conn
-          .prepare('INSERT INTO messages (id, patient_id, sender_user_id, sender_role, body, report_id, created_at, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)')
-          .run(id, patient.id, actor.userId, role, body, req.reportId ?? null, now());
-        auditRow(actor, 'message.send', patient.id, 'success', { messageId: id, aboutReport: req.reportId ? true : false });
+          .prepare('INSERT INTO messages (id, patient_id, sender_user_id, sender_role, body, report_id, created_at, read_at, urgent) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)')
+          .run(id, patient.id, actor.userId, role, body, req.reportId ?? null, now(), urgent ? 1 : 0);
+        auditRow(actor, 'message.send', patient.id, 'success', { messageId: id, aboutReport: req.reportId ? true : false, urgent });
       })();
+      try {
+        options.onSent?.({ messageId: id, patientId: patient.id, senderRole: role, senderUserId: actor.userId, urgent });
+      } catch {
+        /* a notification hook never fails the send: the message is stored */
+      }
       const row = conn.prepare(`${SELECT_MESSAGES} WHERE m.id = ?`).get(id) as MessageRow;
       return toMessage(row, role);
     },

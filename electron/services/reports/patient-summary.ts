@@ -10,7 +10,13 @@ const EXPLAIN: Record<string, string> = {
   notumor: 'No growth (tumor) was seen in the brain on this scan.',
 };
 
-export function patientSummary(report: Pick<Report, 'id' | 'status' | 'sections' | 'aiFinding' | 'aiDecision' | 'signedByName' | 'signedAt' | 'addenda' | 'study'>): PatientSummary {
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const plainDay = (iso: string): string => {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? 'a later date' : `${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()}`;
+};
+
+export function patientSummary(report: Pick<Report, 'id' | 'status' | 'sections' | 'aiFinding' | 'aiDecision' | 'signedByName' | 'signedAt' | 'addenda' | 'study' | 'keyImages'>): PatientSummary {
   const accepted = report.aiFinding && report.aiDecision !== 'rejected' ? report.aiFinding.label : null;
   const tumor = accepted && accepted !== 'notumor' && accepted in EXPLAIN;
   const headline = accepted === 'notumor' ? 'Your brain scan did not show a tumor' : tumor ? 'Your brain scan showed a finding your doctor will discuss with you' : 'Your brain scan has been reviewed';
@@ -20,7 +26,7 @@ export function patientSummary(report: Pick<Report, 'id' | 'status' | 'sections'
   ];
   if (accepted && EXPLAIN[accepted]) paragraphs.push(EXPLAIN[accepted]!);
   if (report.sections.recommendation.text.trim()) paragraphs.push(`What the radiologist recommends: "${report.sections.recommendation.text.trim()}"`);
-  if (report.addenda.length) paragraphs.push(`The radiologist later added ${report.addenda.length === 1 ? 'a note' : `${report.addenda.length} notes`} to the report; your doctor can explain ${report.addenda.length === 1 ? 'it' : 'them'}.`);
+  if (report.addenda.length) paragraphs.push(`The radiologist later added ${report.addenda.length === 1 ? 'a note' : `${report.addenda.length} notes`} to the report, shown below in their words.`);
   if (report.aiFinding) {
     paragraphs.push(
       report.aiDecision === 'rejected'
@@ -29,5 +35,25 @@ export function patientSummary(report: Pick<Report, 'id' | 'status' | 'sections'
     );
   }
   paragraphs.push('Please talk to your doctor about what this means for you and what happens next. If anything is unclear, ask them, or send them a message from the Messages page.');
-  return { reportId: report.id, studyDate: report.study.studyDate, signedAt: report.signedAt ?? '', signedByName: report.signedByName ?? '', headline, paragraphs, aiAssisted: report.aiFinding !== null };
+  const addenda = report.addenda.map((a) => ({
+    seq: a.seq,
+    // An addendum corrects or completes the signed report: it is part of the result, so it is shown, not summarised.
+    intro: `On ${plainDay(a.signedAt)}, ${a.signedByName || 'the radiologist'} added this note to the report${a.seq > 1 ? ` (note ${a.seq})` : ''}:`,
+    text: a.text,
+    signedByName: a.signedByName,
+    signedAt: a.signedAt,
+  }));
+  const reportText = [report.sections.findings.text, report.sections.impression.text, report.sections.recommendation.text, ...report.addenda.map((a) => a.text)].join('\n');
+  return {
+    reportId: report.id,
+    studyDate: report.study.studyDate,
+    signedAt: report.signedAt ?? '',
+    signedByName: report.signedByName ?? '',
+    headline,
+    paragraphs,
+    aiAssisted: report.aiFinding !== null,
+    keyImages: report.keyImages.map((k) => ({ id: k.id, caption: k.caption, width: k.width, height: k.height })),
+    addenda,
+    reportText,
+  };
 }

@@ -194,7 +194,7 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
         logger?.warn('reports.seg-failed', { reportId: r.id, err });
         throw err instanceof WorkstationError ? err : new WorkstationError('INTERNAL', 'The AI tumor segmentation (DICOM SEG) could not be made; the report was not signed.', { cause: err });
       }
-      return tx(() => {
+      const signed = tx(() => {
         const again = reportRow(reportId);
         if (again.revision !== r.revision || again.status !== r.status) {
           throw new WorkstationError('CONFLICT', 'The report changed while it was being signed; review the latest text and sign again.');
@@ -224,6 +224,8 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
         logger?.info('reports.signed', { reportId: r.id, status });
         return toReport(reportRow(r.id), actor.role);
       });
+      ctx.notifySigned({ reportId: r.id, studyId: r.study_id, patientId: r.patient_id });
+      return signed;
     },
 
     async addAddendum(reportId, text, actor, credentials) {

@@ -69,6 +69,8 @@ export interface ReportsServiceOptions {
   measurements?: ReportMeasurementSource | null;
   /** Longitudinal tumor tracking (drafts state the change; the PDF shows it, as at signing). */
   tracking?: { patient(studyId: string): Tracking } | null;
+  /** After a report is signed (notifications hook, wired in compose.ts); must not throw. */
+  onSigned?: (e: { reportId: string; studyId: string; patientId: string }) => void;
 }
 
 /** Kept with a report at signing: what its PDF shows beside the text, as it stood then. */
@@ -186,6 +188,8 @@ export interface ReportContext {
   check(action: ReportAction, state: LifecycleState, actor: Actor, objectId: string): void;
   /** Runs fn in an IMMEDIATE transaction (the write lock first, so checks and writes see one state). */
   tx<T>(fn: () => T): T;
+  /** Tells the onSigned hook (after the signing transaction committed); never throws. */
+  notifySigned(e: { reportId: string; studyId: string; patientId: string }): void;
 }
 
 export function createReportContext(options: ReportsServiceOptions): ReportContext {
@@ -399,5 +403,12 @@ export function createReportContext(options: ReportsServiceOptions): ReportConte
     auditRefusal,
     check,
     tx,
+    notifySigned(e) {
+      try {
+        options.onSigned?.(e);
+      } catch (err) {
+        logger?.warn('reports.on-signed-failed', { err });
+      }
+    },
   };
 }

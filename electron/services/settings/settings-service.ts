@@ -30,7 +30,8 @@ export function createSettingsService(db: () => Db): SettingsService {
       }
       const conn = db();
       const current = get();
-      const changed = (Object.keys(patch) as (keyof Settings)[]).filter((k) => patch[k] !== undefined && patch[k] !== current[k]);
+      // Lists (the care team) compare by value, not by identity.
+      const changed = (Object.keys(patch) as (keyof Settings)[]).filter((k) => patch[k] !== undefined && JSON.stringify(next.data[k]) !== JSON.stringify(current[k]));
       const put = conn.prepare('INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by');
       const now = new Date().toISOString();
       conn.transaction(() => {

@@ -39,6 +39,8 @@ export interface SyncServiceOptions {
   secrets: SecretStore;
   /** Called with each study that received new instances, when auto-run is on. */
   onStudyArrived?: (study: ArrivedStudy) => Promise<unknown> | void;
+  /** Called when an outbox item has failed for good (no more retries); notifications hook, must not throw. */
+  onOutboxFailed?: (item: { id: number }) => void;
   backoff?: BackoffPolicy;
   /** How often due outbox items are looked for between polls (ms). */
   pushCheckMs?: number;
@@ -147,6 +149,13 @@ export function createSyncService(o: SyncServiceOptions): SyncService {
       onOutcome: (x) => {
         logger.info('sync.push', { item: x.id, result: x.result });
         auditPush(actor, x);
+        if (x.result === 'failed') {
+          try {
+            o.onOutboxFailed?.({ id: x.id });
+          } catch (err) {
+            logger.warn('sync.on-failed-hook', { err });
+          }
+        }
       },
     });
     return { pushed: outcomes.filter((x) => x.result === 'sent' || x.result === 'already-there').length, failed: outcomes.filter((x) => x.result === 'retry' || x.result === 'failed').length };

@@ -1,0 +1,44 @@
+// Live events to a user's open windows: the handler table tells this which user each connection
+// is signed in as (at every call), and a service's change for a user (a new notification) is
+// pushed to each of that user's connections over the existing event channel. A connection that
+// signed out, or signed in as someone else since, gets nothing.
+import type { EventEnvelope } from '../contract';
+import type { Connection, Session } from './handler-table';
+
+export interface LiveEvents {
+  /** Records who `connection` is signed in as now (null: nobody). */
+  seen(connection: Connection, session: Session | null): void;
+  /** Emits to every live connection of `userId`; returns how many got it. */
+  toUser(userId: string, event: EventEnvelope): number;
+}
+
+export function createLiveEvents(): LiveEvents {
+  const byConnection = new Map<string, { connection: Connection; userId: string; token: string }>();
+  return {
+    seen(connection, session) {
+      if (!session || !connection.sessionToken) {
+        byConnection.delete(connection.id);
+        return;
+      }
+      byConnection.set(connection.id, { connection, userId: session.userId, token: connection.sessionToken });
+    },
+    toUser(userId, event) {
+      let sent = 0;
+      for (const [id, entry] of byConnection) {
+        // Signed out, closed (the transports clear the token) or signed in again as another session.
+        if (entry.connection.sessionToken !== entry.token) {
+          byConnection.delete(id);
+          continue;
+        }
+        if (entry.userId !== userId) continue;
+        try {
+          entry.connection.emit(event);
+          sent++;
+        } catch {
+          byConnection.delete(id);
+        }
+      }
+      return sent;
+    },
+  };
+}
