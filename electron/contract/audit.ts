@@ -44,7 +44,12 @@ export const auditChannels = {
   'audit.list': channel({
     summary: 'List audit log rows, newest first, with filters and paging',
     request: auditFilterSchema.extend({ limit: z.number().int().min(1).max(1000).default(100), offset: z.number().int().min(0).default(0) }).strict(),
-    response: z.object({ rows: z.array(auditRowSchema), total: z.number().int() }),
+    response: z.object({
+      rows: z.array(auditRowSchema),
+      total: z.number().int(),
+      /** Names for the ids in these rows: `user:<id>` for actors, `<objectType>:<id>` for objects. */
+      names: z.record(z.string(), z.string()).default({}),
+    }),
   }),
   'audit.verify': channel({
     summary: 'Walk the audit hash chain and name the first broken row',

@@ -30,8 +30,10 @@ export const runtimeInfoSchema = z.object({
   available: z.boolean(),
   /** Execution device, e.g. "cpu" or "cuda". */
   device: z.string(),
-  /** Why it is not available, and what would fix it. */
+  /** Why it is not available, and what would fix it (technical: for IT and `tumorpredict doctor`). */
   reason: z.string().optional(),
+  /** The same for an administrator in the settings page: what it means and whom to ask, no commands. */
+  adminHint: z.string().optional(),
 });
 export type RuntimeInfo = z.infer<typeof runtimeInfoSchema>;
 

@@ -14,11 +14,15 @@ export type ResetCode = z.infer<typeof resetCodeSchema>;
 
 const idRequest = z.object({ id: z.string().min(1).max(64) }).strict();
 
+/** The patient record a patient account is linked to, as the users table shows it. */
+export const linkedPatientSchema = z.object({ displayName: z.string(), dicomPatientId: z.string().nullable(), birthDate: z.string().nullable() });
+export type LinkedPatient = z.infer<typeof linkedPatientSchema>;
+
 export const usersChannels = {
   'users.list': channel({
-    summary: 'List user accounts',
+    summary: 'List user accounts, with the patient record each patient account is linked to',
     request: z.object({}).strict(),
-    response: z.object({ users: z.array(userSchema) }),
+    response: z.object({ users: z.array(userSchema), patients: z.record(z.string(), linkedPatientSchema).default({}) }),
   }),
   'users.create': channel({
     summary: 'Create a user account (without a password, a one-time code lets the user set it)',

@@ -147,8 +147,11 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     onSent: (m) => {
       const about = { page: 'messages', objectId: m.patientId };
       if (m.senderRole === 'radiologist') notifications.notifyPatient(m.patientId, { kind: 'message', title: 'New message from your care team', body: 'Open Messages to read it.', ...about });
-      else if (m.urgent) notifications.notifyOnDuty({ kind: 'urgent-message', title: 'Urgent message from a patient', body: 'A patient marked a message urgent. Open Messages to read it now.', ...about });
-      else notifications.notifyRole('radiologist', { kind: 'message', title: 'New message from a patient', body: 'Open Messages to read it.', ...about });
+      else if (m.urgent) {
+        const onDuty = notifications.notifyOnDuty({ kind: 'urgent-message', title: 'Urgent message from a patient', body: 'A patient marked a message urgent. Open Messages to read it now.', ...about });
+        // The rest of the care team sees it as a new message (at the top of the inbox, in red).
+        notifications.notifyRole('radiologist', { kind: 'message', title: 'New message from a patient', body: 'Open Messages to read it.', ...about }, onDuty);
+      } else notifications.notifyRole('radiologist', { kind: 'message', title: 'New message from a patient', body: 'Open Messages to read it.', ...about });
     },
     onThreadRead: (e) => notifications.markReadFor(e.userId, ['message', 'urgent-message'], e.patientId),
   });

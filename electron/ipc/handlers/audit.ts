@@ -1,14 +1,16 @@
 // Handlers for the audit.* channels (admin only). Verifying and exporting are audited too.
 import type { Handlers } from '../handler-table';
 import type { Services } from '../workstation-types';
+import { auditLabels } from '../../services/audit';
 import { sessionOf } from './auth';
 
 export function auditHandlers(services: Services): Pick<Handlers, 'audit.list' | 'audit.verify' | 'audit.exportCsv'> {
-  const { audit } = services;
+  const { audit, store } = services;
   return {
     'audit.list': (req) => {
       const { limit, offset, ...filter } = req;
-      return audit.list(filter, { limit, offset });
+      const page = audit.list(filter, { limit, offset });
+      return { ...page, names: auditLabels(store.db(), page.rows) };
     },
     'audit.verify': (_req, ctx) => {
       const s = sessionOf(ctx.session);

@@ -12,9 +12,18 @@ const actorOf = (ctx: CallContext): Actor => {
 };
 
 export function usersHandlers(services: Services): Pick<Handlers, UserChannels> {
-  const { auth } = services;
+  const { auth, dicom } = services;
   return {
-    'users.list': () => ({ users: auth.listUsers() }),
+    'users.list': () => {
+      const users = auth.listUsers();
+      // Which record each patient account sees, by name and hospital Patient ID (not our internal id).
+      const patients: Record<string, { displayName: string; dicomPatientId: string | null; birthDate: string | null }> = {};
+      for (const u of users) {
+        const p = u.patientId ? dicom.index.patient(u.patientId) : null;
+        if (p) patients[p.id] = { displayName: p.displayName, dicomPatientId: p.dicomPatientId, birthDate: p.birthDate };
+      }
+      return { users, patients };
+    },
     'users.create': (req, ctx) => auth.createUser(actorOf(ctx), req),
     'users.update': (req, ctx) => {
       const { id, ...patch } = req;

@@ -38,16 +38,23 @@ export function rulesFrom(s: Settings): PasswordRules {
   };
 }
 
-/** Throws INVALID_INPUT listing every rule the password breaks. */
+/** "a, b and c" */
+function listing(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+/** Throws INVALID_INPUT naming, in one plain sentence, every rule the password breaks. */
 export function checkPasswordRules(password: string, rules: PasswordRules, username: string): void {
-  const broken: string[] = [];
-  if ([...password].length < rules.minLength) broken.push(`at least ${rules.minLength} characters`);
-  if (rules.requireUpper && !/\p{Lu}/u.test(password)) broken.push('an upper-case letter');
-  if (rules.requireLower && !/\p{Ll}/u.test(password)) broken.push('a lower-case letter');
-  if (rules.requireDigit && !/\p{Nd}/u.test(password)) broken.push('a digit');
-  if (rules.requireSymbol && !/[^\p{L}\p{Nd}]/u.test(password)) broken.push('a symbol');
-  if (username.length >= 4 && password.toLowerCase().includes(username.toLowerCase())) broken.push('not containing the username');
+  const needs: string[] = [];
+  if ([...password].length < rules.minLength) needs.push(`at least ${rules.minLength} characters`);
+  if (rules.requireUpper && !/\p{Lu}/u.test(password)) needs.push('an upper-case letter');
+  if (rules.requireLower && !/\p{Ll}/u.test(password)) needs.push('a lower-case letter');
+  if (rules.requireDigit && !/\p{Nd}/u.test(password)) needs.push('a digit');
+  if (rules.requireSymbol && !/[^\p{L}\p{Nd}]/u.test(password)) needs.push('a symbol');
+  const hasUsername = username.length >= 4 && password.toLowerCase().includes(username.toLowerCase());
+  const broken = hasUsername ? [...needs, 'not containing the username'] : needs;
   if (broken.length) {
-    throw new WorkstationError('INVALID_INPUT', `The new password does not meet the rules: it needs ${broken.join(', ')}.`, { details: { fields: ['password'], rules: broken } });
+    const parts = [needs.length ? `it needs ${listing(needs)}` : '', hasUsername ? 'it must not contain the username' : ''].filter(Boolean);
+    throw new WorkstationError('INVALID_INPUT', `The new password does not meet the rules: ${parts.join(', and ')}.`, { details: { fields: ['password'], rules: broken } });
   }
 }

@@ -24,7 +24,27 @@ export function detectGpu(): { found: boolean; detail: string } {
   }
 }
 
+const SAME = 'the AI results do not depend on the runtime, only the speed does.';
+const REINSTALL = `It was not fully installed on this computer (its installation needs an internet download). Ask IT to finish the installation (README: "Installing on a hospital workstation"). Meanwhile the workstation uses another runtime: ${SAME}`;
+const NO_GPU = `This computer has no NVIDIA graphics card with its driver, which this runtime needs. Nothing to do: the workstation uses the processor instead, and ${SAME}`;
+
+/** The admin-facing sentence for an unavailable runtime: what it means and whom to ask, no commands (the reason stays for IT). */
+export function withHint(info: RuntimeInfo): RuntimeInfo {
+  if (info.available || !info.reason) return info;
+  const r = info.reason;
+  const adminHint = /No CUDA GPU found/.test(r)
+    ? NO_GPU
+    : /not installed|without its|did not run|is missing/.test(r)
+      ? REINSTALL
+      : `It did not start on this computer. Ask IT to look at "tumorpredict doctor" for the details. Meanwhile the workstation uses another runtime: ${SAME}`;
+  return { ...info, adminHint };
+}
+
 function probe(name: RuntimeName, gpu: boolean): RuntimeInfo {
+  return withHint(probeRaw(name, gpu));
+}
+
+function probeRaw(name: RuntimeName, gpu: boolean): RuntimeInfo {
   switch (name) {
     case 'tfjs-node-gpu':
     case 'tfjs-node': {

@@ -25,10 +25,10 @@ export interface NotificationsServiceOptions {
 export interface NotificationsService {
   /** Stores one notification for each user; returns how many were stored. */
   notifyUsers(userIds: readonly string[], n: NewNotification): number;
-  /** Every active (not admin-locked) account of a role. */
-  notifyRole(role: 'radiologist' | 'admin', n: NewNotification): number;
-  /** The radiologists on duty (or every active radiologist when none is named). */
-  notifyOnDuty(n: NewNotification): number;
+  /** Every active (not admin-locked) account of a role; `except` are left out. */
+  notifyRole(role: 'radiologist' | 'admin', n: NewNotification, except?: readonly string[]): number;
+  /** The radiologists on duty (or every active radiologist when none is named); returns their ids. */
+  notifyOnDuty(n: NewNotification): string[];
   /** The patient accounts linked to a patient record. */
   notifyPatient(patientId: string, n: NewNotification): number;
   list(userId: string, q: { limit: number; unreadOnly: boolean }): { notifications: Notification[]; counts: NotificationCounts };
@@ -105,15 +105,18 @@ export function createNotificationsService(options: NotificationsServiceOptions)
       for (const c of created) publish(c.userId, { id: c.id, kind: n.kind, title });
       return created.length;
     },
-    notifyRole(role, n) {
-      return service.notifyUsers(activeUsers('role = ?', role), n);
+    notifyRole(role, n, except = []) {
+      const skip = new Set(except);
+      return service.notifyUsers(activeUsers('role = ?', role).filter((id) => !skip.has(id)), n);
     },
     notifyOnDuty(n) {
       const named = new Set(options.onDuty?.() ?? []);
       const radiologists = activeUsers(`role = 'radiologist'`);
       const onDuty = radiologists.filter((id) => named.has(id));
       // A duty list naming nobody who can still sign in must not swallow an urgent message.
-      return service.notifyUsers(onDuty.length ? onDuty : radiologists, n);
+      const to = onDuty.length ? onDuty : radiologists;
+      service.notifyUsers(to, n);
+      return to;
     },
     notifyPatient(patientId, n) {
       return service.notifyUsers(activeUsers(`role = 'patient' AND patient_id = ?`, patientId), n);

@@ -12,6 +12,11 @@ import { MessagesPage } from '../features/messages/MessagesPage';
 import { PatientPage } from '../features/patient/PatientPage';
 import { AboutPage } from '../features/about/AboutPage';
 import { AccountPanel } from '../features/auth/AccountPanel';
+import { UploadsPage } from '../features/uploads/UploadsPage';
+import { ReviewsPage } from '../features/reviews/ReviewsPage';
+import { TipsPage } from '../features/care/TipsPage';
+import { CareTeamPage } from '../features/care/CareTeamPage';
+import { EmergencyPage } from '../features/care/EmergencyPage';
 
 export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   worklist: WorklistPage,
@@ -22,6 +27,11 @@ export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   admin: AdminPage,
   messages: MessagesPage,
   patient: PatientPage,
+  uploads: UploadsPage,
+  reviews: ReviewsPage,
+  tips: TipsPage,
+  care: CareTeamPage,
+  emergency: EmergencyPage,
   account: AccountPanel,
   about: AboutPage,
 };

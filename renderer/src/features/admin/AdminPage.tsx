@@ -8,11 +8,13 @@ import { AccountPanel } from '../auth/AccountPanel';
 import { ServerSettings } from './ServerSettings';
 import { SyncStatusPanel } from '../sync/SyncStatusPanel';
 import { ModelRegistryPanel } from '../research/ModelRegistryPanel';
+import { PatientPagesPanel } from './PatientPagesPanel';
 
 const TABS = [
   { id: 'users', label: 'Users' },
   { id: 'audit', label: 'Audit log' },
   { id: 'settings', label: 'Settings' },
+  { id: 'patients', label: 'Patient pages' },
   { id: 'server', label: 'Hospital server' },
   { id: 'models', label: 'Models' },
   { id: 'account', label: 'My account' },
@@ -35,6 +37,7 @@ export function AdminPage() {
         {tab === 'users' && <UsersPanel />}
         {tab === 'audit' && <AuditPanel />}
         {tab === 'settings' && <SettingsPanel />}
+        {tab === 'patients' && <PatientPagesPanel />}
         {tab === 'server' && (
           <div style={{ display: 'grid', gap: 24 }}>
             <ServerSettings />

@@ -3,6 +3,51 @@
 import { useEffect, useState } from 'react';
 import type { AuditFilterInput, AuditRowView } from '@contract/index';
 import { api } from '../../api/client';
+import { formatWhen } from '../../app/format';
+
+/** What common actions mean, in words; others show as recorded. */
+const ACTION_LABELS: Record<string, string> = {
+  'auth.login': 'Sign-in',
+  'auth.logout': 'Signed out',
+  'study.open': 'Opened a study',
+  'dicom.import': 'Imported images',
+  'report.create': 'Started a report',
+  'report.sign': 'Signed a report',
+  'report.addAddendum': 'Added a note to a signed report',
+  'report.acceptAi': 'Accepted the AI finding',
+  'report.rejectAi': 'Rejected the AI finding',
+  'report.saveDraft': 'Saved a report draft',
+  'report.exportPdf': 'Exported a report PDF',
+  'message.send': 'Sent a message',
+  'message.read-thread': 'Read a conversation',
+  'upload.submit': 'Sent images for review',
+  'upload.view': 'Opened a review item',
+  'upload.approve': 'Approved an upload',
+  'upload.reject': 'Rejected an upload',
+  'upload.notes': 'Wrote notes on an upload',
+  'settings.update': 'Changed settings',
+  'patients.search': 'Searched patient records',
+  'tips.save': 'Saved a health tip',
+  'tips.delete': 'Deleted a health tip',
+};
+
+/** "aboutReport" -> "about report" */
+const words = (key: string): string => key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').toLowerCase();
+
+/** The JSON detail as "files: 3 · imported: 3", or the text as stored when it is not JSON. */
+export function readableDetail(detail: string | null): string {
+  if (!detail) return '';
+  let value: unknown;
+  try {
+    value = JSON.parse(detail);
+  } catch {
+    return detail;
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return String(value);
+  return Object.entries(value as Record<string, unknown>)
+    .map(([k, v]) => `${words(k)}: ${v === true ? 'yes' : v === false ? 'no' : v === null ? '–' : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' · ');
+}
 
 const PAGE = 50;
 /** Inputs fill their grid cell, so the filter and form rows line up without overlapping. */
@@ -14,6 +59,7 @@ export function AuditPanel() {
   const [applied, setApplied] = useState<AuditFilterInput>({});
   const [offset, setOffset] = useState(0);
   const [rows, setRows] = useState<AuditRowView[]>([]);
+  const [names, setNames] = useState<Record<string, string>>({});
   const [total, setTotal] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [verify, setVerify] = useState<string | null>(null);
@@ -22,6 +68,7 @@ export function AuditPanel() {
     api.call('audit.list', { ...applied, limit: PAGE, offset }).then(
       (r) => {
         setRows(r.rows);
+        setNames(r.names);
         setTotal(r.total);
         setError(null);
       },
@@ -105,12 +152,12 @@ export function AuditPanel() {
           {rows.map((r) => (
             <tr key={r.id}>
               <td>{r.id}</td>
-              <td>{new Date(r.at).toLocaleString()}</td>
-              <td>{r.actor}</td>
-              <td>{r.action}</td>
-              <td>{r.objectType ? `${r.objectType} ${r.objectId ?? ''}` : ''}</td>
+              <td><time dateTime={r.at}>{formatWhen(r.at)}</time></td>
+              <td title={r.actor}>{(r.actorId && names[`user:${r.actorId}`]) || r.actor}</td>
+              <td title={r.action}>{ACTION_LABELS[r.action] ?? r.action}</td>
+              <td title={r.objectId ?? undefined}>{r.objectType ? names[`${r.objectType}:${r.objectId ?? ''}`] ?? `${words(r.objectType)}${r.objectId ? ` ${r.objectId}` : ''}` : ''}</td>
               <td className={r.outcome === 'success' ? '' : 'error'}>{r.outcome}</td>
-              <td className="muted">{r.detail}</td>
+              <td className="muted" data-testid="audit-detail">{readableDetail(r.detail)}</td>
             </tr>
           ))}
         </tbody>

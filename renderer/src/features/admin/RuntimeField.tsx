@@ -18,7 +18,7 @@ export function RuntimeField(props: { info: SystemInfo; value: RuntimePreference
       <select id="set-inferenceRuntime" value={value} disabled={forcedBy !== null} onChange={(e) => onChange(e.target.value as RuntimePreference)}>
         <option value="auto">Automatic (fastest available{fastest ? `: ${fastest}` : ''})</option>
         {info.runtimes.map((r) => (
-          <option key={r.name} value={r.name} disabled={!r.available} title={r.reason}>
+          <option key={r.name} value={r.name} disabled={!r.available} title={r.adminHint ?? r.reason}>
             {r.name} ({r.device}): {r.available ? 'available' : 'unavailable'}
           </option>
         ))}
@@ -37,7 +37,7 @@ export function RuntimeField(props: { info: SystemInfo; value: RuntimePreference
         <ul className="runtime-list muted" aria-label="Why runtimes are unavailable" style={{ whiteSpace: 'normal' }}>
           {unavailable.map((r) => (
             <li key={r.name}>
-              {r.name}: {r.reason ?? 'it did not load on this machine.'}
+              {r.name}: {r.adminHint ?? r.reason ?? 'it did not load on this machine.'}
             </li>
           ))}
         </ul>

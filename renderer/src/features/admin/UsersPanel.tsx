@@ -2,9 +2,36 @@
 // role, lock/unlock, issue a reset code and end a user's sessions. A patient account is linked to
 // a patient record found by the hospital Patient ID or name (PatientPicker).
 import { Fragment, useEffect, useState, type FormEvent } from 'react';
-import { ROLES, ROLE_LABELS, type PatientMatch, type ResetCode, type Role, type User } from '@contract/index';
+import { ROLES, ROLE_LABELS, type LinkedPatient, type PasswordRules, type PatientMatch, type ResetCode, type Role, type User } from '@contract/index';
 import { api } from '../../api/client';
+import { dicomDate, formatWhen, timeZoneName } from '../../app/format';
+import { rulesText } from '../auth/forms';
 import { PatientPicker, describePatient } from './PatientPicker';
+
+/** The one-time code with a copy button and its expiry in an unambiguous date (ISO order, local time zone). */
+function ShownCode({ username, code, onHide }: { username: string; code: ResetCode; onHide(): void }) {
+  const [copied, setCopied] = useState<string | null>(null);
+  const copy = (): void => {
+    const done = (): void => setCopied('Copied.');
+    // The Clipboard API needs a secure context (the app and 127.0.0.1 are); select the text otherwise.
+    if (!navigator.clipboard) {
+      setCopied('Select the code and copy it by hand.');
+      return;
+    }
+    navigator.clipboard.writeText(code.code).then(done, () => setCopied('Copying was refused: select the code and copy it by hand.'));
+  };
+  return (
+    <div className="notice-block" role="status" data-testid="reset-code">
+      One-time code for <strong>{username}</strong>: <code data-testid="reset-code-value">{code.code}</code>{' '}
+      <button type="button" data-testid="reset-code-copy" onClick={copy} aria-label={`Copy the code for ${username}`}>
+        Copy
+      </button>{' '}
+      {copied && <span data-testid="reset-code-copied">{copied} </span>}
+      It works once, until <time dateTime={code.expiresAt} data-testid="reset-code-expiry">{formatWhen(code.expiresAt)}</time> ({timeZoneName()}), and is shown only now.{' '}
+      <button type="button" className="btn-quiet" onClick={onHide}>Hide</button>
+    </div>
+  );
+}
 
 /** Inputs fill their grid cell, so the filter and form rows line up without overlapping. */
 const FULL = { width: '100%' } as const;
@@ -12,6 +39,8 @@ const msg = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 export function UsersPanel() {
   const [users, setUsers] = useState<User[]>([]);
+  const [linked, setLinked] = useState<Record<string, LinkedPatient>>({});
+  const [rules, setRules] = useState<PasswordRules | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [info, setInfo] = useState<string | null>(null);
   const [shownCode, setShownCode] = useState<{ username: string; code: ResetCode } | null>(null);
@@ -21,8 +50,17 @@ export function UsersPanel() {
   /** The account whose patient link is being chosen (a role change to patient, or a new link). */
   const [linking, setLinking] = useState<{ user: User; patient: PatientMatch | null } | null>(null);
 
-  const load = (): void => void api.call('users.list', {}).then((r) => setUsers(r.users), (e: unknown) => setError(msg(e)));
+  const load = (): void =>
+    void api.call('users.list', {}).then(
+      (r) => {
+        setUsers(r.users);
+        setLinked(r.patients);
+      },
+      (e: unknown) => setError(msg(e)),
+    );
   useEffect(load, []);
+  // The rules are shown beside the password field before anyone types, not only after a refusal.
+  useEffect(() => void api.call('auth.me', {}).then((r) => setRules(r.passwordRules), () => undefined), []);
 
   const act = async (fn: () => Promise<unknown>, done: string): Promise<void> => {
     setError(null);
@@ -69,17 +107,11 @@ export function UsersPanel() {
     <div>
       {error && <p role="alert" className="error" data-testid="users-error">{error}</p>}
       {info && <p role="status" className="ok">{info}</p>}
-      {shownCode && (
-        <div className="notice-block" role="status" data-testid="reset-code">
-          One-time code for <strong>{shownCode.username}</strong>: <code data-testid="reset-code-value">{shownCode.code.code}</code> (valid until{' '}
-          {new Date(shownCode.code.expiresAt).toLocaleString()}, once). It is shown only now.{' '}
-          <button type="button" className="btn-quiet" onClick={() => setShownCode(null)}>Hide</button>
-        </div>
-      )}
+      {shownCode && <ShownCode username={shownCode.username} code={shownCode.code} onHide={() => setShownCode(null)} />}
       <h2>Accounts</h2>
       <table data-testid="users-table">
         <thead>
-          <tr><th>Username</th><th>Name</th><th>Role</th><th>State</th><th>Actions</th></tr>
+          <tr><th>Username</th><th>Name</th><th>Role</th><th>Patient record</th><th>State</th><th>Actions</th></tr>
         </thead>
         <tbody>
           {users.map((u) => (
@@ -104,8 +136,25 @@ export function UsersPanel() {
                     {ROLES.map((r) => <option key={r} value={r}>{ROLE_LABELS[r]}</option>)}
                   </select>
                 </td>
+                <td data-testid="user-patient">
+                  {u.patientId ? (
+                    linked[u.patientId] ? (
+                      <>
+                        {linked[u.patientId]!.displayName}
+                        <span className="muted">
+                          {' '}
+                          (Patient ID {linked[u.patientId]!.dicomPatientId ?? 'none'}, born {dicomDate(linked[u.patientId]!.birthDate) || 'unknown'})
+                        </span>
+                      </>
+                    ) : (
+                      <span className="error">The linked record no longer exists: choose another.</span>
+                    )
+                  ) : (
+                    <span className="muted">–</span>
+                  )}
+                </td>
                 <td>
-                  {u.adminLocked ? 'Locked' : u.lockedUntil ? `Locked out until ${new Date(u.lockedUntil).toLocaleTimeString()}` : u.hasPassword ? 'Active' : 'Waiting for first password'}
+                  {u.adminLocked ? 'Locked' : u.lockedUntil ? `Locked out until ${formatWhen(u.lockedUntil)}` : u.hasPassword ? 'Active' : 'Waiting for first password'}
                   {u.totpEnabled ? ' · TOTP' : ''}
                 </td>
                 <td style={{ display: 'flex', gap: 4, flexWrap: 'wrap' }}>
@@ -130,7 +179,7 @@ export function UsersPanel() {
               </tr>
               {linking?.user.id === u.id && (
                 <tr data-testid="link-patient-row">
-                  <td colSpan={5}>
+                  <td colSpan={6}>
                     <p style={{ margin: '0 0 4px' }}>
                       {u.role === 'patient' ? `Link ${u.username} to another patient record:` : `To make ${u.username} a patient account, choose the patient record it is for:`}
                     </p>
@@ -166,8 +215,11 @@ export function UsersPanel() {
         )}
         <div>
           <label htmlFor="new-password">Password (empty: issue a one-time code)</label>
-          <input style={FULL} id="new-password" type="password" autoComplete="new-password" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} />
+          <input style={FULL} id="new-password" type="password" autoComplete="new-password" aria-describedby="new-password-rules" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} />
         </div>
+        <p id="new-password-rules" className="muted" data-testid="new-password-rules" style={{ gridColumn: '1 / -1', margin: 0 }}>
+          {rules ? rulesText(rules) : 'Loading the password rules…'}
+        </p>
         <div><button type="submit" className="primary">Create account</button></div>
       </form>
     </div>

@@ -1,18 +1,26 @@
 // The signed-in user's own account: change password and the TOTP second factor (enrol with a QR
 // code, confirm with a code, turn off with the password). Any role may use it.
 import { useEffect, useState, type FormEvent } from 'react';
-import type { User } from '@contract/index';
+import type { PasswordRules, User } from '@contract/index';
 import { api } from '../../api/client';
-import { ErrorLine, Field, messageOf } from './forms';
+import { ErrorLine, Field, messageOf, rulesText } from './forms';
 
 export function AccountPanel() {
   const [me, setMe] = useState<User | null>(null);
+  const [rules, setRules] = useState<PasswordRules | null>(null);
   const [enrol, setEnrol] = useState<{ secret: string; qrDataUrl: string } | null>(null);
   const [code, setCode] = useState('');
   const [pw, setPw] = useState({ current: '', next: '', next2: '', disable: '' });
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const load = (): void => void api.call('auth.me', {}).then((r) => setMe(r.user), (e: Error) => setError(e.message));
+  const load = (): void =>
+    void api.call('auth.me', {}).then(
+      (r) => {
+        setMe(r.user);
+        setRules(r.passwordRules);
+      },
+      (e: Error) => setError(e.message),
+    );
   useEffect(load, []);
 
   const run = async (fn: () => Promise<unknown>, message: string): Promise<void> => {
@@ -42,7 +50,8 @@ export function AccountPanel() {
       <form onSubmit={changePassword} style={{ maxWidth: 360 }}>
         <h3>Change password</h3>
         <Field label="Current password" id="acct-current" type="password" autoComplete="current-password" required value={pw.current} onChange={(e) => setPw({ ...pw, current: e.target.value })} />
-        <Field label="New password" id="acct-new" type="password" autoComplete="new-password" required value={pw.next} onChange={(e) => setPw({ ...pw, next: e.target.value })} />
+        {rules && <p className="muted" id="acct-rules" data-testid="account-password-rules">{rulesText(rules)}</p>}
+        <Field label="New password" id="acct-new" type="password" autoComplete="new-password" required aria-describedby="acct-rules" value={pw.next} onChange={(e) => setPw({ ...pw, next: e.target.value })} />
         <Field label="New password again" id="acct-new2" type="password" autoComplete="new-password" required value={pw.next2} onChange={(e) => setPw({ ...pw, next2: e.target.value })} />
         <div className="form-actions"><button type="submit">Change password</button></div>
       </form>

@@ -21,13 +21,15 @@ export function ErrorLine(props: { error: string | null }) {
   ) : null;
 }
 
+/** The rules in one sentence, shown beside every new-password field before anyone types. */
 export function rulesText(r: PasswordRules): string {
   const parts = [`at least ${r.minLength} characters`];
   if (r.requireUpper) parts.push('an upper-case letter');
   if (r.requireLower) parts.push('a lower-case letter');
   if (r.requireDigit) parts.push('a digit');
   if (r.requireSymbol) parts.push('a symbol');
-  return `Password: ${parts.join(', ')}.`;
+  const list = parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`;
+  return `A password needs ${list}, and must not contain the username.`;
 }
 
 export function messageOf(e: unknown): string {

@@ -1,27 +1,35 @@
 // Messages between a patient and the care team. A radiologist sees the department inbox (one
 // conversation per patient, unread ones in bold) beside the open conversation and answers it; a
 // patient sees their one conversation in large type and may ask about one of their signed
-// reports. Bodies are rendered as text, never as HTML. The page asks for new messages every
-// MESSAGE_POLL_MS while it is open; opening a conversation is what marks it read (and audits it),
-// so the poll reopens one only when something new arrived.
+// reports, marking a message urgent (with the plain word not to wait for a reply in an
+// emergency). Bodies are rendered as text, never as HTML. A new message arrives as a live
+// notification, which refreshes the page; it also asks every MESSAGE_POLL_MS while open. Opening
+// a conversation is what marks it read (and audits it), so a refresh reopens one only when
+// something new arrived.
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
-import { MAX_MESSAGE_CHARS, MESSAGE_POLL_MS, type Message, type MessageInboxRow, type MessageThread, type PatientSummary } from '@contract/index';
+import { DONT_WAIT_SENTENCE, MAX_MESSAGE_CHARS, MESSAGE_POLL_MS, type Message, type MessageInboxRow, type MessageThread, type PatientSummary } from '@contract/index';
 import { api } from '../../api/client';
 import { useSession } from '../../app/session';
+import { useNavigation } from '../../app/navigation';
+import { useNotifications } from '../../app/notifications';
 import { scanDate, signedOn } from '../patient/PatientPage';
 import { takeAskedReport } from './ask';
 import './messages.css';
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-/** Runs `tick` every MESSAGE_POLL_MS while mounted (the latest `tick`, without restarting the timer). */
+/** Runs `tick` every MESSAGE_POLL_MS while mounted, and at once when a notification arrives (the latest `tick`). */
 function usePoll(tick: () => void): void {
   const ref = useRef(tick);
   ref.current = tick;
+  const { version } = useNotifications();
   useEffect(() => {
     const timer = window.setInterval(() => ref.current(), MESSAGE_POLL_MS);
     return () => window.clearInterval(timer);
   }, []);
+  useEffect(() => {
+    if (version > 0) ref.current();
+  }, [version]);
 }
 
 export function MessagesPage() {
@@ -37,6 +45,7 @@ function MessageItem({ message, patientView }: { message: Message; patientView: 
   return (
     <li className={message.mine ? 'message mine' : 'message'} data-testid="message" data-mine={message.mine} aria-label={`${message.mine ? 'You' : who}, ${signedOn(message.createdAt)}`}>
       <p className="message-meta">
+        {message.urgent && <span className="urgent-tag">Urgent</span>}
         <span>{message.mine ? 'You' : who}</span> · <time dateTime={message.createdAt}>{signedOn(message.createdAt)}</time>
         {read && <span data-testid="message-read-state"> · {read}</span>}
       </p>
@@ -153,8 +162,11 @@ function Composer({ label, placeholder, onSend, children }: ComposerProps) {
 type Loadable<T> = { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; value: T };
 
 function CareTeamMessages() {
+  const navigation = useNavigation();
   const [inbox, setInbox] = useState<Loadable<MessageInboxRow[]>>({ status: 'loading' });
   const [selected, setSelected] = useState<string | null>(null);
+  // A notification may send this page to one conversation.
+  const [wanted] = useState(() => navigation.takeObject('messages'));
   const [thread, setThread] = useState<Loadable<MessageThread> | null>(null);
 
   const loadInbox = useCallback((): Promise<MessageInboxRow[] | null> => {
@@ -191,6 +203,12 @@ function CareTeamMessages() {
     setSelected(patientId);
     openThread(patientId);
   };
+  useEffect(() => {
+    if (wanted) {
+      setSelected(wanted);
+      openThread(wanted);
+    }
+  }, [wanted, openThread]);
 
   usePoll(() => {
     void loadInbox().then((rows) => {
@@ -236,15 +254,17 @@ function CareTeamMessages() {
                   <li key={r.patientId}>
                     <button
                       type="button"
-                      className={r.unread ? 'inbox-item unread' : 'inbox-item'}
+                      className={`inbox-item${r.unread ? ' unread' : ''}${r.urgent ? ' urgent' : ''}`}
                       aria-current={r.patientId === selected ? 'true' : undefined}
-                      aria-label={`${name}${r.unread ? `, ${r.unread} unread` : ''}`}
+                      aria-label={`${r.urgent ? 'Urgent: ' : ''}${name}${r.unread ? `, ${r.unread} unread` : ''}`}
                       data-testid="inbox-item"
                       data-patient-id={r.patientId}
                       data-unread={r.unread}
+                      data-urgent={r.urgent}
                       onClick={() => select(r.patientId)}
                     >
                       <span className="inbox-head">
+                        {r.urgent && <span className="urgent-tag">Urgent</span>}
                         <span className="inbox-name">{name}</span>
                         {r.unread > 0 && (
                           <span className="inbox-count" aria-hidden="true">
@@ -310,6 +330,8 @@ function CareTeamMessages() {
 // ---- the patient -----------------------------------------------------------------------------
 
 function PatientMessages() {
+  const navigation = useNavigation();
+  const [urgent, setUrgent] = useState(false);
   const [thread, setThread] = useState<Loadable<MessageThread>>({ status: 'loading' });
   const [reports, setReports] = useState<PatientSummary[]>([]);
   const [reportId, setReportId] = useState<string>(() => takeAskedReport() ?? '');
@@ -364,11 +386,26 @@ function PatientMessages() {
             label="Write to your care team"
             placeholder="Your question or message"
             onSend={async (body) => {
-              await api.call('messages.send', reportId ? { body, reportId } : { body });
+              await api.call('messages.send', { body, ...(reportId ? { reportId } : {}), ...(urgent ? { urgent: true } : {}) });
               setReportId('');
+              setUrgent(false);
               load(true);
             }}
           >
+            <div className="urgent-choice">
+              <label htmlFor="message-urgent" className="urgent-label">
+                <input id="message-urgent" data-testid="message-urgent" type="checkbox" checked={urgent} onChange={(e) => setUrgent(e.target.checked)} aria-describedby={urgent ? 'urgent-warning' : undefined} />
+                This is urgent
+              </label>
+              {urgent && (
+                <p id="urgent-warning" className="notice-block urgent-warning" role="alert" data-testid="urgent-warning">
+                  {DONT_WAIT_SENTENCE}{' '}
+                  <button type="button" className="danger" onClick={() => navigation.go('emergency')}>
+                    Emergency numbers
+                  </button>
+                </p>
+              )}
+            </div>
             {reports.length > 0 && (
               <p style={{ margin: '0 0 8px' }}>
                 <label htmlFor="message-report">Ask about this report </label>
