@@ -88,7 +88,7 @@ describe('a patient and the care team exchange messages', () => {
     await expect(picker.locator('option:checked').innerText()).resolves.toBe('Scan of 1 January 2024, signed by Dr Reader');
 
     const box = patient.getByLabel('Write to your care team');
-    const send = patient.getByRole('button', { name: 'Send' });
+    const send = patient.getByRole('button', { name: 'Send', exact: true });
     await expect(send.isDisabled()).resolves.toBe(true);
     await box.fill(QUESTION);
     await expect(patient.getByTestId('message-count').innerText()).resolves.toMatch(new RegExp(`^${QUESTION.length} / 4000 characters`));

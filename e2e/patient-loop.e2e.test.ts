@@ -84,7 +84,7 @@ beforeAll(async () => {
   rad = await (await browser.newContext({ viewport: { width: 1500, height: 950 } })).newPage();
   problems = { patient: watchConsole(patient), radiologist: watchConsole(rad) };
   await patient.goto(host.url);
-  await rad.goto(host.url);
+  await rad.goto(await host.newUrl()); // each address admits one browser once
 }, 180_000);
 
 afterAll(async () => {
