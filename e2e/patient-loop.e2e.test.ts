@@ -231,6 +231,9 @@ describe('the patient and the doctor, end to end', () => {
       await expect.poll(() => rad.getByTestId('ai-finding').innerText()).toMatch(/decision: accepted/);
     }
     await rad.getByRole('button', { name: 'Sign report' }).click();
+    // The electronic signature asks for the radiologist's password again.
+    await rad.locator('#sign-password').fill(RADIOLOGIST.password);
+    await rad.getByTestId('sign-confirm').click();
     await rad.getByTestId('locked-banner').waitFor({ timeout: 30_000 });
     await expect(editor.getAttribute('data-status')).resolves.toBe('final');
     // Both were reviewed: the radiologist's "new images" notifications are read.

@@ -187,8 +187,9 @@ export const PAGES = [
   { id: 'reports', label: 'Reports', roles: ['radiologist'] },
   { id: 'reviews', label: 'Reviews', roles: ['radiologist'] },
   { id: 'research', label: 'Research', roles: ['researcher'] },
-  { id: 'federation', label: 'Federation', roles: ['admin', 'researcher'] },
+  // After Administration: an admin's first page (and Alt+1) stays Administration.
   { id: 'admin', label: 'Administration', roles: ['admin'] },
+  { id: 'federation', label: 'Federation', roles: ['admin', 'researcher'] },
   // My results comes before Messages: a patient's first page (and Alt+1) is their results.
   { id: 'patient', label: 'My results', roles: ['patient'] },
   { id: 'uploads', label: 'Send images', roles: ['patient'] },

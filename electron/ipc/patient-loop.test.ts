@@ -34,7 +34,7 @@ import { resolveConfig } from '../services/config';
 import { defaultDemoFolder } from '../services/dicom';
 import { createWorkstation, type Workstation } from './compose';
 import type { Connection } from './handler-table';
-import { channelCaller } from './test-calls';
+import { TEST_RADIOLOGIST, channelCaller } from './test-calls';
 
 let dir: string;
 let ws: Workstation;
@@ -272,7 +272,7 @@ describe('the review queue', () => {
     expect((await counts(patientA)).unread).toBe(before + 1);
     const reviewed = draft.aiFinding ? await ok<Report>(rad, 'reports.rejectAi', { reportId, reason: 'A photo of a screen: not scored reliably.' }) : draft;
     const saved = await ok<{ revision: number }>(rad, 'reports.saveDraft', { reportId, baseRevision: reviewed.revision, sections: { impression: 'Image quality limited; no mass seen on this photo.' } });
-    await ok(rad, 'reports.sign', { reportId, baseRevision: saved.revision });
+    await ok(rad, 'reports.sign', { reportId, baseRevision: saved.revision, password: TEST_RADIOLOGIST.password });
     const { counts: c } = await ok<{ counts: Record<string, number> }>(rad, 'reviews.list', { filter: 'all' });
     expect(c).toMatchObject({ pending: 1, approved: 1, rejected: 1, all: 3 });
   });
@@ -406,8 +406,8 @@ describe('key images of signed reports', () => {
     expect(await call(patientB, 'reports.keyImage', { reportId: draft.id, keyImageId })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
     expect(withImage.aiFinding).toBeNull();
     const saved = await ok<{ revision: number }>(rad, 'reports.saveDraft', { reportId: draft.id, baseRevision: withImage.revision, sections: { impression: 'Stable.' } });
-    await ok(rad, 'reports.sign', { reportId: draft.id, baseRevision: saved.revision });
-    await ok(rad, 'reports.addAddendum', { reportId: draft.id, text: 'Compared with the outside images: unchanged.' });
+    await ok(rad, 'reports.sign', { reportId: draft.id, baseRevision: saved.revision, password: TEST_RADIOLOGIST.password });
+    await ok(rad, 'reports.addAddendum', { reportId: draft.id, text: 'Compared with the outside images: unchanged.', password: TEST_RADIOLOGIST.password });
     const b = await ok<{ summaries: PatientSummary[] }>(patientB, 'reports.patientSummary', {});
     const s = b.summaries.find((x) => x.reportId === draft.id)!;
     expect(s.keyImages).toEqual([{ id: keyImageId, caption: 'Key slice', width: 2, height: 2 }]);
