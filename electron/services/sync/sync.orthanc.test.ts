@@ -33,6 +33,8 @@ let sync: SyncService;
 let direct: DicomWebClient;
 const logFile = () => path.join(dir, 'logs', 'sync.log');
 const arrived: { studyInstanceUid: string; studyId: string | null }[] = [];
+/** Outbox items the service reported as failed for good (the admins' notification hook). */
+const failedItems: number[] = [];
 
 function newSync(): SyncService {
   return createSyncService({
@@ -47,6 +49,7 @@ function newSync(): SyncService {
     requestTimeoutMs: 10_000,
     pushCheckMs: 200,
     onStudyArrived: (study) => void arrived.push(study),
+    onOutboxFailed: (item) => void failedItems.push(item.id),
   });
 }
 
@@ -299,9 +302,12 @@ describe('push', () => {
   it('a 500 on STOW keeps the item queued with its error, then sends it once', async () => {
     const sr = buildMinimalSr(src.study, { className: 'pituitary', probability: 0.6 });
     const item = sync.enqueue({ kind: 'sr', content: sr.bytes, label: 'AI finding SR' });
+    const hooked = failedItems.length;
     proxy.setFault({ kind: 'status', status: 500 }, (r) => r.method === 'POST');
     expect(await sync.pushNow(ADMIN)).toEqual({ pushed: 0, failed: 1 });
     proxy.setFault({ kind: 'none' });
+    // A retry is coming: the admins are not told of a failure yet.
+    expect(failedItems.length).toBe(hooked);
     const queued = sync.outbox.get(item.id);
     expect(queued).toMatchObject({ state: 'queued', attempts: 1 });
     expect(queued.lastError).toContain('HTTP 500');
@@ -310,6 +316,24 @@ describe('push', () => {
     await sync.pushNow(ADMIN);
     expect(sync.outbox.get(item.id)).toMatchObject({ state: 'sent', attempts: 2 });
     expect(postsWith(sr.sopInstanceUid).filter((h) => h.status === 200)).toHaveLength(1);
+  });
+
+  it('a refusal the server will repeat (HTTP 400) fails the item for good and tells the hook once', async () => {
+    const sr = buildMinimalSr(src.study, { className: 'meningioma', probability: 0.7 });
+    const item = sync.enqueue({ kind: 'sr', content: sr.bytes, label: 'AI finding SR' });
+    const before = failedItems.length;
+    proxy.setFault({ kind: 'status', status: 400 }, (r) => r.method === 'POST');
+    try {
+      expect(await sync.pushNow(ADMIN)).toEqual({ pushed: 0, failed: 1 });
+    } finally {
+      proxy.setFault({ kind: 'none' });
+    }
+    expect(sync.outbox.get(item.id)).toMatchObject({ state: 'failed' });
+    expect(failedItems.slice(before)).toEqual([item.id]);
+    // A failed item is not pushed again by itself, so the hook does not fire twice.
+    await sync.pushNow(ADMIN);
+    expect(failedItems.slice(before)).toEqual([item.id]);
+    sync.cancel(item.id, ADMIN);
   });
 
   it('a STOW answer cut after the server stored the object: it is not sent again', async () => {
