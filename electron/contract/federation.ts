@@ -35,11 +35,12 @@ export type LocalTrainingSettings = z.infer<typeof localTrainingSchema>;
 
 export const gateSettingsSchema = z
   .object({
-    overallMargin: z.number().min(0).max(0.2),
-    classMargin: z.number().min(0).max(0.3),
+    overallMargin: z.number().min(0).max(1),
+    classMargin: z.number().min(0).max(1),
     minClassSupport: z.number().int().min(1).max(10_000),
-    siteMargin: z.number().min(0).max(0.3),
-    alpha: z.number().min(0.001).max(0.2),
+    siteMargin: z.number().min(0).max(1),
+    /** 0 turns the paired test's veto off (it is still reported). */
+    alpha: z.number().min(0).max(0.2),
   })
   .strict();
 

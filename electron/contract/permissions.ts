@@ -106,7 +106,8 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'datasets.browse': ['researcher'],
   'datasets.preview': ['researcher'],
   'datasets.register': ['researcher'],
-  'datasets.list': ['researcher'],
+  // The coordinating admin picks the federation's reference set from them (names and counts only).
+  'datasets.list': ['admin', 'researcher'],
   'datasets.get': ['researcher'],
   // De-identified copies only; an admin may also make them (e.g. for a data request).
   'datasets.exportDeidentified': ['admin', 'researcher'],

@@ -50,7 +50,7 @@ export interface SimulateOptions {
   /** DP-SGD noise multiplier for every site (null: no DP). */
   dpNoise: number | null;
   /** The gate's margins for the simulated rounds (null: the product's defaults). */
-  gate: { overallMargin: number | null; classMargin: number | null };
+  gate: { overallMargin: number | null; classMargin: number | null; off: boolean };
   log: (line: string) => void;
 }
 
@@ -174,7 +174,9 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
           quorum: opts.sites,
           minSamples: 1,
           training: { epochs: opts.epochs, learningRate: opts.learningRate, fedproxMu: opts.fedproxMu },
-          gate: { ...DEFAULT_ROUND_SETTINGS.gate, ...(opts.gate.overallMargin !== null ? { overallMargin: opts.gate.overallMargin } : {}), ...(opts.gate.classMargin !== null ? { classMargin: opts.gate.classMargin } : {}) },
+          gate: opts.gate.off
+            ? { ...DEFAULT_ROUND_SETTINGS.gate, overallMargin: 1, classMargin: 1, siteMargin: 1, alpha: 0 }
+            : { ...DEFAULT_ROUND_SETTINGS.gate, ...(opts.gate.overallMargin !== null ? { overallMargin: opts.gate.overallMargin } : {}), ...(opts.gate.classMargin !== null ? { classMargin: opts.gate.classMargin } : {}) },
         },
         ACTOR,
       );

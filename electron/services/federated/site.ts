@@ -184,6 +184,8 @@ export function createSite(deps: FederationDeps) {
       ...(t.hints.epochs ? { epochs: t.hints.epochs } : {}),
       ...(t.hints.learningRate ? { learningRate: t.hints.learningRate } : {}),
       ...(t.hints.fedproxMu !== undefined ? { fedproxMu: t.hints.fedproxMu } : {}),
+      // A new seed each round (unless one is given): a round that changes nothing does not repeat the last one.
+      seed: t.round,
       ...Object.fromEntries(Object.entries(s).filter(([k, v]) => v !== undefined && k !== 'dp')),
       dp: s.dp ?? null,
     };
