@@ -43,6 +43,8 @@ export const settingsSchema = z.object({
   careTeamUserIds: userIds.default([]),
   /** Radiologists on duty, who are notified of urgent messages; empty: every active radiologist. */
   onDutyUserIds: userIds.default([]),
+  /** The hospital: the verifying organization of signed SRs, and printed on report PDFs and DICOM objects. */
+  institutionName: z.string().trim().max(64).default(''),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});

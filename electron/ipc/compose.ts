@@ -128,12 +128,15 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     audit,
     identity: auth,
     ai: aiResults,
-    images: { study: (studyId) => dicom.index.get(studyId) },
-    logger: logger.child({ service: 'reports' }),
-    // Declared below; only called once a report is opened or signed.
-    measurements: { forStudy: (id) => measurements.forStudy(id) },
+    images: { study: (studyId) => dicom.index.get(studyId), geometry: (instanceId) => dicom.imageGeometry(instanceId) },
+    // The hospital (a setting): the SR's verifying organization and the PDF's letterhead.
+    institution: () => settings.get().institutionName || null,
+    // Declared below; only called once a report is opened or signed. The radiologist's
+    // measurements go into the draft, the PDF and the SR; tracking into the draft and the PDF.
+    measurements: { forStudy: (studyId) => measurements.forStudy(studyId) },
     tracking: { patient: (id) => tracking.patient(id) },
     onSigned: (e) => notifications.notifyPatient(e.patientId, { kind: 'report-signed', title: 'A new result is ready', body: 'Your signed report is in My results.', page: 'patient', objectId: e.reportId }),
+    logger: logger.child({ service: 'reports' }),
   });
 
   // Research workspace: data sets, the model registry and scoring runs (in the inference pool).

@@ -14,7 +14,7 @@ import { createSettingsService } from '../services/settings';
 import { createAiResultsService, type AiResultsService } from '../services/ai-results';
 import { createDicomService, type DicomService } from '../services/dicom';
 import { createStore, type Db, type Store } from '../services/store';
-import { createReportsService, type Actor, type ReportsService, type SignatureCredentials } from '../services/reports/report-service';
+import { createReportsService, type Actor, type MeasurementSource, type ReportsService, type SignatureCredentials } from '../services/reports/report-service';
 import { createMeasurementsService, type MeasurementsService } from '../services/measurements';
 import { createTrackingService } from '../services/tracking';
 
@@ -101,8 +101,11 @@ export function solidPng(width = 96, height = 96, rgb: [number, number, number] 
   return PNG.sync.write(png);
 }
 
-/** `withTracking`: the reports service gets the measurements and tracking services, as compose.ts wires them. */
-export async function createReportsFixture(options: { dataDir?: string; seed?: boolean; extraStudies?: number; withTracking?: boolean } = {}): Promise<ReportsFixture> {
+/**
+ * `withTracking`: the reports service gets the measurements and tracking services, as compose.ts
+ * wires them. `measurementSource`: measurements handed in as given (the SR conformance test).
+ */
+export async function createReportsFixture(options: { dataDir?: string; seed?: boolean; extraStudies?: number; withTracking?: boolean; measurementSource?: MeasurementSource } = {}): Promise<ReportsFixture> {
   const dir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tp-reports-'));
   const store = await createStore({ dataFolder: dir, keySource: 'passphrase', passphrase: PASS });
   if (!store.isOpen()) throw new Error(`store did not open: ${store.status().problem}`);
@@ -127,9 +130,10 @@ export async function createReportsFixture(options: { dataDir?: string; seed?: b
     audit,
     identity: auth,
     ai: aiResults,
-    images: { study: (id) => dicom.index.get(id) },
+    images: { study: (id) => dicom.index.get(id), geometry: (id) => dicom.imageGeometry(id) },
     institution: 'Test Hospital',
     ...(options.withTracking ? { measurements, tracking } : {}),
+    ...(options.measurementSource ? { measurements: options.measurementSource } : {}),
   });
   const actors = {} as Record<Role, Actor>;
   let studyId = '';

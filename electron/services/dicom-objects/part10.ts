@@ -2,6 +2,7 @@
 // checks, and new UIDs: where the objects we produce (SR, Encapsulated PDF, SEG) become files.
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
+import dicomParser from 'dicom-parser';
 
 interface DcmjsData {
   DicomDict: new (meta: unknown) => { dict: unknown; write(options?: unknown): ArrayBuffer };
@@ -42,10 +43,43 @@ export function writePart10(dataset: Dataset): Buffer {
   return Buffer.from(dict.write());
 }
 
+/**
+ * dcmjs 0.51 reads the items of a sequence with a new stream that forgets the data set's
+ * Specific Character Set, so their text comes back decoded as Latin-1 even in a UTF-8 object.
+ * Undoing that (Latin-1 bytes back to UTF-8) on nested values only gives the text as written;
+ * the top level is decoded right and is left alone.
+ */
+type RawElement = { vr: string; Value?: unknown[] };
+const BINARY_VRS = new Set(['OB', 'OW', 'OF', 'OD', 'OL', 'OV', 'UN', 'AT', 'US', 'SS', 'UL', 'SL', 'FL', 'FD', 'SV', 'UV']);
+const latin1ToUtf8 = (v: unknown): unknown => {
+  if (typeof v === 'string') return /[\u0080-\u00ff]/.test(v) ? Buffer.from(v, 'latin1').toString('utf8') : v;
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, latin1ToUtf8(x)]));
+  return v;
+};
+/** Re-decodes the text of every element inside the sequences of a raw (denaturalized) dict. */
+function fixSequenceText(dict: Record<string, RawElement>, nested: boolean): void {
+  for (const el of Object.values(dict)) {
+    if (el.vr === 'SQ') for (const item of el.Value ?? []) fixSequenceText(item as Record<string, RawElement>, true);
+    else if (nested && !BINARY_VRS.has(el.vr) && el.Value) el.Value = el.Value.map(latin1ToUtf8);
+  }
+}
+
+function declaredCharset(bytes: Uint8Array): string {
+  try {
+    const ds = dicomParser.parseDicom(bytes, { untilTag: 'x00080006' });
+    return ds.string('x00080005') ?? '';
+  } catch {
+    return '';
+  }
+}
+
 export function readPart10(bytes: Uint8Array): Dataset {
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const msg = dcmjs.data.DicomMessage.readFile(ab);
-  return dcmjs.data.DicomMetaDictionary.naturalizeDataset(msg.dict) as Dataset;
+  const dict = msg.dict as Record<string, RawElement>;
+  // dcmjs reports every character set as ISO_IR 192 after reading: ask the file itself.
+  if (dict['00080005'] && declaredCharset(bytes).includes('ISO_IR 192')) fixSequenceText(dict, false);
+  return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict) as Dataset;
 }
 
 /** DICOM DA, TM and DT of an instant (UTC, with its offset so the DT is unambiguous); now by default. */

@@ -13,3 +13,5 @@ export type { ListQuery } from './index-db';
 export { defaultDemoFolder } from './demo';
 export { pnFromDisplayName, uploadUid } from './reconcile';
 export type { UploadOrigin, UploadTarget } from './reconcile';
+export { imageGeometry } from './geometry';
+export type { ImageGeometry, FrameGeometry } from './geometry';

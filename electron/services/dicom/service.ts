@@ -24,6 +24,7 @@ import { createDicomIndex, type DicomIndex, type ListQuery } from './index-db';
 import { DEFAULT_LIMITS, type DicomLimits } from './limits';
 import { dicomParser, parseDicomFile } from './parse';
 import { listTags } from './tags';
+import { imageGeometry, type ImageGeometry } from './geometry';
 import { DicomPool } from './pool';
 import type { FileOutcome } from './process';
 import { createUploadStaging, DEFAULT_UPLOAD_LIMITS, type UploadLimits } from './upload-staging';
@@ -77,6 +78,8 @@ export interface DicomService {
   getFrame(instanceId: string, frame: number): Promise<Frame>;
   /** Every element of one image for the tag browser (audited as an image view). */
   getTags(instanceId: string, who: { actor: string; actorId: string | null }): { instanceId: string; tags: DicomTag[]; truncated: boolean };
+  /** Each frame's position, orientation, spacing and thickness, and the Frame of Reference (for derived objects such as the SEG). */
+  imageGeometry(instanceId: string): ImageGeometry;
   countStudies(): number;
   /** First run: imports the bundled demo study when the worklist is empty and `allowed`. */
   importDemoStudyIfEmpty(opts: { allowed: boolean; folder: string; actor: string }): Promise<ImportReport | null>;
@@ -468,6 +471,11 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
       const out = listTags(parsed.dataSet);
       options.audit?.append({ actorId: who.actorId, actor: who.actor, action: 'image.tags', objectType: 'instance', objectId: instanceId, outcome: 'success', detail: { study: rec.studyId } });
       return { instanceId, ...out };
+    },
+    imageGeometry(instanceId) {
+      const rec = index.instance(instanceId);
+      const parsed = parseDicomFile(blobs.get(rec.contentSha256), limits);
+      return imageGeometry(parsed.dataSet, rec.frames);
     },
     countStudies: () => index.countStudies(),
     async importDemoStudyIfEmpty({ allowed, folder, actor }) {

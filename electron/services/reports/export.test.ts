@@ -109,8 +109,11 @@ describe('the DICOM objects', () => {
     expect(ds.VerificationFlag).toBe('VERIFIED');
     expect(ds.CompletionFlag).toBe('COMPLETE');
     const v = (ds.VerifyingObserverSequence as Record<string, unknown>[])[0]!;
-    expect(JSON.stringify(v.VerifyingObserverName)).toContain('Dr. Ada Reader');
+    // The name in DICOM PN form (Family^Given^Middle^Prefix), with the account as identifier.
+    expect(JSON.stringify(v.VerifyingObserverName)).toContain('Reader^Ada^^Dr.');
+    expect((v.VerifyingObserverIdentificationCodeSequence as Record<string, string>[])[0]).toMatchObject({ CodeValue: 'radiologist1', CodingSchemeDesignator: '99TPWUSR', CodeMeaning: 'Dr. Ada Reader' });
     expect(v.VerifyingOrganization).toBe('Test Hospital');
+    expect(ds.InstitutionName).toBe('Test Hospital');
     expect((ds.ContentTemplateSequence as Record<string, string>[])[0]).toMatchObject({ MappingResource: 'DCMR', TemplateIdentifier: '1500' });
     expect((ds.ConceptNameCodeSequence as Record<string, string>[])[0]).toMatchObject(CODES.imagingMeasurementReport);
     type Item = Record<string, unknown> & { ConceptNameCodeSequence: Record<string, string>[]; ContentSequence?: Item[] };
@@ -122,18 +125,26 @@ describe('the DICOM objects', () => {
       }
     };
     walk(ds.ContentSequence as Item[]);
-    const byCode = (c: { CodeValue: string }): Item[] => all.filter((i) => i.ConceptNameCodeSequence[0]?.CodeValue === c.CodeValue);
-    expect(byCode(CODES.procedureReported)[0]!.ConceptCodeSequence).toEqual([expect.objectContaining({ CodeValue: '816077007', CodingSchemeDesignator: 'SCT' })]);
-    expect((byCode(CODES.observerType)[0]!.ConceptCodeSequence as Record<string, string>[])[0]!.CodeValue).toBe('121007');
+    const byCode = (c: { CodeValue: string }): Item[] => all.filter((i) => i.ConceptNameCodeSequence?.[0]?.CodeValue === c.CodeValue);
+    expect(byCode(CODES.procedureReported)[0]!.ConceptCodeSequence).toEqual([expect.objectContaining({ CodeValue: '24590-2', CodingSchemeDesignator: 'LN' })]);
+    // Observer context: the signing radiologist (person), then the model (device).
+    expect(byCode(CODES.observerType).map((o) => (o.ConceptCodeSequence as Record<string, string>[])[0]!.CodeValue)).toEqual(['121006', '121007']);
+    expect(JSON.stringify(byCode(CODES.personObserverName)[0]!.PersonName)).toContain('Reader^Ada^^Dr.');
+    expect(byCode(CODES.personObserverOrganization)[0]!.TextValue).toBe('Test Hospital');
     expect(byCode(CODES.deviceObserverUid)[0]!.UID).toMatch(/^2\.25\.\d+$/);
     expect(byCode(CODES.deviceObserverName)[0]!.TextValue).toBe('tumor-cnn');
-    expect((byCode(CODES.finding)[0]!.ConceptCodeSequence as Record<string, string>[])[0]).toMatchObject({ CodeValue: 'GLIOMA', CodeMeaning: 'Glioma' });
+    // A standard SNOMED CT code for the finding, no private scheme.
+    expect((byCode(CODES.finding)[0]!.ConceptCodeSequence as Record<string, string>[])[0]).toMatchObject({ CodeValue: '393564001', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Glioma' });
+    expect(JSON.stringify(ds)).not.toContain('99TPW"');
     expect((byCode(CODES.findingSite)[0]!.ConceptCodeSequence as Record<string, string>[])[0]!.CodeValue).toBe('12738006');
     const area = byCode(CODES.area)[0]!;
     const mv = (area.MeasuredValueSequence as Record<string, unknown>[])[0]!;
     expect(Number(mv.NumericValue)).toBeCloseTo(signed.aiFinding!.areaMm2!, 3);
     expect((mv.MeasurementUnitsCodeSequence as Record<string, string>[])[0]).toMatchObject({ CodeValue: 'mm2', CodingSchemeDesignator: 'UCUM' });
-    expect(byCode(CODES.imageLibraryGroup).some((i) => i.ValueType === 'IMAGE')).toBe(true);
+    expect((byCode(CODES.imageLibraryGroup)[0]!.ContentSequence ?? []).some((i) => i.ValueType === 'IMAGE')).toBe(true);
+    // The report's sections as text items.
+    expect(byCode(CODES.impressions)[0]!.TextValue).toBe(signed.sections.impression.text);
+    expect(byCode(CODES.findings)[0]!.TextValue).toBe(signed.sections.findings.text);
     expect(JSON.stringify(ds.CurrentRequestedProcedureEvidenceSequence)).toContain('1.2.826.0.1.3680043.10.999.1.3');
   });
 

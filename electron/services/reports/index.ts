@@ -1,7 +1,9 @@
 // Reports: life cycle, autosaved drafts, signing with a content hash, addenda, PDF, SR and
 // Encapsulated PDF, history and the patient summary (the public surface of services/reports).
 export { createReportsService, signedContent, addendumContent } from './report-service';
-export type { ReportsService, ReportsServiceOptions, Actor, SignatureCredentials, SignerIdentity, SignerConfirmation } from './report-service';
+export type { ReportsService, ReportsServiceOptions, Actor, SignatureCredentials, SignerIdentity, SignerConfirmation, ReportMeasurement, MeasurementSource, ReportListFilter, ReportListRow } from './report-service';
+export { measurementSnapshot } from './report-measurements';
+export { personName } from './dicom/study-info';
 export { TRANSITIONS, REPORT_ACTIONS, LIFECYCLE_STATES, allowedActions, transitionFor, requireTransition } from './lifecycle';
 export type { ReportAction, LifecycleState, Transition } from './lifecycle';
 export { canonicalJson, contentHash, sha256Hex } from './canonical';

@@ -6,11 +6,10 @@ import { PNG } from 'pngjs';
 import { readPngHeader } from '../images';
 import { REPORT_SECTIONS, SIGNATURE_MEANINGS, WorkstationError, type ReportStatus } from '../../contract';
 import { enqueueOutbox } from '../sync';
-import { newUid, uidFor } from '../dicom-objects';
+import { newUid } from '../dicom-objects';
 import { contentHash, sha256Hex } from './canonical';
-import { buildEncapsulatedPdf } from './dicom/encapsulated-pdf';
-import { buildReportSeg } from './dicom/report-seg';
-import { PDF_TITLE, signedContextOf, type ReportExports } from './report-exports';
+import { PDF_TITLE, signedContextOf, type ReportExports, type ReportSeg } from './report-exports';
+import { measurementSnapshot, type ReportMeasurement } from './report-measurements';
 import type { ReportReading } from './report-reading';
 import type { Actor, ReportContext, ReportRow, SignatureCredentials, SignerConfirmation } from './report-rows';
 import type { ReportsService } from './report-service';
@@ -26,7 +25,7 @@ const MAX_KEY_IMAGES = 12;
 const MAX_KEY_IMAGE_PIXELS = 4096 * 4096;
 
 export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportReading, 'history'>, exports: ReportExports): ReportLifecycle {
-  const { db, ai, logger, images, queueForSync, now, studyRow, reportRow, addendumRows, displayName, toReport, dicomStudy, sectionsOf, auditRow, auditRefusal, check, tx } = ctx;
+  const { db, logger, queueForSync, now, studyRow, reportRow, addendumRows, displayName, toReport, sectionsOf, auditRow, auditRefusal, check, tx } = ctx;
 
   /**
    * The electronic signature's identity check: the signer's password (and TOTP code) again, by
@@ -173,27 +172,43 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
       const status: ReportStatus = aiDecision === 'rejected' ? 'rejected' : 'final';
       const srUid = newUid();
       const pdfUid = newUid();
-      // What the PDF shows beside the text (measurements, tracking), kept as it stands now.
-      const signedContext = JSON.stringify(ctx.contextOf(r.study_id));
-      const over: Partial<ReportRow> = { status, ai_decision: aiDecision, signed_by: actor.userId, signed_by_name: signedByName, signed_at: signedAt, sr_sop_uid: srUid, pdf_sop_uid: pdfUid, signed_context: signedContext };
+      // The radiologist's measurements as they stand now are signed with the report (and its hash).
+      const measurements = measurementSnapshot(ctx.measurements?.forStudy(r.study_id) ?? []);
+      const over: Partial<ReportRow> = {
+        status,
+        ai_decision: aiDecision,
+        signed_by: actor.userId,
+        signed_by_name: signedByName,
+        signed_at: signedAt,
+        sr_sop_uid: srUid,
+        pdf_sop_uid: pdfUid,
+        signed_measurements: measurements.length ? JSON.stringify(measurements) : null,
+        // What the PDF shows beside the text (measurements, tracking), kept as it stands now.
+        signed_context: JSON.stringify(ctx.contextOf(r.study_id)),
+      };
       const hash = contentHash(ctx.signedContentOf(r, study, over));
       const signedRow: ReportRow = { ...r, ...over, content_hash: hash } as ReportRow;
       const report = toReport(signedRow, actor.role);
+      // The AI's tumor mask goes with them as a SEG, unless the radiologist rejected the finding;
+      // the SR references it. A SEG that is due but cannot be made refuses the signature (nothing
+      // is written) when it would be sent.
+      let seg: ReportSeg | null = null;
+      try {
+        seg = exports.segFor(report, study);
+      } catch (err) {
+        logger?.warn('reports.seg-failed', { reportId: r.id, err });
+        if (queueForSync) {
+          auditRefusal(() => auditRow(actor, 'report.sign', r.id, 'failure', { step: 'seg', code: err instanceof WorkstationError ? err.code : 'INTERNAL' }));
+          throw err instanceof WorkstationError ? err : new WorkstationError('INTERNAL', 'The AI tumor segmentation (DICOM SEG) could not be made; the report was not signed.', { cause: err });
+        }
+      }
       // The PDF and SR are made before the transaction (pdf-lib is async); the transaction then
       // checks nothing changed meanwhile and commits the signature, the hash and the outbox rows.
-      const objects = await exports.buildSignedObjects(report, study, signedRow, pdfUid, srUid, 1);
-      // The AI's tumor mask goes with them as a SEG, unless the radiologist rejected the finding.
-      // A SEG that is due but cannot be made refuses the signature (nothing is written).
-      let seg: { bytes: Buffer; sopInstanceUid: string } | null = null;
-      try {
-        if (queueForSync && ai && images && aiDecision !== 'rejected' && report.aiFinding) {
-          seg = buildReportSeg({ ai, images, studyId: r.study_id, finding: report.aiFinding, study: dicomStudy(study), seriesInstanceUid: uidFor(`report-seg-series:${r.id}`) });
-        }
-      } catch (err) {
-        auditRefusal(() => auditRow(actor, 'report.sign', r.id, 'failure', { step: 'seg', code: err instanceof WorkstationError ? err.code : 'INTERNAL' }));
-        logger?.warn('reports.seg-failed', { reportId: r.id, err });
-        throw err instanceof WorkstationError ? err : new WorkstationError('INTERNAL', 'The AI tumor segmentation (DICOM SEG) could not be made; the report was not signed.', { cause: err });
-      }
+      const pdf = await exports.pdfFor(report, signedContextOf(signedRow));
+      const objects = {
+        encapsulatedPdf: exports.encapsulated(report, study, pdf, { title: PDF_TITLE, contentAt: signedAt, sopInstanceUid: pdfUid, instanceNumber: 1 }),
+        sr: exports.srFor(report, study, signedRow, { sopInstanceUid: srUid, instanceNumber: 1, addenda: [], predecessor: null, contentAt: signedAt }, { segment: seg, measurements }),
+      };
       const signed = tx(() => {
         const again = reportRow(reportId);
         if (again.revision !== r.revision || again.status !== r.status) {
@@ -201,9 +216,9 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
         }
         db()
           .prepare(
-            `UPDATE reports SET status = ?, ai_decision = ?, signed_by = ?, signed_by_name = ?, signed_at = ?, content_hash = ?, sr_sop_uid = ?, pdf_sop_uid = ?, signed_context = ?, revision = revision + 1, updated_by = ?, updated_at = ? WHERE id = ?`,
+            `UPDATE reports SET status = ?, ai_decision = ?, signed_by = ?, signed_by_name = ?, signed_at = ?, content_hash = ?, sr_sop_uid = ?, pdf_sop_uid = ?, signed_measurements = ?, signed_context = ?, revision = revision + 1, updated_by = ?, updated_at = ? WHERE id = ?`,
           )
-          .run(status, aiDecision, actor.userId, signedByName, signedAt, hash, srUid, pdfUid, signedContext, actor.userId, signedAt, r.id);
+          .run(status, aiDecision, actor.userId, signedByName, signedAt, hash, srUid, pdfUid, over.signed_measurements ?? null, over.signed_context ?? null, actor.userId, signedAt, r.id);
         if (queueForSync) {
           enqueueOutbox(db(), { kind: 'pdf', content: objects.encapsulatedPdf, label: 'Signed report (PDF)' });
           enqueueOutbox(db(), { kind: 'sr', content: objects.sr, label: 'Report SR (TID 1500)' });
@@ -219,6 +234,7 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
           srSopInstanceUid: srUid,
           pdfSopInstanceUid: pdfUid,
           segSopInstanceUid: seg?.sopInstanceUid ?? null,
+          measurements: measurements.length,
           queued: queueForSync,
         });
         logger?.info('reports.signed', { reportId: r.id, status });
@@ -241,18 +257,36 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
       const hash = contentHash(addendumContent({ reportId: r.id, reportHash: r.content_hash ?? '', seq, text: body, signedBy: actor.userId, signedByName, signedAt }));
       const id = crypto.randomUUID();
       const pdfUid = newUid();
+      const srUid = newUid();
       const report = toReport(r, actor.role);
       report.addenda.push({ id, seq, text: body, signedByName, signedAt, contentHash: hash });
-      // The amended report goes to the hospital server as a new Encapsulated PDF in the same series.
+      // The amended report goes to the hospital server as a new Encapsulated PDF and a new SR
+      // version in the same series; the SR names the version it amends (Predecessor Documents).
+      const previous = addendumRows(r.id);
+      const predecessor = previous.at(-1)?.sr_sop_uid ?? r.sr_sop_uid;
       const pdf = await exports.pdfFor(report, signedContextOf(r));
-      const encapsulated = buildEncapsulatedPdf({ study: dicomStudy(study), pdf, title: `${PDF_TITLE} - addendum ${seq}`, contentAt: signedAt, sopInstanceUid: pdfUid, seriesInstanceUid: uidFor(`report-pdf-series:${r.id}`), instanceNumber: seq + 1 });
+      const encapsulated = exports.encapsulated(report, study, pdf, { title: `${PDF_TITLE} - addendum ${seq}`, contentAt: signedAt, sopInstanceUid: pdfUid, instanceNumber: seq + 1 });
+      let seg: ReportSeg | null = null;
+      try {
+        seg = exports.segFor(report, study);
+      } catch (err) {
+        logger?.warn('reports.addendum-seg-ref-failed', { reportId: r.id, err });
+      }
+      const addenda = [...previous, { seq, text: body, signed_by: actor.userId, signed_by_name: signedByName, signed_at: signedAt }];
+      const sr = exports.srFor(report, study, r, { sopInstanceUid: srUid, instanceNumber: seq + 1, addenda, predecessor, contentAt: signedAt }, {
+        segment: seg,
+        measurements: r.signed_measurements ? (JSON.parse(r.signed_measurements) as ReportMeasurement[]) : [],
+      });
       return tx(() => {
         if (addendumRows(r.id).length + 1 !== seq) throw new WorkstationError('CONFLICT', 'Another addendum was added at the same moment; reload the report and add yours again.');
         db()
-          .prepare('INSERT INTO report_addenda (id, report_id, seq, text, signed_by, signed_by_name, signed_at, content_hash, pdf_sop_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(id, r.id, seq, body, actor.userId, signedByName, signedAt, hash, pdfUid);
-        if (queueForSync) enqueueOutbox(db(), { kind: 'pdf', content: encapsulated, label: `Report addendum ${seq} (PDF)` });
-        auditRow(actor, 'report.addAddendum', r.id, 'success', { meaning: SIGNATURE_MEANINGS.addendum, signer: signedByName, identity: signer.method, confirmedAt: signer.at, seq, hash });
+          .prepare('INSERT INTO report_addenda (id, report_id, seq, text, signed_by, signed_by_name, signed_at, content_hash, pdf_sop_uid, sr_sop_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(id, r.id, seq, body, actor.userId, signedByName, signedAt, hash, pdfUid, srUid);
+        if (queueForSync) {
+          enqueueOutbox(db(), { kind: 'pdf', content: encapsulated, label: `Report addendum ${seq} (PDF)` });
+          enqueueOutbox(db(), { kind: 'sr', content: sr, label: `Report SR version ${seq + 1} (addendum ${seq})` });
+        }
+        auditRow(actor, 'report.addAddendum', r.id, 'success', { meaning: SIGNATURE_MEANINGS.addendum, signer: signedByName, identity: signer.method, confirmedAt: signer.at, seq, hash, srSopInstanceUid: srUid, predecessorSrSopInstanceUid: predecessor });
         return toReport(reportRow(r.id), actor.role);
       });
     },

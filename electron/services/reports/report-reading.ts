@@ -15,9 +15,9 @@ import { patientSummary } from './patient-summary';
 import { isSigned, type ReportContext, type ReportRow } from './report-rows';
 import { addendumContent } from './signed-content';
 import { changeSentence } from './template';
-import type { ReportsService } from './report-service';
+import type { ReportListRow, ReportsService } from './report-service';
 
-export type ReportReading = Pick<ReportsService, 'dashboard' | 'statusForStudies' | 'get' | 'history' | 'verify' | 'keyImagePng' | 'patientSummaries'>;
+export type ReportReading = Pick<ReportsService, 'dashboard' | 'statusForStudies' | 'list' | 'get' | 'history' | 'verify' | 'keyImagePng' | 'patientSummaries'>;
 
 export function createReportReading(ctx: ReportContext): ReportReading {
   const { db, ai, logger, studyRow, reportRow, addendumRows, toReport, auditRow } = ctx;
@@ -99,6 +99,55 @@ export function createReportReading(ctx: ReportContext): ReportReading {
         .all(...studyIds) as { study_id: string; id: string; status: ReportStatus }[];
       const by = new Map(rows.map((r) => [r.study_id, r]));
       return studyIds.map((id) => ({ studyId: id, reportId: by.get(id)?.id ?? null, status: by.get(id)?.status ?? 'none' }));
+    },
+
+    list({ status, patient, dateFrom, dateTo, limit }) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (status === 'pending') where.push(`(r.id IS NULL OR r.status IN ('draft', 'preliminary'))`);
+      else if (status === 'signed') where.push(`r.status IN ('final', 'rejected')`);
+      else if (status === 'none') where.push('r.id IS NULL');
+      else if (status) {
+        where.push('r.status = ?');
+        params.push(status);
+      }
+      if (patient?.trim()) {
+        // LIKE's wildcards in the query are taken literally.
+        const q = patient.trim().toLowerCase();
+        where.push(`(lower(p.dicom_patient_id) = ? OR lower(p.display_name) LIKE ? ESCAPE '\\')`);
+        params.push(q, `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      }
+      if (dateFrom) {
+        where.push('s.study_date >= ?');
+        params.push(dateFrom);
+      }
+      if (dateTo) {
+        where.push('s.study_date <= ?');
+        params.push(dateTo);
+      }
+      const rows = db()
+        .prepare(
+          `SELECT r.id AS report_id, s.id AS study_id, coalesce(r.status, 'none') AS status, p.display_name, p.dicom_patient_id, s.study_date, s.description, r.signed_by_name, r.signed_at,
+                  (SELECT count(*) FROM report_addenda a WHERE a.report_id = r.id) AS addenda
+           FROM studies s JOIN patients p ON p.id = s.patient_id LEFT JOIN reports r ON r.study_id = s.id
+           ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+           ORDER BY coalesce(s.study_date, '') DESC, s.imported_at DESC LIMIT ?`,
+        )
+        .all(...params, limit) as { report_id: string | null; study_id: string; status: StudyReportStatus; display_name: string; dicom_patient_id: string | null; study_date: string | null; description: string | null; signed_by_name: string | null; signed_at: string | null; addenda: number }[];
+      return rows.map(
+        (r): ReportListRow => ({
+          reportId: r.report_id,
+          studyId: r.study_id,
+          status: r.status,
+          patientName: r.display_name,
+          patientDicomId: r.dicom_patient_id,
+          studyDate: r.study_date,
+          description: r.description,
+          signedByName: r.signed_by_name,
+          signedAt: r.signed_at,
+          addenda: r.addenda,
+        }),
+      );
     },
 
     get(reportId, actor) {

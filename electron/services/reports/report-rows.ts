@@ -59,18 +59,18 @@ export interface ReportsServiceOptions {
   /** The stored AI results (null: drafts start without AI text). */
   ai: (AiSource & { statuses(studyIds: readonly string[]): AiStudyStatus[] }) | null;
   logger?: Logger | undefined;
-  /** Printed on the PDF and named as the verifying organization in the SR. */
-  institution?: string;
-  /** Queue the signed report's DICOM objects for the hospital server (default: on). */
-  queueForSync?: boolean;
-  /** The DICOM index's series and instances, for the SEG of the AI mask (null: no SEG is queued). */
-  images?: StudyImages | null;
-  /** The radiologist's stored measurements (drafts list them; the PDF and the SR carry them). */
+  /** The hospital: printed on the PDF and named as the verifying organization in the SR (a setting, read when used). */
+  institution?: string | (() => string | null);
+  /** The radiologist's stored measurements (drafts list them; the PDF and the SR carry them); null: none. */
   measurements?: ReportMeasurementSource | null;
   /** Longitudinal tumor tracking (drafts state the change; the PDF shows it, as at signing). */
   tracking?: { patient(studyId: string): Tracking } | null;
   /** After a report is signed (notifications hook, wired in compose.ts); must not throw. */
   onSigned?: (e: { reportId: string; studyId: string; patientId: string }) => void;
+  /** Queue the signed report's DICOM objects for the hospital server (default: on). */
+  queueForSync?: boolean;
+  /** The DICOM index's series and instances, for the SEG of the AI mask (null: no SEG is queued). */
+  images?: StudyImages | null;
 }
 
 /** Kept with a report at signing: what its PDF shows beside the text, as it stood then. */
@@ -103,6 +103,8 @@ export interface ReportRow {
   content_hash: string | null;
   sr_sop_uid: string | null;
   pdf_sop_uid: string | null;
+  /** JSON of the measurements signed with the report (null before signing, or none): the SR's groups. */
+  signed_measurements: string | null;
   /** JSON SignedContext: the measurements and tracking the PDF shows, as at signing (migration 0016). */
   signed_context?: string | null;
 }
@@ -145,6 +147,8 @@ export interface AddendumRow {
   signed_by_name: string;
   signed_at: string;
   content_hash: string;
+  pdf_sop_uid: string | null;
+  sr_sop_uid: string | null;
 }
 
 const SIGNED_STATES: readonly ReportStatus[] = ['final', 'rejected'];
@@ -160,12 +164,13 @@ export interface ReportContext {
   logger: Logger | undefined;
   images: StudyImages | null;
   identity: SignerIdentity;
-  institution: string;
-  queueForSync: boolean;
+  /** The hospital's name, or null when the admin has not set it. */
+  institution(): string | null;
   measurements: ReportMeasurementSource | null;
   tracking: { patient(studyId: string): Tracking } | null;
   /** The measurements and tracking of a study now, for a draft's text or a signature's context (empty when they fail). */
   contextOf(studyId: string): SignedContext;
+  queueForSync: boolean;
   now(): string;
   studyRow(studyId: string): StudyRow;
   reportRow(reportId: string): ReportRow;
@@ -372,6 +377,7 @@ export function createReportContext(options: ReportsServiceOptions): ReportConte
       signedBy: m.signed_by ?? '',
       signedByName: m.signed_by_name ?? '',
       signedAt: m.signed_at ?? '',
+      measurements: m.signed_measurements ? (JSON.parse(m.signed_measurements) as unknown[]) : null,
     });
   };
 
@@ -381,11 +387,14 @@ export function createReportContext(options: ReportsServiceOptions): ReportConte
     logger,
     images: options.images ?? null,
     identity: options.identity,
-    institution: options.institution ?? 'TumorPredict Workstation',
-    queueForSync: options.queueForSync ?? true,
+    institution: () => {
+      const v = typeof options.institution === 'function' ? options.institution() : options.institution;
+      return v?.trim() ? v.trim() : null;
+    },
     measurements: options.measurements ?? null,
     tracking: options.tracking ?? null,
     contextOf,
+    queueForSync: options.queueForSync ?? true,
     now,
     studyRow,
     reportRow,

@@ -17,12 +17,39 @@ import { createReportReading } from './report-reading';
 import { createReportContext, type Actor, type ReportsServiceOptions, type SignatureCredentials } from './report-rows';
 
 export type { Actor, ReportsServiceOptions, SignatureCredentials, SignerIdentity, SignerConfirmation } from './report-rows';
-export type { SignedObjects } from './report-exports';
+export type { ReportSeg, SrVersion } from './report-exports';
+export type { ReportMeasurement, MeasurementSource } from './report-measurements';
 export { signedContent, addendumContent } from './signed-content';
+
+export interface ReportListFilter {
+  /** A status, 'pending' (no report, draft or preliminary) or 'signed' (final or rejected); absent: all. */
+  status?: StudyReportStatus | 'pending' | 'signed' | undefined;
+  /** Part of the patient's name or their whole hospital Patient ID (any case). */
+  patient?: string | undefined;
+  /** Study date range, YYYYMMDD, inclusive. */
+  dateFrom?: string | undefined;
+  dateTo?: string | undefined;
+  limit: number;
+}
+
+export interface ReportListRow {
+  reportId: string | null;
+  studyId: string;
+  status: StudyReportStatus;
+  patientName: string;
+  patientDicomId: string | null;
+  studyDate: string | null;
+  description: string | null;
+  signedByName: string | null;
+  signedAt: string | null;
+  addenda: number;
+}
 
 export interface ReportsService {
   dashboard(q: { filter: DashboardFilter; limit: number; offset: number }): { rows: DashboardRow[]; total: number; counts: { pending: number; all: number; approved: number; rejected: number } };
   statusForStudies(studyIds: readonly string[]): { studyId: string; reportId: string | null; status: StudyReportStatus }[];
+  /** Reports (and studies without one, for status 'none'), filtered, newest study first: `tumorpredict report list`. */
+  list(filter: ReportListFilter): ReportListRow[];
   open(studyId: string, actor: Actor): Report;
   get(reportId: string, actor: Actor): Report;
   saveDraft(req: { reportId: string; baseRevision: number; sections: Partial<Record<keyof ReportSections, string>>; notes?: string | undefined }, actor: Actor): { revision: number; updatedAt: string; sections: ReportSections };
@@ -39,8 +66,11 @@ export interface ReportsService {
   history(studyId: string): { points: HistoryPoint[]; change: string | null };
   verify(reportId: string): VerifyResult;
   exportPdf(reportId: string, actor: Actor): Promise<{ fileName: string; pdf: Buffer; sha256: string }>;
-  /** The DICOM objects of a report: SR (UNVERIFIED for an unsigned report) and, once signed, the Encapsulated PDF. */
-  dicomObjects(reportId: string, actor: Actor): Promise<{ sr: Buffer; encapsulatedPdf: Buffer | null }>;
+  /**
+   * The DICOM objects of a report: the SR (UNVERIFIED for an unsigned report; for a signed one its
+   * newest version), once signed the Encapsulated PDF, and the SEG of the AI mask when one is due.
+   */
+  dicomObjects(reportId: string, actor: Actor): Promise<{ sr: Buffer; encapsulatedPdf: Buffer | null; seg: Buffer | null }>;
   patientSummaries(actor: Actor, reportId?: string): PatientSummary[];
 }
 

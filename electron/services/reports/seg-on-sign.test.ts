@@ -210,7 +210,9 @@ describe('signing queues the SEG of the AI mask', () => {
       }
     };
     walk(sr);
-    expect(found.map(Number)).toEqual([6]);
+    // Cited in the image library and as the area's source: each time with its frame.
+    expect(found.length).toBeGreaterThan(0);
+    expect(new Set(found.map(Number))).toEqual(new Set([6]));
   });
 
   it('a single-slice study: the SEG references its one source instance', async () => {

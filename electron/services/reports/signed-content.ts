@@ -17,6 +17,8 @@ export function signedContent(r: {
   signedBy: string;
   signedByName: string;
   signedAt: string;
+  /** The radiologist measurements signed with the report (absent or empty: none, as before they existed). */
+  measurements?: unknown[] | null;
 }): unknown {
   return {
     v: 1,
@@ -33,6 +35,8 @@ export function signedContent(r: {
     signedBy: r.signedBy,
     signedByName: r.signedByName,
     signedAt: r.signedAt,
+    // Only when there are any: a report signed without measurements keeps the hash it always had.
+    ...(r.measurements?.length ? { measurements: r.measurements } : {}),
   };
 }
 

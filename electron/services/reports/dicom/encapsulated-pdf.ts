@@ -16,6 +16,7 @@ export interface EncapsulatedPdfInput {
   sopInstanceUid: string;
   seriesInstanceUid: string;
   instanceNumber: number;
+  institutionName?: string | null;
 }
 
 export function buildEncapsulatedPdf(input: EncapsulatedPdfInput): Buffer {
@@ -25,6 +26,8 @@ export function buildEncapsulatedPdf(input: EncapsulatedPdfInput): Buffer {
   // is EncapsulatedDocumentLength.
   const doc = input.pdf.length % 2 ? Buffer.concat([input.pdf, Buffer.from([0])]) : input.pdf;
   const ds: Dataset = {
+    // UTF-8 (ISO_IR 192): names and report text are not limited to ASCII ("mm²", accents).
+    SpecificCharacterSet: 'ISO_IR 192',
     ...patientStudyModules(input.study),
     SOPClassUID: ENCAPSULATED_PDF_SOP_CLASS_UID,
     SOPInstanceUID: input.sopInstanceUid,
@@ -33,6 +36,7 @@ export function buildEncapsulatedPdf(input: EncapsulatedPdfInput): Buffer {
     SeriesNumber: 9102,
     InstanceNumber: input.instanceNumber,
     Manufacturer: 'TumorPredict Workstation',
+    ...(input.institutionName ? { InstitutionName: input.institutionName } : {}),
     InstanceCreationDate: date,
     InstanceCreationTime: time,
     ContentDate: date,

@@ -48,6 +48,8 @@ export function SettingsPanel() {
   };
   return (
     <form onSubmit={save} style={{ maxWidth: 420 }} aria-label="Settings">
+      <label htmlFor="set-institutionName">Hospital name (the verifying organization of signed reports sent as DICOM SR)</label>
+      <input id="set-institutionName" maxLength={64} value={s.institutionName} onChange={(e) => setS({ ...s, institutionName: e.target.value })} />
       {NUMBERS.map(({ key, label }) => (
         <div key={key}>
           <label htmlFor={`set-${key}`}>{label}</label>
