@@ -15,10 +15,13 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, ROOT, startServe, watchConsole, type ServedHost } from './harness';
 import { firstRunSetup, signIn, signOut } from './viewer-helpers';
 import { makeFeatureModel } from '../electron/testing/federated-model';
-import { freePort, mriSplit, takePerClass, writeClassFolder } from '../electron/testing/federation';
+import { freePort, mriSplit, shippedVersion, takePerClass, writeClassFolder } from '../electron/testing/federation';
 
 const RESEARCHER = { username: 'northscience', password: 'north-research-pass-0042' };
 const DB_PASSPHRASE = 'e2e database passphrase 0042';
+/** The shipped model's version (1.0.0 until the next one lands). */
+const VERSION = shippedVersion();
+const V = VERSION.replace(/[.+]/g, '\\$&');
 
 let tmp: string;
 let port: number;
@@ -101,7 +104,7 @@ describe('a federation from the app', () => {
     await pc.getByLabel('Reference data set').selectOption({ label: 'reference-set (100)' });
     await pc.getByLabel('Address sites use').fill(`https://127.0.0.1:${port}`);
     await pc.getByRole('button', { name: 'Coordinate a federation' }).click();
-    await expect.poll(() => pc.getByTestId('coordinator').textContent(), { timeout: 60_000 }).toMatch(/reference-set \(\d+ images, never trained on\).*tumornet 1\.0\.0 \(round 0\)/);
+    await expect.poll(() => pc.getByTestId('coordinator').textContent(), { timeout: 60_000 }).toMatch(new RegExp(`reference-set \\(\\d+ images, never trained on\\).*tumornet ${V} \\(round 0\\)`));
     fedServe = spawn(process.execPath, [path.join(ROOT, 'bin', 'tumorpredict.js'), 'federation', 'serve', '--data', dataOf('coordinator')], { cwd: ROOT, env: { ...process.env, ...envOf('coordinator') }, stdio: ['ignore', 'pipe', 'pipe'] });
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -205,11 +208,11 @@ describe('a federation from the app', () => {
     await pc.getByLabel('Approve also activates for clinical use').check();
     await pc.getByTestId('rounds').getByRole('button', { name: 'Approve' }).click();
     await pc.getByTestId('rounds').locator('tr[data-round="1"][data-state="approved"]').waitFor({ timeout: 60_000 });
-    await expect(pc.getByTestId('rounds').locator('tr[data-round="1"]').textContent()).resolves.toContain('tumornet-fed1 1.0.0-fed.1');
+    await expect(pc.getByTestId('rounds').locator('tr[data-round="1"]').textContent()).resolves.toContain(`tumornet-fed1 ${VERSION}-fed.1`);
     await pc.getByRole('button', { name: 'View global model info' }).click();
-    await expect.poll(() => pc.getByTestId('global-model').textContent(), { timeout: 30_000 }).toMatch(/tumornet-fed1 1\.0\.0-fed\.1 \(active for clinical use\).*Round1.*Parenttumornet 1\.0\.0.*Merged fromfedavg: north/s);
+    await expect.poll(() => pc.getByTestId('global-model').textContent(), { timeout: 30_000 }).toMatch(new RegExp(`tumornet-fed1 ${V}-fed\\.1 \\(active for clinical use\\).*Round1.*Parenttumornet ${V}.*Merged fromfedavg: north`, 's'));
     const models = await cli('coordinator', 'model', 'list');
-    expect(models).toMatch(/tumornet-fed1\t1\.0\.0-fed\.1\tactive\tverified/);
+    expect(models).toMatch(new RegExp(`tumornet-fed1\\t${V}-fed\\.1\\tactive\\tverified`));
     for (const p of problems) expect(p).toEqual([]);
   }, 300_000);
 });

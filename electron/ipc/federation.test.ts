@@ -313,6 +313,81 @@ describe('a federation of three sites over HTTPS on loopback', () => {
     expect((await ok<GlobalModel>(c, 'admin', 'federation.globalModel', {})).modelId).toBe('tumornet');
   });
 
+  it('round 4 asks the sites to score the candidate on their own held-out images: their confusion matrices enter the gate', async () => {
+    const c = coord();
+    const r4 = await ok<RoundSummary>(c, 'admin', 'federation.openRound', { settings: { ...ROUND, rule: 'median', siteEvaluation: true } });
+    for (const s of SITES) {
+      const pkg = await ok<LocalPackage>(site(s), 'researcher', 'federation.train', { datasetId: datasets.get(`${s}:${s}`), ...(s === 'poison' ? { settings: POISON_TRAINING } : {}) });
+      await ok(site(s), 'researcher', 'federation.uploadPackage', { id: pkg.id });
+    }
+    let r = (await ok<FederationOverview>(c, 'admin', 'federation.overview', {})).rounds.find((x) => x.round === r4.round)!;
+    expect(r.state).toBe('evaluating');
+    expect(r.gate).toBeNull();
+    const merged = r.sites.filter((x) => x.status === 'merged').map((x) => x.site);
+    expect(merged.sort()).toEqual(['north', 'south']);
+    for (const s of merged) {
+      const e = await ok<{ round: number; n: number; current: number; candidate: number }>(site(s as SiteName), 'researcher', 'federation.evaluateCandidate', {});
+      expect(e.round).toBe(r4.round);
+      expect(e.n).toBeGreaterThan(5);
+    }
+    // The poisoned site was outvoted: it has nothing the round waits for.
+    expect(await call(site('poison'), 'researcher', 'federation.evaluateCandidate', {})).toMatchObject({ ok: false });
+    r = (await ok<FederationOverview>(c, 'admin', 'federation.overview', {})).rounds.find((x) => x.round === r4.round)!;
+    expect(r.state).not.toBe('evaluating');
+    expect(r.gate!.sites.map((x) => x.site).sort()).toEqual(['north', 'south']);
+    expect(r.gate!.checks.map((x) => x.name)).toEqual(expect.arrayContaining(['site north', 'site south']));
+    const stored = c.ws.services.store.db().prepare('SELECT current, candidate FROM federation_evaluations WHERE round = ?').all(r4.round) as { current: string; candidate: string }[];
+    for (const e of stored) expect(Object.keys(JSON.parse(e.current)).sort()).toEqual(['cols', 'matrix', 'rows']);
+    await ok(c, 'admin', 'federation.reject', { round: r4.round, reason: 'Test of site evaluations.' });
+  });
+
+  it('a round with a deadline closes with what arrived when it passes', async () => {
+    const c = coord();
+    const r5 = await ok<RoundSummary>(c, 'admin', 'federation.openRound', { settings: { ...ROUND, quorum: 10, deadlineMinutes: 60 } });
+    expect(Date.parse(r5.deadline!)).toBeGreaterThan(Date.now() + 50 * 60_000);
+    const pkg = await ok<LocalPackage>(site('north'), 'researcher', 'federation.train', { datasetId: datasets.get('north:north') });
+    await ok(site('north'), 'researcher', 'federation.uploadPackage', { id: pkg.id });
+    const system = { userId: null, username: 'system:federation' };
+    expect(await c.ws.services.federation.rounds.tick(system)).toBeNull(); // neither quorum nor deadline yet
+    c.ws.services.store.db().prepare('UPDATE federation_rounds SET deadline = ? WHERE round = ?').run(new Date(Date.now() - 1000).toISOString(), r5.round);
+    const closed = await c.ws.services.federation.rounds.tick(system);
+    expect(closed!.state).not.toBe('open');
+    const r = (await ok<FederationOverview>(c, 'admin', 'federation.overview', {})).rounds.find((x) => x.round === r5.round)!;
+    expect(r.sites.filter((x) => x.status === 'merged').map((x) => x.site)).toEqual(['north']);
+    await ok(c, 'admin', 'federation.reject', { round: r5.round, reason: 'Test of the deadline.' });
+  });
+
+  it('cancelling a training during feature extraction makes no package and spends no privacy', async () => {
+    const n = site('north');
+    const fresh = await registerDataset(n, writeClassFolder(path.join(tmp, 'north-more'), takePerClass(train, { glioma: 20, meningioma: 20, notumor: 20, pituitary: 20 }, { glioma: 200, meningioma: 200, notumor: 200, pituitary: 200 })), 'north-more');
+    await ok<RoundSummary>(coord(), 'admin', 'federation.openRound', { settings: ROUND });
+    const before = n.ws.services.federation.site.outbox().length;
+    const caller = channelCaller(() => n.ws);
+    const conn = await caller.signIn(RESEARCHER.username, RESEARCHER.password, (e) => {
+      const p = e.data as TrainingProgress;
+      if (e.event === FEDERATION_PROGRESS_EVENT && p.phase === 'features') void caller.call(conn, 'federation.cancelTraining', { jobId: p.jobId });
+    });
+    const r = await caller.call(conn, 'federation.train', { datasetId: fresh, settings: { dp: { clipNorm: 1, noiseMultiplier: 1.1, delta: 1e-5 } } });
+    expect(r).toMatchObject({ ok: false, code: 'CONFLICT' });
+    expect(r.message).toMatch(/cancelled; no update package was made/);
+    expect(n.ws.services.federation.site.outbox().length).toBe(before);
+    expect((await ok<FederationOverview>(n, 'admin', 'federation.overview', {})).site!.epsilon).toBeNull();
+  });
+
+  it('hostile or malformed requests are refused with reasons, nothing half-done', async () => {
+    const c = coord();
+    expect(await call(c, 'admin', 'federation.registerSite', { siteId: 'x', name: 'x', publicKey: 'not-a-key' })).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
+    expect(await call(c, 'admin', 'federation.registerSite', { siteId: '../etc', name: 'x', publicKey: newSiteKey().publicKey })).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
+    expect(await call(site('north'), 'admin', 'federation.enrol', { enrolment: '{"format":"something else"}' })).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
+    expect(await call(site('north'), 'researcher', 'federation.train', { datasetId: 'no-such-dataset' })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+    expect(await call(site('north'), 'researcher', 'federation.exportPackage', { id: 'no-such-package' })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+    const junk = await ok<ReceivedPackage>(c, 'admin', 'federation.importPackage', { base64: Buffer.from('PK\u0003\u0004 this is not a zip at all').toString('base64') });
+    expect(junk).toMatchObject({ status: 'refused' });
+    expect(junk.reason).toMatch(/not an update package/);
+    // A radiologist or patient role has no federation channel at all (the matrix test covers every role).
+    expect(await call(site('north'), 'researcher', 'federation.setup', { referenceDatasetId: 'x' })).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+  });
+
   it('site keys, tokens and the TLS key are in the secret vault (this data folder: the encrypted database), never in a plain file', async () => {
     for (const n of nodes.values()) {
       const v = await ok<FederationOverview>(n, 'admin', 'federation.overview', {});

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { appRoot } from '../services/config';
-import { datasetsRoot } from './research';
+import { splitLists } from '../services/federated';
+import { datasetsRoot, shippedModelDir } from './research';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -19,23 +20,19 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The shipped model's version (its card), to read the split lists of the pipeline run that made it. */
+export function shippedVersion(): string {
+  return String((JSON.parse(fs.readFileSync(path.join(shippedModelDir(), 'model-card.json'), 'utf8')) as { version?: unknown }).version ?? '1');
+}
+
 /** brain-tumor-mri files (class/name) in a split of the shipped model's training pipeline. */
 export function mriSplit(split: 'train' | 'val' | 'cal' | 'sel'): { file: string; label: string }[] {
-  const list = path.join(appRoot(), 'native-models', 'training', 'splits', `${split}.txt`);
   const root = path.join(datasetsRoot(), 'brain-tumor-mri');
-  if (!fs.existsSync(list)) {
-    // A pipeline without split files: a fixed hash split (every 5th file is "val").
-    const all = ['glioma', 'meningioma', 'notumor', 'pituitary'].flatMap((c) => fs.readdirSync(path.join(root, c)).sort().map((f, i) => ({ file: path.join(root, c, f), label: c, i })));
-    return all.filter((x) => (x.i % 5 === 0) === (split === 'val')).map(({ file, label }) => ({ file, label }));
-  }
-  return fs
-    .readFileSync(list, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('mri/'))
-    .map((l) => {
-      const [rel, label] = l.split(',') as [string, string];
-      return { file: path.join(root, rel.slice(4)), label };
-    });
+  const lists = splitLists(path.join(appRoot(), 'native-models', 'training', 'splits'), shippedVersion());
+  const all = ['glioma', 'meningioma', 'notumor', 'pituitary'].flatMap((c) => fs.readdirSync(path.join(root, c)).sort().map((f, i) => ({ file: path.join(root, c, f), label: c, key: `mri/${c}/${f}`, i })));
+  // A pipeline without split lists: a fixed split (every 5th file is "val").
+  const inSplit = (x: (typeof all)[number]): boolean => (lists.size ? lists.get(x.key) === split : (x.i % 5 === 0) === (split === 'val'));
+  return all.filter(inSplit).map(({ file, label }) => ({ file, label }));
 }
 
 /** The first `perClass` of each class from a list. */

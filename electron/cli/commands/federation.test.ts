@@ -10,9 +10,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRoot } from '../../services/config';
 import { makeFeatureModel } from '../../testing/federated-model';
-import { freePort, mriSplit, takePerClass, writeClassFolder } from '../../testing/federation';
+import { freePort, mriSplit, shippedVersion, takePerClass, writeClassFolder } from '../../testing/federation';
 
 const SITES = ['north', 'south', 'west'] as const;
+/** The shipped model's version (1.0.0 until the next one lands), as a regular expression. */
+const V = shippedVersion().replace(/[.+]/g, '\\$&');
 let root: string;
 let serve: ChildProcess | null = null;
 
@@ -59,7 +61,7 @@ describe('tumorpredict federation, three sites', () => {
   it('runs a round from the command line to an approved, active new model version', async () => {
     const port = await freePort();
     const ref = JSON.parse(await ok('coordinator', 'dataset', 'add', path.join(root, 'reference'), '--name', 'reference', '--json')) as { id: string };
-    expect(await ok('coordinator', 'federation', 'setup', '--reference', ref.id, '--url', `https://127.0.0.1:${port}`)).toMatch(/Coordinating from tumornet 1\.0\.0; reference set reference \(\d+ images\); certificate sha256 [0-9A-F:]{95}/);
+    expect(await ok('coordinator', 'federation', 'setup', '--reference', ref.id, '--url', `https://127.0.0.1:${port}`)).toMatch(new RegExp(`Coordinating from tumornet ${V}; reference set reference \\(\\d+ images\\); certificate sha256 [0-9A-F:]{95}`));
     serve = spawn(process.execPath, [path.join(appRoot(), 'bin', 'tumorpredict.js'), 'federation', 'serve', '--data', path.join(root, 'coordinator', 'data')], { cwd: appRoot(), env: env('coordinator'), stdio: ['ignore', 'pipe', 'pipe'] });
     let served = '';
     await new Promise<void>((resolve, reject) => {
@@ -89,7 +91,7 @@ describe('tumorpredict federation, three sites', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/registered already/);
 
-    expect(await ok('coordinator', 'federation', 'round', 'open', '--rule', 'fedavg', '--quorum', '3')).toMatch(/Round 1: open, parent tumornet 1\.0\.0, rule fedavg/);
+    expect(await ok('coordinator', 'federation', 'round', 'open', '--rule', 'fedavg', '--quorum', '3')).toMatch(new RegExp(`Round 1: open, parent tumornet ${V}, rule fedavg`));
     const packages = await Promise.all(
       SITES.map(async (s) => {
         const ds = JSON.parse(await ok(s, 'dataset', 'add', path.join(root, `${s}-images`), '--name', s, '--json')) as { id: string };
@@ -102,10 +104,10 @@ describe('tumorpredict federation, three sites', () => {
     expect(shown, shown).toMatch(/Round 1: candidate, .* 3 accepted, 0 refused; gate passed/);
     expect(shown).toMatch(/pass overall accuracy: /);
     const approved = await ok('coordinator', 'federation', 'round', 'approve', '1', '--activate');
-    expect(approved).toMatch(/Round 1: approved, .*; model tumornet-fed1 1\.0\.0-fed\.1/);
+    expect(approved).toMatch(new RegExp(`Round 1: approved, .*; model tumornet-fed1 ${V}-fed\\.1`));
     const models = await ok('coordinator', 'model', 'list');
-    expect(models).toMatch(/tumornet-fed1\t1\.0\.0-fed\.1\tactive\tverified/);
-    expect(models).toMatch(/tumornet\t1\.0\.0\tresearch\tverified/);
+    expect(models).toMatch(new RegExp(`tumornet-fed1\\t${V}-fed\\.1\\tactive\\tverified`));
+    expect(models).toMatch(new RegExp(`tumornet\\t${V}\\tresearch\\tverified`));
 
     // A site pulls it; the status shows the round at the coordinator.
     expect(await ok('north', 'federation', 'pull')).toMatch(/Installed tumornet-fed1/);

@@ -121,7 +121,8 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
   const t0 = performance.now();
   const work = opts.work ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tp-fedsim-'));
   fs.mkdirSync(work, { recursive: true });
-  const items = sharedItems(opts.datasets, opts.splits);
+  const modelCard = JSON.parse(fs.readFileSync(path.join(opts.modelsFolder, opts.modelId ?? 'tumornet', 'model-card.json'), 'utf8')) as { version?: string };
+  const items = sharedItems(opts.datasets, opts.splits, String(modelCard.version ?? '1'));
   const split = splitForSimulation(items, { sites: opts.sites, alpha: opts.alpha, seed: opts.seed, sources: opts.sources ?? undefined, siteData: opts.siteData, referenceLgg: 0.2 });
   const nodes: Node[] = [];
   let server: { close(): Promise<void> } | null = null;

@@ -23,6 +23,6 @@ export { computeRdp, epsilonFromRdp, dpSgdEpsilon, DEFAULT_ORDERS } from './rdp'
 export { encodeNpz, decodeNpz } from './npz';
 export { createCoordinatorClient } from './client';
 export type { CoordinatorServer } from './server';
-export { sharedItems, splitForSimulation, SOURCE_NAMES } from './split';
+export { sharedItems, splitForSimulation, splitLists, SOURCE_NAMES } from './split';
 export type { SimItem, SourceName, SimSplit } from './split';
 export { EVAL_FRACTION } from './site';

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appRoot } from '../config';
 import { datasetsRoot } from '../../testing/research';
-import { sharedItems, splitForSimulation } from './split';
+import fs from 'node:fs';
+import { sharedItems, splitForSimulation, splitLists } from './split';
 
 const items = sharedItems(datasetsRoot(), path.join(appRoot(), 'native-models', 'training', 'splits'));
 
@@ -45,4 +46,18 @@ describe('simulation split', () => {
     expect(new Set(f.sites[0]!.map((i) => i.source))).toEqual(new Set(['lgg-flair']));
     expect(new Set(f.reference.map((i) => i.source)).size).toBe(5);
   });
+
+  it('reads the split lists of the pipeline run that made the model: .txt for 1.x, .csv (with LGG) from 2.0.0 on', () => {
+    const dir = path.join(appRoot(), 'native-models', 'training', 'splits');
+    const names = fs.readdirSync(dir);
+    const v1 = splitLists(dir, '1.0.0');
+    expect([...v1.keys()].every((k) => k.startsWith('mri/') || k.startsWith('seg/'))).toBe(true);
+    if (names.some((n) => n.endsWith('.csv'))) {
+      const v2 = splitLists(dir, '2.0.0');
+      expect([...v2.keys()].some((k) => k.startsWith('lgg/'))).toBe(true);
+      const lgg = sharedItems(datasetsRoot(), dir, '2.0.0').filter((i) => i.source.startsWith('lgg'));
+      expect(lgg.every((i) => i.split !== null)).toBe(true);
+    }
+  });
 });
+

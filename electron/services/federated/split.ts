@@ -30,19 +30,33 @@ function csvRows(file: string): string[][] {
     .map((l) => l.split(','));
 }
 
-/** Every labelled image of the shared data sets, with the split the model's pipeline put it in. */
-export function sharedItems(datasetsDir: string, splitsDir: string | null): SimItem[] {
-  const mriDir = path.join(datasetsDir, 'brain-tumor-mri');
-  if (!fs.existsSync(path.join(mriDir, 'manifest.csv'))) throw new WorkstationError('NOT_FOUND', `The shared data sets are not at ${datasetsDir} (no brain-tumor-mri/manifest.csv).`);
+/**
+ * The split lists of the pipeline run that made a model: tumornet 1.x wrote splits/<split>.txt
+ * (path,label; brain-tumor-mri and -seg only), the pipeline writes splits/<split>.csv (file,
+ * label, source, group, sequence; every source) from 2.0.0 on. Both may sit in the folder.
+ */
+export function splitLists(splitsDir: string | null, modelVersion: string): Map<string, string> {
   const splitOf = new Map<string, string>();
-  if (splitsDir && fs.existsSync(splitsDir)) {
-    for (const f of fs.readdirSync(splitsDir).filter((n) => n.endsWith('.txt'))) {
-      for (const line of fs.readFileSync(path.join(splitsDir, f), 'utf8').split('\n')) {
-        const rel = line.split(',')[0];
-        if (rel) splitOf.set(rel, f.replace(/\.txt$/, ''));
-      }
+  if (!splitsDir || !fs.existsSync(splitsDir)) return splitOf;
+  const names = fs.readdirSync(splitsDir);
+  const csv = names.filter((n) => n.endsWith('.csv'));
+  const txt = names.filter((n) => n.endsWith('.txt'));
+  const useCsv = csv.length > 0 && (!/^1(\.|$)/.test(modelVersion) || txt.length === 0);
+  for (const f of useCsv ? csv : txt) {
+    const lines = fs.readFileSync(path.join(splitsDir, f), 'utf8').split(/\r?\n/);
+    for (const line of useCsv ? lines.slice(1) : lines) {
+      const rel = line.split(',')[0];
+      if (rel) splitOf.set(rel, f.replace(/\.(csv|txt)$/, ''));
     }
   }
+  return splitOf;
+}
+
+/** Every labelled image of the shared data sets, with the split the model's pipeline put it in. */
+export function sharedItems(datasetsDir: string, splitsDir: string | null, modelVersion = '1'): SimItem[] {
+  const mriDir = path.join(datasetsDir, 'brain-tumor-mri');
+  if (!fs.existsSync(path.join(mriDir, 'manifest.csv'))) throw new WorkstationError('NOT_FOUND', `The shared data sets are not at ${datasetsDir} (no brain-tumor-mri/manifest.csv).`);
+  const splitOf = splitLists(splitsDir, modelVersion);
   // Without split files: a fixed hash split (15% "val").
   const hashSplit = (rel: string): string => (parseInt(crypto.createHash('sha256').update(rel).digest('hex').slice(0, 8), 16) / 2 ** 32 < 0.15 ? 'val' : 'train');
   const items: SimItem[] = [];
@@ -60,7 +74,7 @@ export function sharedItems(datasetsDir: string, splitsDir: string | null): SimI
   const lggDir = path.join(datasetsDir, 'brain-tumor-lgg');
   if (fs.existsSync(path.join(lggDir, 'manifest.csv'))) {
     for (const [file, label, patient, sequence] of csvRows(path.join(lggDir, 'manifest.csv'))) {
-      items.push({ file: path.join(lggDir, file!), label: label!, source: `lgg-${sequence}` as SourceName, group: `lgg:${patient}`, split: null });
+      items.push({ file: path.join(lggDir, file!), label: label!, source: `lgg-${sequence}` as SourceName, group: `lgg:${patient}`, split: splitOf.get(`lgg/${file!}`) ?? null });
     }
   }
   return items;
@@ -132,9 +146,10 @@ export function splitForSimulation(items: readonly SimItem[], opts: SplitOptions
   const reference: SimItem[] = [];
   const pool: SimItem[] = [];
   for (const it of items) {
-    const isLgg = it.source.startsWith('lgg');
-    if (isLgg ? hash01(it.group) < opts.referenceLgg : it.split === 'val') reference.push(it);
-    else if (isLgg || opts.siteData === 'all' || it.split === 'cal' || it.split === 'sel') pool.push(it);
+    // LGG images no list names (a model that never saw LGG): whole patients by hash.
+    const unlisted = it.source.startsWith('lgg') && it.split === null;
+    if (unlisted ? hash01(it.group) < opts.referenceLgg : it.split === 'val') reference.push(it);
+    else if (unlisted || opts.siteData === 'all' || it.split === 'cal' || it.split === 'sel') pool.push(it);
   }
   const allowed = opts.sources ? new Set(opts.sources) : null;
   const sites: SimItem[][] = Array.from({ length: opts.sites }, () => []);
