@@ -6,5 +6,6 @@ import { inferenceBench } from './inference';
 import { syncBench } from './sync';
 import { viewerBench } from './viewer';
 import { researchBench } from './research';
+import { federationBench } from './federation';
 
-export const BENCH_SUITES: BenchSuite[] = [dicomBench, storeBench, inferenceBench, syncBench, viewerBench, researchBench];
+export const BENCH_SUITES: BenchSuite[] = [dicomBench, storeBench, inferenceBench, syncBench, viewerBench, researchBench, federationBench];

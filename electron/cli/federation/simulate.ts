@@ -14,7 +14,9 @@ import { resolveConfig } from '../../services/config';
 import {
   DEFAULT_TRAIN_SETTINGS,
   extractFeatures,
+  merge,
   parentHead,
+  runGate,
   scoreHead,
   splitByKey,
   trainHead,
@@ -49,6 +51,8 @@ export interface SimulateOptions {
   fedproxMu: number;
   /** DP-SGD noise multiplier for every site (null: no DP). */
   dpNoise: number | null;
+  /** At most this many images per site and in the reference set (seeded subsample; null: all). */
+  limit?: number | null;
   /** The gate's margins for the simulated rounds (null: the product's defaults). */
   gate: { overallMargin: number | null; classMargin: number | null; off: boolean };
   log: (line: string) => void;
@@ -73,6 +77,8 @@ export interface SimulationReport {
   rounds: RoundFigures[];
   centralised: { accuracy: number; bySource: Record<string, number | null>; epochs: number; ms: number };
   gapPoints: number;
+  /** One round of the same training, merge and gate in process, without the workstations around it. */
+  inProcessRoundMs: number;
   settings: Record<string, unknown>;
   work: string;
   totalMs: number;
@@ -124,6 +130,12 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
   const modelCard = JSON.parse(fs.readFileSync(path.join(opts.modelsFolder, opts.modelId ?? 'tumornet', 'model-card.json'), 'utf8')) as { version?: string };
   const items = sharedItems(opts.datasets, opts.splits, String(modelCard.version ?? '1'));
   const split = splitForSimulation(items, { sites: opts.sites, alpha: opts.alpha, seed: opts.seed, sources: opts.sources ?? undefined, siteData: opts.siteData, referenceLgg: 0.2 });
+  if (opts.limit) {
+    // A seeded subsample, the same for the same seed (benchmarks and quick runs).
+    const cut = (list: SimItem[]): SimItem[] => list.map((it) => ({ it, k: crypto.createHash('sha256').update(`${opts.seed}:${it.file}`).digest('hex') })).sort((a, b) => (a.k < b.k ? -1 : 1)).slice(0, opts.limit!).map((x) => x.it);
+    split.reference = cut(split.reference);
+    split.sites = split.sites.map(cut);
+  }
   const nodes: Node[] = [];
   let server: { close(): Promise<void> } | null = null;
   try {
@@ -226,6 +238,14 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
       o += p.n;
     }
     const frozen = model.spec.rejectClasses.map((c) => model.spec.classes.indexOf(c)).filter((i) => i >= 0);
+    // The same round in process (same features, no workstations, HTTPS, packages or registry):
+    // the baseline the product's round time is read against.
+    const tb = performance.now();
+    const ups = [];
+    for (let i = 0; i < parts.length; i++) ups.push({ site: sites[i]!.name, samples: parts[i]!.n, weights: (await trainHead(parent, parts[i]!, { ...DEFAULT_TRAIN_SETTINGS, epochs: opts.epochs, learningRate: opts.learningRate, fedproxMu: opts.fedproxMu, seed: 1 }, { frozenClasses: frozen })).weights });
+    const mergedInProcess = merge(parent, ups, { rule: opts.rule, maxShare: DEFAULT_ROUND_SETTINGS.maxShare, trim: DEFAULT_ROUND_SETTINGS.trim }).weights;
+    runGate(model.spec, parent, mergedInProcess, refF.data);
+    const inProcessRoundMs = performance.now() - tb;
     const central = await trainHead(parent, pooled, { ...DEFAULT_TRAIN_SETTINGS, epochs: opts.epochs * opts.rounds, learningRate: opts.learningRate, dp: opts.dpNoise ? { clipNorm: 1, noiseMultiplier: opts.dpNoise, delta: 1e-5 } : null }, { frozenClasses: frozen });
     const c = score(central.weights);
     const last = rounds.at(-1)?.global ?? p0.accuracy;
@@ -242,6 +262,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
       rounds,
       centralised: { ...c, epochs: opts.epochs * opts.rounds, ms: central.ms },
       gapPoints: (last - c.accuracy) * 100,
+      inProcessRoundMs,
       settings: { gate: opts.gate, sites: opts.sites, rounds: opts.rounds, rule: opts.rule, alpha: opts.alpha, seed: opts.seed, siteData: opts.siteData, sources: opts.sources, epochs: opts.epochs, learningRate: opts.learningRate, fedproxMu: opts.fedproxMu, dpNoise: opts.dpNoise },
       work,
       totalMs: performance.now() - t0,
