@@ -67,20 +67,31 @@ const IN_FLIGHT = 2;
 /** A worker that dies after loading is replaced, but not endlessly (a crash loop fails the batches). */
 const MAX_RESPAWNS = 4;
 
-let bundled: Promise<string | null> | undefined;
+const bundles = new Map<string, Promise<string | null>>();
 
 /**
- * Bundles worker.ts and its imports into one plain ESM file with esbuild (which tsx ships), so a
- * worker starts without installing tsx's loader hooks (a hooks thread per worker: ~0.2-0.3 s of
- * every cold start). Packages stay external, so the file lives under node_modules/.cache to
- * resolve them. Null when esbuild or the cache folder is unavailable (the tsx path is used).
+ * Bundles a worker's TypeScript entry and its imports into one plain ESM file with esbuild (which
+ * tsx ships), so a worker thread or child process starts without installing tsx's loader hooks
+ * (a hooks thread per worker, and a transform per imported file: seconds for a large module
+ * graph on a loaded machine). Packages stay external, so the file lives under
+ * node_modules/.cache to resolve them. Null when esbuild or the cache folder is unavailable (the
+ * caller falls back to tsx). Set TUMORPREDICT_WORKER_LOADER=tsx to skip bundling.
  */
-function bundledWorker(tsFile: string): Promise<string | null> {
-  bundled ??= bundle(tsFile).catch(() => null);
-  return bundled;
+export function bundledEntry(tsFile: string, name = 'inference-worker'): Promise<string | null> {
+  if (process.env.TUMORPREDICT_WORKER_LOADER === 'tsx') return Promise.resolve(null);
+  let b = bundles.get(tsFile);
+  if (!b) {
+    b = bundle(tsFile, name).catch(() => null);
+    bundles.set(tsFile, b);
+  }
+  return b;
 }
 
-async function bundle(tsFile: string): Promise<string> {
+function bundledWorker(tsFile: string): Promise<string | null> {
+  return bundledEntry(tsFile, 'inference-worker');
+}
+
+async function bundle(tsFile: string, name: string): Promise<string> {
   const tsxRequire = createRequire(require.resolve('tsx/package.json'));
   const esbuild = tsxRequire('esbuild') as typeof Esbuild;
   // Async: the build (~50-80 ms) runs in esbuild's own process, not on this event loop.
@@ -97,7 +108,7 @@ async function bundle(tsFile: string): Promise<string> {
   const code = res.outputFiles[0]!.contents;
   const hash = crypto.createHash('sha256').update(code).digest('hex').slice(0, 16);
   const dir = path.join(path.dirname(require.resolve('tsx/package.json')), '..', '.cache', 'tumorpredict');
-  const file = path.join(dir, `inference-worker-${hash}.mjs`);
+  const file = path.join(dir, `${name}-${hash}.mjs`);
   if (!fs.existsSync(file)) {
     await fs.promises.mkdir(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;

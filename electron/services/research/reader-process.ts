@@ -7,20 +7,21 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { PNG } from 'pngjs';
 import { WorkstationError } from '../../contract/errors';
-import { DEFAULT_LIMITS } from '../dicom';
 import type { RawImage } from '../inference';
 import { compareRuns, runMetrics } from './compare';
 import { compareMany } from './compare-many';
-import { binaryMask, decodeItemImage, scanDataset, thumbnailPng } from './datasets';
 import type { FromReader, ReaderInit, ReaderRequest, ReaderResult, ToReader } from './reader-protocol';
 
-let init: ReaderInit = { limits: DEFAULT_LIMITS };
+// The parent sends the limits as its first message, before any request.
+let init: ReaderInit | null = null;
 const send = (m: FromReader): void => {
   process.send?.(m);
 };
 
+/** sha256 of a file: read whole when small (a stream per small file costs 20x more), streamed when large. */
 async function sha(file: string): Promise<string> {
   const h = crypto.createHash('sha256');
+  if ((await fs.promises.stat(file)).size <= 16 << 20) return h.update(await fs.promises.readFile(file)).digest('hex');
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
   return h.digest('hex');
 }
@@ -73,8 +74,7 @@ function overlayPng(mask: Uint8Array, mw: number, mh: number, w: number, h: numb
   return pngUrl(png);
 }
 
-async function handle(req: ReaderRequest): Promise<{ result: ReaderResult }> {
-  const limits = init.limits;
+function compute(req: Extract<ReaderRequest, { op: 'metrics' | 'comparePair' | 'compareMany' }>): { result: ReaderResult } {
   switch (req.op) {
     case 'metrics':
       return { result: { op: 'metrics', metrics: runMetrics(req.run, req.results, { resamples: req.resamples }) } };
@@ -82,6 +82,16 @@ async function handle(req: ReaderRequest): Promise<{ result: ReaderResult }> {
       return { result: { op: 'comparePair', comparison: compareRuns(req.a, req.b, req.ra, req.rb, { resamples: req.resamples }) } };
     case 'compareMany':
       return { result: { op: 'compareMany', comparison: compareMany(req.runs, req.results, req.reference, { resamples: req.resamples }) } };
+  }
+}
+
+async function handle(req: ReaderRequest): Promise<{ result: ReaderResult }> {
+  if (!init) throw new WorkstationError('INTERNAL', 'The reader got a request before its limits.');
+  const limits = init.limits;
+  if (req.op === 'metrics' || req.op === 'comparePair' || req.op === 'compareMany') return compute(req);
+  // The file readers (DICOM codecs among them) load on first use: the statistics process never needs them.
+  const { binaryMask, decodeItemImage, scanDataset, thumbnailPng } = await import('./datasets');
+  switch (req.op) {
     case 'scan': {
       const scanned = await scanDataset(req.input, { name: req.name, hash: req.hash, limits, ...(req.thumbsPerClass !== undefined ? { thumbsPerClass: req.thumbsPerClass } : {}), ...(req.maxThumbs !== undefined ? { maxThumbs: req.maxThumbs } : {}) });
       return { result: { op: 'scan', scanned } };

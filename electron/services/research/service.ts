@@ -261,7 +261,12 @@ export function createResearchService(options: ResearchServiceOptions) {
       e.controller.abort();
       return true;
     },
-    startRuns: (datasetId: string, modelIds: string[], opts: { batchSize?: number | undefined; masks?: boolean | undefined }, actor: Actor) => runs().start(datasetId, modelIds, opts, actor),
+    startRuns: (datasetId: string, modelIds: string[], opts: { batchSize?: number | undefined; masks?: boolean | undefined }, actor: Actor) => {
+      // The run re-hashes the data set in the reader first, and its page asks for statistics next.
+      reader.warm();
+      stats.warm();
+      return runs().start(datasetId, modelIds, opts, actor);
+    },
     listRuns: (datasetId?: string) => runs().list(datasetId),
     getRun: (id: string) => runs().get(id),
     cancelRun: (id: string, actor: Actor) => runs().cancel(id, actor),
