@@ -1,11 +1,12 @@
-// Bench suite "viewer": time from opening a study in the worklist (Enter) to the first image
-// rendered on the viewer's canvas, in the real browser against the real host, next to a baseline
-// measured in the same run: the raw studies.get + images.frame round trip without rendering.
+// Bench suite "viewer": time from opening a study in the worklist (Enter) to its first complete
+// view in the real browser against the real host: a 1x1 layout (a series without priors) and the
+// 1x2 follow-up layout the hanging protocol opens (current and prior, both rendered), in one run,
+// next to a baseline measured in the same run: the raw studies.get + images.frame round trip.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, startServe } from '../../../e2e/harness';
-import { writeGliomaSeries } from '../../../e2e/fixtures/glioma-series';
+import { writeFollowUpPair, writeGliomaSeries } from '../../../e2e/fixtures/glioma-series';
 import { RADIOLOGIST, createRadiologist, firstRunSetup, openStudyFromWorklist, signIn, signOut, waitForSlice } from '../../../e2e/viewer-helpers';
 import { appRoot } from '../../services/config';
 import type { BenchSuite } from './types';
@@ -14,6 +15,7 @@ const DEMO_FOLDER = path.join(appRoot(), 'build', 'demo', 'study');
 
 // The baseline's callback runs in the page; this tsconfig has no DOM lib.
 declare const location: { host: string };
+declare const document: { querySelectorAll(s: string): { length: number } };
 
 interface Summary {
   n: number;
@@ -43,14 +45,24 @@ interface OpenTiming {
   render: number;
 }
 
-/** Opens the study through the worklist (Enter) and reads the viewer's timing marks. */
-async function timedOpen(page: Page, search: string): Promise<OpenTiming> {
+/**
+ * Opens the study through the worklist (Enter) and reads the viewer's timing marks, up to the
+ * first image (1x1) or every viewport of the layout rendered (1x2: tp:layout-rendered).
+ */
+async function timedOpen(page: Page, search: string, layout: '1x1' | '1x2' = '1x1'): Promise<OpenTiming> {
+  const last = layout === '1x1' ? 'tp:first-image' : 'tp:layout-rendered';
+  // Marks of the previous open must not count for this one.
+  await page.evaluate(() => performance.clearMarks());
   await openStudyFromWorklist(page, search);
   await waitForSlice(page, 0, 60_000);
-  const marks = await page.evaluate((names) => names.map((n) => performance.getEntriesByName(n).at(-1)?.startTime ?? null), MARKS);
-  if (marks.some((m) => m === null)) throw new Error(`the viewer did not record its timing marks (${MARKS.join(', ')})`);
-  const [open, mount, study, image, first] = marks as number[];
-  return { total: first! - open!, mount: mount! - open!, study: study! - mount!, image: image! - study!, render: first! - image! };
+  await page.waitForFunction((name) => performance.getEntriesByName(name).length > 0 && document.querySelectorAll('[data-testid="viewport"]').length > 0, last, { timeout: 60_000 });
+  const names = [...MARKS, last];
+  const marks = await page.evaluate((n) => n.map((x) => performance.getEntriesByName(x).at(-1)?.startTime ?? null), names);
+  if (marks.some((m) => m === null)) throw new Error(`the viewer did not record its timing marks (${names.join(', ')})`);
+  const [open, mount, study, image, , done] = marks as number[];
+  const cells = await page.evaluate(() => document.querySelectorAll('[data-testid="viewport"]').length);
+  if (cells !== (layout === '1x1' ? 1 : 2)) throw new Error(`expected a ${layout} layout, the viewer shows ${cells} viewport(s)`);
+  return { total: done! - open!, mount: mount! - open!, study: study! - mount!, image: image! - study!, render: done! - image! };
 }
 
 const MARKS = ['tp:open-study', 'tp:viewer-mount', 'tp:study-loaded', 'tp:image-loaded', 'tp:first-image'];
@@ -116,6 +128,7 @@ export const viewerBench: BenchSuite = {
   async run(ctx) {
     const opens = ctx.quick ? 3 : 12;
     const files = writeGliomaSeries(path.join(ctx.workDir, 'glioma'));
+    const pair = writeFollowUpPair(path.join(ctx.workDir, 'follow-up'));
     const host = await startServe({ dataDir: path.join(ctx.workDir, 'data') });
     const browser = await launchBrowser();
     try {
@@ -129,27 +142,33 @@ export const viewerBench: BenchSuite = {
       // also runs in passphrase mode (a copy already stored counts as a duplicate).
       const demo = fs.readdirSync(DEMO_FOLDER).filter((f) => f.startsWith('t1-volume-')).map((f) => path.join(DEMO_FOLDER, f));
       if (demo.length === 0) throw new Error(`${DEMO_FOLDER} has no t1-volume-*.dcm: run node --import tsx build/demo/make-demo-study.ts`);
-      await page.getByTestId('import-files').setInputFiles([...files, ...demo]);
+      await page.getByTestId('import-files').setInputFiles([...files, ...demo, ...pair.prior, ...pair.current]);
       await page.getByText(/Imported \d+ image\(s\)/).waitFor({ timeout: 120_000 });
 
       const figures: Record<string, unknown> = { browser: 'Debian Chromium (headless, software rendering)', opens };
-      for (const [label, search] of [
-        ['gliomaSeries256', 'TEST-GLIOMA'],
-        ['demoVolume', 'DEMO-VOLUME'],
+      // 1x1: the glioma series (its patient has no other study); 1x2: the follow-up's current
+      // study (accession TEST-FU-2), which the hanging protocol opens beside its prior.
+      for (const [label, search, layout] of [
+        ['gliomaSeries256', 'TEST-GLIOMA-1', '1x1'],
+        ['followUp1x2', 'TEST-FU-2', '1x2'],
+        ['demoVolume', 'DEMO-VOLUME', '1x1'],
       ] as const) {
         // The first open of a study is cold (decoder workers and cornerstone start); reported on its own.
         // It also starts the AI run, which the loop below waits for so it does not disturb the figures.
-        const first = await timedOpen(page, search);
+        const first = await timedOpen(page, search, layout);
         const firstOpen = first.total;
         await page.getByTestId('ai-study-finding').or(page.getByText('The AI could not run')).first().waitFor({ timeout: 300_000 });
+        // The 1x2 layout also scores the prior when it is shown: let that finish too.
+        if (layout === '1x2') await page.getByTestId('tracking-volume').nth(1).waitFor({ timeout: 300_000 }).catch(() => {});
         const times: OpenTiming[] = [];
-        for (let i = 0; i < opens; i++) times.push(await timedOpen(page, search));
+        for (let i = 0; i < opens; i++) times.push(await timedOpen(page, search, layout));
         const raw = await rawRoundTrips(page, search, opens);
         const open = summarise(times.map((t) => t.total));
         const parts = Object.fromEntries((['mount', 'study', 'image', 'render'] as const).map((k) => [k, summarise(times.map((t) => t[k])).median]));
         const base = summarise(raw.studyPlusFrame);
         const frame = summarise(raw.frameOnly);
         figures[label] = {
+          layout,
           firstOpenColdMs: Math.round(firstOpen),
           firstOpenPartsMs: Object.fromEntries(Object.entries(first).map(([k, v]) => [k, Math.round(v)])),
           openToFirstImageMs: open,
@@ -159,11 +178,16 @@ export const viewerBench: BenchSuite = {
           renderOverheadMedianMs: Math.round((open.median - base.median) * 10) / 10,
         };
         ctx.log(
-          `${label}: open→first image median ${open.median} ms (p95 ${open.p95}) over ${open.n} opens; ` +
+          `${label} (${layout}): open→${layout === '1x1' ? 'first image' : 'both viewports rendered'} median ${open.median} ms (p95 ${open.p95}) over ${open.n} opens; ` +
             `baseline studies.get+images.frame median ${base.median} ms (p95 ${base.p95}); images.frame alone median ${frame.median} ms (p95 ${frame.p95}); ` +
             `first open (cold) ${Math.round(firstOpen)} ms ${JSON.stringify(first, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}; median parts ${JSON.stringify(parts)}`,
         );
       }
+      // The 1x2 figure against the 1x1 one of the same series size (8 slices, 256x256), same run.
+      const one = (figures.gliomaSeries256 as { openToFirstImageMs: Summary }).openToFirstImageMs.median;
+      const two = (figures.followUp1x2 as { openToFirstImageMs: Summary }).openToFirstImageMs.median;
+      figures.layout1x2Vs1x1 = { median1x1Ms: one, median1x2Ms: two, ratio: Math.round((two / one) * 100) / 100 };
+      ctx.log(`1x2 follow-up vs 1x1: median ${two} ms vs ${one} ms (${(two / one).toFixed(2)}x)`);
       return figures;
     } finally {
       await browser.close();
