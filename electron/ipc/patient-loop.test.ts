@@ -395,6 +395,21 @@ describe('health tips and the care team', () => {
   });
 });
 
+describe('the admin pages read like sentences', () => {
+  it('the users table knows which record a patient account is linked to, by name and Patient ID', async () => {
+    const r = await ok<{ users: { username: string; patientId: string | null }[]; patients: Record<string, unknown> }>(admin, 'users.list', {});
+    const a = r.users.find((u) => u.username === 'pat-a')!;
+    expect(r.patients[a.patientId!]).toEqual({ displayName: 'DEMO, GLIOMA', dicomPatientId: 'DEMO-GLIOMA', birthDate: '19700101' });
+  });
+
+  it('the audit log names actors and objects instead of ids', async () => {
+    const r = await ok<{ rows: { actorId: string | null; objectType: string | null; objectId: string | null; action: string }[]; names: Record<string, string> }>(admin, 'audit.list', { action: 'upload', limit: 50 });
+    const reject = r.rows.find((x) => x.action === 'upload.reject')!;
+    expect(r.names[`user:${reject.actorId}`]).toBe('Dr Rad (rad1)');
+    expect(r.names[`upload:${reject.objectId}`]).toMatch(/^Upload of DEMO, GLIOMA, received \d{4}-\d{2}-\d{2}$/);
+  });
+});
+
 describe('key images of signed reports', () => {
   it('a patient reads their own, never another patient\'s or an unsigned one', async () => {
     const { rows } = await ok<{ rows: StudySummary[] }>(rad, 'studies.list', { search: 'DEMO-MENINGIOMA' });
@@ -414,6 +429,22 @@ describe('key images of signed reports', () => {
     expect(s.addenda).toEqual([expect.objectContaining({ seq: 1, text: 'Compared with the outside images: unchanged.', intro: expect.stringMatching(/^On \d{1,2} \w+ \d{4}, Dr Rad added this note to the report:$/) })]);
     expect((await ok<{ pngBase64: string }>(patientB, 'reports.keyImage', { reportId: draft.id, keyImageId })).pngBase64).toBe(png);
     expect(await call(patientA, 'reports.keyImage', { reportId: draft.id, keyImageId })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+  });
+});
+
+describe('after a restart', () => {
+  it('notifications are still there, read and unread as they were', async () => {
+    const before = await counts(patientA);
+    const listed = (await list(patientA)).map((n) => [n.id, n.readAt]);
+    // Something to lose: unread ones and read ones.
+    expect(before.unread).toBeGreaterThan(0);
+    expect(listed.some(([, readAt]) => readAt !== null)).toBe(true);
+    const folder = ws.config.dataFolder;
+    await ws.close();
+    ws = await createWorkstation(resolveConfig({ transport: 'cli', dataFolder: folder, keySource: 'passphrase', passphrase: 'db passphrase for the patient loop test' }));
+    const again = await signIn('pat-a', 'patient-pass-word-0042');
+    expect(await counts(again)).toEqual(before);
+    expect((await list(again)).map((n) => [n.id, n.readAt])).toEqual(listed);
   });
 });
 
