@@ -49,6 +49,15 @@ export const syncSettingsSchema = z
      * Off by default; an admin's explicit choice, audited (sync.allowInsecureHttp).
      */
     allowInsecureHttp: z.boolean().default(false),
+    /**
+     * Send the source series with a signed report's SEG and SR, so every reference they make
+     * resolves on the server: by default for studies imported here (the server has not got
+     * them), not for studies pulled from the server (it has them already).
+     */
+    sendSourceImages: z
+      .object({ localStudies: z.boolean().default(true), pulledStudies: z.boolean().default(false) })
+      .strict()
+      .default({ localStudies: true, pulledStudies: false }),
   })
   .strict();
 export type SyncSettings = z.infer<typeof syncSettingsSchema>;
@@ -88,7 +97,7 @@ export const connectionTestSchema = z.object({
 });
 export type ConnectionTest = z.infer<typeof connectionTestSchema>;
 
-export const outboxKindSchema = z.enum(['seg', 'sr', 'pdf', 'other']);
+export const outboxKindSchema = z.enum(['seg', 'sr', 'pdf', 'image', 'other']);
 export type OutboxKind = z.infer<typeof outboxKindSchema>;
 export const outboxStateSchema = z.enum(['queued', 'sending', 'sent', 'failed', 'cancelled']);
 export type OutboxState = z.infer<typeof outboxStateSchema>;

@@ -103,7 +103,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   const dicom = createDicomService({ db: dbOf, dataFolder: config.dataFolder, logger: logger.child({ service: 'dicom' }), audit });
 
   // Hospital-server sync: polls and sends only while enabled and the database is open.
-  const sync = createSyncService({ db: dbOf, ready: () => store.isOpen(), audit, logger: logger.child({ service: 'sync' }), dataFolder: config.dataFolder, importer: dicomServiceImporter(dicom), secrets: createSecretStore(secrets),
+  const sync = createSyncService({ db: dbOf, ready: () => store.isOpen(), audit, logger: logger.child({ service: 'sync' }), dataFolder: config.dataFolder, importer: dicomServiceImporter(dicom), secrets: createSecretStore(secrets), readBlob: (hash) => dicom.blobs.get(hash),
     // Optional auto-run of the model on each study that arrives (a setting; off by default).
     onStudyArrived: (study) => (study.studyId ? aiResults.runStudy(study.studyId, { actor: 'system:sync', actorId: null }) : undefined),
     onOutboxFailed: (item) =>
@@ -135,6 +135,8 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     // measurements go into the draft, the PDF and the SR; tracking into the draft and the PDF.
     measurements: { forStudy: (studyId) => measurements.forStudy(studyId) },
     tracking: { patient: (id) => tracking.patient(id) },
+    // The source series go with a signed report where the sync setting says so.
+    sourceImages: { shouldSend: (studyInstanceUid) => sync.sendsSourceImages(studyInstanceUid) },
     onSigned: (e) => notifications.notifyPatient(e.patientId, { kind: 'report-signed', title: 'A new result is ready', body: 'Your signed report is in My results.', page: 'patient', objectId: e.reportId }),
     logger: logger.child({ service: 'reports' }),
   });

@@ -28,6 +28,52 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
   const { db, logger, queueForSync, now, studyRow, reportRow, addendumRows, displayName, toReport, sectionsOf, auditRow, auditRefusal, check, tx } = ctx;
 
   /**
+   * The source series a signed report's SEG and SR reference (the finding's series and those of
+   * the measured images), queued in the signing transaction when the sync setting asks for them.
+   * An image already in the outbox is not queued twice; one whose UID is there with other
+   * content is left out and logged (the server keeps the first). Returns how many were queued.
+   */
+  const queueSourceImages = (r: ReportRow, studyInstanceUid: string, findingSeriesId: string | null, measurements: readonly ReportMeasurement[]): number => {
+    if (!queueForSync || !ctx.sourceImages) return 0;
+    let send = false;
+    try {
+      send = ctx.sourceImages.shouldSend(studyInstanceUid);
+    } catch (err) {
+      logger?.warn('reports.source-policy-failed', { reportId: r.id, err });
+    }
+    if (!send) return 0;
+    const series = new Set<string>();
+    if (findingSeriesId) series.add(findingSeriesId);
+    const seriesOf = db().prepare('SELECT series_id FROM instances WHERE id = ?');
+    for (const m of measurements) {
+      const row = seriesOf.get(m.instanceId) as { series_id: string } | undefined;
+      if (row) series.add(row.series_id);
+    }
+    if (!series.size) return 0;
+    const rows = db()
+      .prepare(
+        `SELECT i.sop_instance_uid, i.sop_class_uid, i.content_sha256, b.size, se.series_number FROM instances i JOIN series se ON se.id = i.series_id JOIN blobs b ON b.hash = i.content_sha256
+         WHERE i.series_id IN (${[...series].map(() => '?').join(',')}) AND i.sop_class_uid IS NOT NULL ORDER BY se.series_number, i.instance_number`,
+      )
+      .all(...series) as { sop_instance_uid: string; sop_class_uid: string; content_sha256: string; size: number; series_number: number | null }[];
+    let queued = 0;
+    for (const i of rows) {
+      try {
+        enqueueOutbox(db(), {
+          kind: 'image',
+          blob: { hash: i.content_sha256, size: i.size, sopInstanceUid: i.sop_instance_uid, sopClassUid: i.sop_class_uid, studyInstanceUid },
+          label: `Source image (series ${i.series_number ?? '?'})`,
+        });
+        queued++;
+      } catch (err) {
+        if (!(err instanceof WorkstationError && err.code === 'CONFLICT')) throw err;
+        logger?.warn('reports.source-image-conflict', { reportId: r.id, sopInstanceUid: i.sop_instance_uid });
+      }
+    }
+    return queued;
+  };
+
+  /**
    * The electronic signature's identity check: the signer's password (and TOTP code) again, by
    * the auth service (a wrong one counts toward lockout). A refusal is a report audit row too.
    */
@@ -224,6 +270,7 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
           enqueueOutbox(db(), { kind: 'sr', content: objects.sr, label: 'Report SR (TID 1500)' });
           if (seg) enqueueOutbox(db(), { kind: 'seg', content: seg.bytes, label: 'AI tumor segmentation (SEG)' });
         }
+        const sourceImages = queueSourceImages(r, study.study_instance_uid, report.aiDecision === 'rejected' ? null : (report.aiFinding?.seriesId ?? null), measurements);
         auditRow(actor, 'report.sign', r.id, 'success', {
           meaning: SIGNATURE_MEANINGS.sign,
           signer: signedByName,
@@ -235,6 +282,7 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
           pdfSopInstanceUid: pdfUid,
           segSopInstanceUid: seg?.sopInstanceUid ?? null,
           measurements: measurements.length,
+          sourceImagesQueued: sourceImages,
           queued: queueForSync,
         });
         logger?.info('reports.signed', { reportId: r.id, status });

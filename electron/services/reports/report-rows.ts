@@ -65,6 +65,8 @@ export interface ReportsServiceOptions {
   measurements?: ReportMeasurementSource | null;
   /** Longitudinal tumor tracking (drafts state the change; the PDF shows it, as at signing). */
   tracking?: { patient(studyId: string): Tracking } | null;
+  /** Whether signing also queues the study's source series (the sync setting; absent: never). */
+  sourceImages?: { shouldSend(studyInstanceUid: string): boolean } | null;
   /** After a report is signed (notifications hook, wired in compose.ts); must not throw. */
   onSigned?: (e: { reportId: string; studyId: string; patientId: string }) => void;
   /** Queue the signed report's DICOM objects for the hospital server (default: on). */
@@ -171,6 +173,7 @@ export interface ReportContext {
   /** The measurements and tracking of a study now, for a draft's text or a signature's context (empty when they fail). */
   contextOf(studyId: string): SignedContext;
   queueForSync: boolean;
+  sourceImages: { shouldSend(studyInstanceUid: string): boolean } | null;
   now(): string;
   studyRow(studyId: string): StudyRow;
   reportRow(reportId: string): ReportRow;
@@ -395,6 +398,7 @@ export function createReportContext(options: ReportsServiceOptions): ReportConte
     tracking: options.tracking ?? null,
     contextOf,
     queueForSync: options.queueForSync ?? true,
+    sourceImages: options.sourceImages ?? null,
     now,
     studyRow,
     reportRow,

@@ -6,13 +6,23 @@ import type { Db } from '../store';
 import { syncErrorDetails, tagString, type DicomJson, type DicomWebClient } from './dicomweb-client';
 import { dicomUids } from './dicom-uids';
 
-export interface OutboxEntry {
-  kind: OutboxKind;
-  /** The Part 10 file. Its SOP Instance, SOP Class and Study UIDs are read from it. */
-  content: Buffer;
-  /** Short label for the UI ("Tumor SEG"); never patient data. */
-  label: string;
-}
+export type OutboxEntry =
+  | {
+      kind: OutboxKind;
+      /** The Part 10 file. Its SOP Instance, SOP Class and Study UIDs are read from it. */
+      content: Buffer;
+      /** Short label for the UI ("Tumor SEG"); never patient data. */
+      label: string;
+    }
+  | {
+      /** A source image already in the blob store: the row points at it instead of copying it. */
+      kind: 'image';
+      blob: { hash: string; size: number; sopInstanceUid: string; sopClassUid: string; studyInstanceUid: string };
+      label: string;
+    };
+
+/** Reads a stored image (the DICOM service's blob store) for an outbox row that points at one. */
+export type BlobReader = (hash: string) => Buffer;
 
 interface Row {
   id: number;
@@ -32,7 +42,7 @@ interface Row {
   size: number;
 }
 
-const COLS = 'id, kind, sop_instance_uid, sop_class_uid, study_instance_uid, label, content_sha256, state, attempts, last_error, next_attempt_at, created_at, updated_at, sent_at, length(content) AS size';
+const COLS = 'id, kind, sop_instance_uid, sop_class_uid, study_instance_uid, label, content_sha256, state, attempts, last_error, next_attempt_at, created_at, updated_at, sent_at, size_bytes AS size';
 
 const toItem = (r: Row): OutboxItem => ({
   id: r.id,
@@ -55,20 +65,22 @@ const toItem = (r: Row): OutboxItem => ({
  * all. Queuing the same SOP Instance UID with the same content again is a no-op.
  */
 export function enqueueOutbox(db: Db, entry: OutboxEntry): OutboxItem {
-  const uids = dicomUids(entry.content);
+  const uids = 'blob' in entry ? entry.blob : dicomUids(entry.content);
   if (!uids.sopInstanceUid || !uids.sopClassUid || !uids.studyInstanceUid) {
     throw new WorkstationError('INVALID_INPUT', 'This result cannot be queued for the hospital server: it is not a DICOM file with SOP Instance, SOP Class and Study UIDs.');
   }
-  const sha = crypto.createHash('sha256').update(entry.content).digest('hex');
+  // A blob is named by the sha256 of its content, so a source image needs no hashing here.
+  const sha = 'blob' in entry ? entry.blob.hash : crypto.createHash('sha256').update(entry.content).digest('hex');
   const existing = db.prepare(`SELECT ${COLS} FROM sync_outbox WHERE sop_instance_uid = ?`).get(uids.sopInstanceUid) as Row | undefined;
   if (existing) {
     if (existing.content_sha256 === sha) return toItem(existing);
     throw new WorkstationError('CONFLICT', `A different result with the same SOP Instance UID is already in the outbox (item ${existing.id}); a changed result needs a new UID.`, { details: { id: existing.id } });
   }
   const now = new Date().toISOString();
+  const content = 'blob' in entry ? null : entry.content;
   const info = db
-    .prepare(`INSERT INTO sync_outbox (kind, sop_instance_uid, sop_class_uid, study_instance_uid, label, content, content_sha256, state, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)`)
-    .run(entry.kind, uids.sopInstanceUid, uids.sopClassUid, uids.studyInstanceUid, entry.label.slice(0, 120), entry.content, sha, now, now);
+    .prepare(`INSERT INTO sync_outbox (kind, sop_instance_uid, sop_class_uid, study_instance_uid, label, content, blob_hash, size_bytes, content_sha256, state, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)`)
+    .run(entry.kind, uids.sopInstanceUid, uids.sopClassUid, uids.studyInstanceUid, entry.label.slice(0, 120), content, 'blob' in entry ? entry.blob.hash : null, 'blob' in entry ? entry.blob.size : content!.length, sha, now, now);
   return toItem(db.prepare(`SELECT ${COLS} FROM sync_outbox WHERE id = ?`).get(info.lastInsertRowid) as Row);
 }
 
@@ -107,7 +119,7 @@ export interface Outbox {
   nextDueAt(): string | null;
 }
 
-export function createOutbox(db: () => Db, backoff: BackoffPolicy = DEFAULT_BACKOFF): Outbox {
+export function createOutbox(db: () => Db, backoff: BackoffPolicy = DEFAULT_BACKOFF, readBlob: BlobReader | null = null): Outbox {
   const get = (id: number): OutboxItem => {
     const r = db().prepare(`SELECT ${COLS} FROM sync_outbox WHERE id = ?`).get(id) as Row | undefined;
     if (!r) throw new WorkstationError('NOT_FOUND', `There is no outbox item ${id}.`);
@@ -152,7 +164,17 @@ export function createOutbox(db: () => Db, backoff: BackoffPolicy = DEFAULT_BACK
       if (triedBefore && (await onServer(client, row))) {
         return finish({ ...base, result: 'already-there', error: null }, () => markSent(row.id));
       }
-      const content = (db().prepare('SELECT content FROM sync_outbox WHERE id = ?').get(row.id) as { content: Buffer }).content;
+      const stored = db().prepare('SELECT content, blob_hash FROM sync_outbox WHERE id = ?').get(row.id) as { content: Buffer | null; blob_hash: string | null };
+      let content: Buffer;
+      if (stored.content) content = stored.content;
+      else {
+        if (!readBlob || !stored.blob_hash) throw new WorkstationError('INTERNAL', 'This source image cannot be read: the image store is not available to the sender.', { details: { step: 'server', httpStatus: null, transient: false } });
+        try {
+          content = readBlob(stored.blob_hash);
+        } catch (err) {
+          throw new WorkstationError('UNAVAILABLE', 'The source image is no longer in the workstation (its file is missing or damaged); it cannot be sent.', { cause: err, details: { step: 'server', httpStatus: null, transient: false } });
+        }
+      }
       const { status, response } = await client.stow([content]);
       const verdict = stowAccepted(response, row.sop_instance_uid);
       if (status === 409 || verdict !== 'ok') {

@@ -16,7 +16,7 @@ import type { Db } from '../store';
 import type { AuditLog } from '../audit';
 import type { Logger } from '../log';
 import { createDicomWebClient, insecureHttpMessage, type DicomWebClient } from './dicomweb-client';
-import { createOutbox, DEFAULT_BACKOFF, type BackoffPolicy, type Outbox, type OutboxEntry } from './outbox';
+import { createOutbox, DEFAULT_BACKOFF, type BackoffPolicy, type BlobReader, type Outbox, type OutboxEntry } from './outbox';
 import { emptyPullResult, pullStudies, type ArrivedStudy, type SyncImporter } from './pull';
 import { originOf, secretFor, type SecretStore } from './secrets';
 
@@ -37,6 +37,8 @@ export interface SyncServiceOptions {
   importer: SyncImporter | null;
   /** The hospital server's secret (createSecretStore over the data folder's vault). */
   secrets: SecretStore;
+  /** Reads a stored image for an outbox row that points at one (source images); absent: none can be sent. */
+  readBlob?: BlobReader;
   /** Called with each study that received new instances, when auto-run is on. */
   onStudyArrived?: (study: ArrivedStudy) => Promise<unknown> | void;
   /** Called when an outbox item has failed for good (no more retries); notifications hook, must not throw. */
@@ -55,6 +57,8 @@ export interface SyncService {
   status(): SyncStatus;
   /** One run: pull, then push what is due. Concurrent callers share the run in progress. */
   syncNow(actor: SyncActor): Promise<SyncRunSummary>;
+  /** Whether a signed report of this study sends its source series too (the setting, by where the study came from). */
+  sendsSourceImages(studyInstanceUid: string): boolean;
   /** Sends the due outbox items only. */
   pushNow(actor?: SyncActor): Promise<{ pushed: number; failed: number }>;
   readonly outbox: Outbox;
@@ -71,7 +75,7 @@ export interface SyncService {
 export function createSyncService(o: SyncServiceOptions): SyncService {
   const { db, audit, logger } = o;
   const secrets = o.secrets;
-  const outbox = createOutbox(db, o.backoff ?? DEFAULT_BACKOFF);
+  const outbox = createOutbox(db, o.backoff ?? DEFAULT_BACKOFF, o.readBlob ?? null);
   let running: Promise<SyncRunSummary> | null = null;
   let pushing: Promise<{ pushed: number; failed: number }> | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -371,6 +375,12 @@ export function createSyncService(o: SyncServiceOptions): SyncService {
     },
     syncNow,
     pushNow,
+    sendsSourceImages(studyInstanceUid) {
+      const s = readSettings();
+      // Pulled: any instance of the study came from the server (the pull's own record).
+      const pulled = !!db().prepare('SELECT 1 FROM sync_pulled_instances WHERE study_instance_uid = ? LIMIT 1').get(studyInstanceUid);
+      return pulled ? s.sendSourceImages.pulledStudies : s.sendSourceImages.localStudies;
+    },
     outbox,
     enqueue(entry) {
       const item = outbox.enqueue(entry);

@@ -104,6 +104,17 @@ export function ServerSettings() {
         <label htmlFor="srv-station">Station name (or the modality's AE title written there)</label>
         <input id="srv-station" value={f.stationName ?? ''} onChange={(e) => setS({ ...s, filters: { ...f, stationName: e.target.value || null } })} />
       </fieldset>
+      <fieldset style={{ border: '1px solid var(--line)', marginTop: 12 }}>
+        <legend>Send the source images with a signed report (so the SEG and SR references resolve on the server)</legend>
+        <label style={{ display: 'flex', gap: 8, alignItems: 'center' }}>
+          <input type="checkbox" checked={s.sendSourceImages.localStudies} onChange={(e) => setS({ ...s, sendSourceImages: { ...s.sendSourceImages, localStudies: e.target.checked } })} />
+          For studies imported on this workstation (the server does not have them)
+        </label>
+        <label style={{ display: 'flex', gap: 8, alignItems: 'center' }}>
+          <input type="checkbox" checked={s.sendSourceImages.pulledStudies} onChange={(e) => setS({ ...s, sendSourceImages: { ...s.sendSourceImages, pulledStudies: e.target.checked } })} />
+          For studies pulled from the server (it has them already)
+        </label>
+      </fieldset>
       <label style={{ display: 'flex', gap: 8, alignItems: 'center' }}>
         <input type="checkbox" checked={s.autoRunModel} onChange={(e) => setS({ ...s, autoRunModel: e.target.checked })} />
         Run the AI model on each study that arrives

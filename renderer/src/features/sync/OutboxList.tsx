@@ -4,7 +4,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { OutboxItem } from '@contract/index';
 import { api } from '../../api/client';
 
-const KIND_LABELS: Record<OutboxItem['kind'], string> = { seg: 'Segmentation', sr: 'Structured report', pdf: 'Report PDF', other: 'Other' };
+const KIND_LABELS: Record<OutboxItem['kind'], string> = { seg: 'Segmentation', sr: 'Structured report', pdf: 'Report PDF', image: 'Source image', other: 'Other' };
 
 export function OutboxList({ canManage, refreshKey = 0 }: { canManage: boolean; refreshKey?: number }) {
   const [items, setItems] = useState<OutboxItem[]>([]);
