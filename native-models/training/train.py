@@ -200,10 +200,15 @@ def synthetic_standin(args):
     return D
 
 
-def epoch_plan(D, n_samples, rng):
+def epoch_plan(D, n_samples, rng, masked_figshare=False):
     """Indices of the real training images for one epoch: classes equal, sources within a class by
-    SOURCE_SHARES, sequences within tcga-lgg equal; uniform within a cell (with replacement)."""
+    SOURCE_SHARES, sequences within tcga-lgg equal; uniform within a cell (with replacement).
+    masked_figshare: draw figshare tumors only from brain-tumor-seg (the slices with masks; the
+    Kaggle copies are the same slices re-encoded), for more mask supervision."""
     tr = np.nonzero(D["split"] == "train")[0]
+    if masked_figshare:
+        keep = ~((D["src"][tr] == "figshare") & ~D["hasmask"][tr])
+        tr = tr[keep]
     labels, src, seq = D["labels"][tr], D["src"][tr], D["seq"][tr]
     per_class = n_samples / 4
     out = []
@@ -230,6 +235,10 @@ def train(args, D, log, ckpt_path):
     dev = pick_device(args.device)
     gen = torch.Generator().manual_seed(args.seed)
     model = TumorNet(args.width).to(dev).to(memory_format=torch.channels_last)
+    if args.init:
+        ck0 = torch.load(args.init, map_location="cpu")
+        model.load_state_dict(ck0["state"])
+        log(f"initialised from {args.init} (epoch {ck0['epoch']}, sel score {ck0['sel_score']:.4f})")
     X, Mk, HM, Y = D["x"], D["m"], D["hasmask"], D["labels"]
     syn = D["syn"]["train"]
     n_other = max(8, int(round(args.samples_per_epoch * OTHER_SHARE)))
@@ -243,7 +252,7 @@ def train(args, D, log, ckpt_path):
     if args.smoke:
         steps_per_epoch = 1
     plan = dict(epochs=args.epochs, total=steps_per_epoch * args.epochs)
-    warm = min(steps_per_epoch, plan["total"] // 10 + 1)
+    warm = 1 if args.init else min(steps_per_epoch, plan["total"] // 10 + 1)
 
     def lr_factor(s):
         t = plan["total"]
@@ -258,7 +267,7 @@ def train(args, D, log, ckpt_path):
     while ep < plan["epochs"]:
         model.train()
         t0 = time.time()
-        real = epoch_plan(D, n_real, rng)
+        real = epoch_plan(D, n_real, rng, masked_figshare=args.masked_figshare)
         n_photo = n_other // 2 if D["pics"] else 0
         photos = random_crops(D["pics"], n_photo, args.seed * 100 + ep, args.size) if n_photo else None
         syn_idx = rng.choice(len(syn), n_other - n_photo, replace=False)
@@ -357,6 +366,9 @@ def main(argv=None):
     ap.add_argument("--mask-weight", type=float, default=1.0)
     ap.add_argument("--aug-strength", type=float, default=1.0, help="probability scale of the contrast augmentations")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--init", default=None, help="start from this checkpoint (a second, fine-tuning stage)")
+    ap.add_argument("--init-note", default=None, help="how the --init checkpoint was made (recorded in the card)")
+    ap.add_argument("--masked-figshare", action="store_true", help="figshare tumors only from the slices with masks")
     ap.add_argument("--device", default="auto", help="auto (CUDA when found, else CPU), cpu or cuda")
     ap.add_argument("--max-minutes", type=float, default=150, help="training time budget in minutes; re-plans the number of epochs (<= --epochs) so the LR schedule ends in time (0 = none)")
     ap.add_argument("--exclude-source", default=None, help=f"leave this source out ({', '.join(SOURCES)}); writes work/loso-SOURCE.json, no export")
@@ -401,6 +413,10 @@ def main(argv=None):
         tinfo = train(args, D, log, ckpt)
         tinfo["command"] = "/usr/bin/python3 native-models/training/train.py " + " ".join(argv if argv is not None else sys.argv[1:])
         tinfo["args"] = vars(args)
+        if args.init:
+            ck0 = torch.load(args.init, map_location="cpu")
+            tinfo["init"] = dict(checkpoint=os.path.basename(args.init), epoch=ck0["epoch"],
+                                 sel_score=ck0["sel_score"], note=args.init_note)
         with open(train_info_path, "w") as f:
             json.dump(tinfo, f, indent=1)
     if args.exclude_source:
