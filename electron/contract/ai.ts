@@ -238,3 +238,46 @@ export function summariseFinding(f: { label: string; confidence: number; slices:
   if (analysed > 0 && analysedCounts) parts.push(`${notRecognised > 0 ? `${analysed} analysed` : 'by class'}: ${analysedCounts}`);
   return { headline, detail: parts.join('; '), notRecognised, analysed, mostlyUnanalysed };
 }
+
+/** What a model card claims about itself, as the AI panel, the report and the PDF state it. */
+export interface ModelClaims {
+  /** The figure that best predicts a new site's data (e.g. leave-one-source-out), with its n. */
+  headline?: { figure: string; accuracy: number; n: number; description?: string } | undefined;
+  /** Sequence codes the model was validated on ('t1', 't1ce', 't2', 'flair', ...). */
+  validatedSequences?: string[] | undefined;
+}
+
+/** A series' MR sequence as the DICOM index guesses it (SeriesSummary.sequence). */
+export interface SeriesSequenceGuess {
+  code: string;
+  name: string;
+  basis: string;
+}
+
+const SEQUENCE_WORDS: Record<string, string> = { t1: 'T1', t1ce: 'T1 post-contrast', t2: 'T2', flair: 'FLAIR', dwi: 'diffusion', swi: 'T2*/SWI' };
+
+/** "T1, T1 post-contrast and FLAIR" from a card's validated_sequences. */
+export function sequenceList(codes: readonly string[]): string {
+  const words = codes.map((c) => SEQUENCE_WORDS[c] ?? c);
+  return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+}
+
+/**
+ * What to say when a series' sequence is outside what the model was validated on (null when it is
+ * inside, or the card states nothing to compare with).
+ */
+export function sequenceWarning(sequence: SeriesSequenceGuess | null | undefined, validated: readonly string[] | null | undefined): string | null {
+  if (!validated || validated.length === 0 || !sequence) return null;
+  if (validated.includes(sequence.code)) return null;
+  const list = sequenceList(validated);
+  if (sequence.code === 'unknown') {
+    return `The header of this series does not say which MR sequence it is. The model was validated on ${list} only: check the sequence before relying on this result.`;
+  }
+  return `This series looks like ${sequence.name} (from ${sequence.basis}). The model was validated on ${list} only: on ${sequence.name} its result may be wrong, including "No tumor" for a tumor.`;
+}
+
+/** "Expected accuracy on a new site: 81.2% (leave-one-source-out, n = 2,431)", or null without a headline. */
+export function headlineText(h: ModelClaims['headline']): string | null {
+  if (!h) return null;
+  return `Expected accuracy on a new site: ${(h.accuracy * 100).toFixed(1)}% (${h.figure}, n = ${h.n.toLocaleString('en-US')})`;
+}

@@ -83,6 +83,20 @@ export const reportAiFindingSchema = z.object({
   where: z.string().nullable().optional(),
   /** Slices the model did not recognise; absent in findings stored before. */
   notRecognised: z.number().int().optional(),
+  /**
+   * What the model's card claimed when the finding was taken, and the series' sequence against it:
+   * the report and its PDF state the figure that predicts a new site and warn outside the validated
+   * sequences. Absent in findings stored before; null when the card states neither.
+   */
+  evidence: z
+    .object({
+      headline: z.object({ figure: z.string(), accuracy: z.number().min(0).max(1), n: z.number().int() }).nullable(),
+      validatedSequences: z.array(z.string()),
+      sequence: z.object({ code: z.string(), name: z.string(), basis: z.string() }).nullable(),
+      warning: z.string().nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 export type ReportAiFinding = z.infer<typeof reportAiFindingSchema>;
 

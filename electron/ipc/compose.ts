@@ -129,6 +129,8 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     identity: auth,
     ai: aiResults,
     images: { study: (studyId) => dicom.index.get(studyId), geometry: (instanceId) => dicom.imageGeometry(instanceId) },
+    // The card's figure for a new site and its validated sequences go with the finding into the draft and the PDF.
+    modelClaims: (modelId) => inference.modelClaims(modelId),
     // The hospital (a setting): the SR's verifying organization and the PDF's letterhead.
     institution: () => settings.get().institutionName || null,
     // Declared below; only called once a report is opened or signed. The radiologist's

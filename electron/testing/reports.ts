@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { PNG } from 'pngjs';
-import type { Role } from '../contract';
+import type { ModelClaims, Role } from '../contract';
 import { createAuditLog, type AuditLog } from '../services/audit';
 import { createAuthService, hashPassword, type AuthService } from '../services/auth';
 import { createSettingsService } from '../services/settings';
@@ -105,7 +105,7 @@ export function solidPng(width = 96, height = 96, rgb: [number, number, number] 
  * `withTracking`: the reports service gets the measurements and tracking services, as compose.ts
  * wires them. `measurementSource`: measurements handed in as given (the SR conformance test).
  */
-export async function createReportsFixture(options: { dataDir?: string; seed?: boolean; extraStudies?: number; withTracking?: boolean; measurementSource?: MeasurementSource } = {}): Promise<ReportsFixture> {
+export async function createReportsFixture(options: { dataDir?: string; seed?: boolean; extraStudies?: number; withTracking?: boolean; measurementSource?: MeasurementSource; modelClaims?: (modelId: string) => ModelClaims | null } = {}): Promise<ReportsFixture> {
   const dir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tp-reports-'));
   const store = await createStore({ dataFolder: dir, keySource: 'passphrase', passphrase: PASS });
   if (!store.isOpen()) throw new Error(`store did not open: ${store.status().problem}`);
@@ -134,6 +134,7 @@ export async function createReportsFixture(options: { dataDir?: string; seed?: b
     institution: 'Test Hospital',
     ...(options.withTracking ? { measurements, tracking } : {}),
     ...(options.measurementSource ? { measurements: options.measurementSource } : {}),
+    ...(options.modelClaims ? { modelClaims: options.modelClaims } : {}),
   });
   const actors = {} as Record<Role, Actor>;
   let studyId = '';

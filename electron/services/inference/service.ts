@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkstationError, type ImageResult, type InferenceStatus, type ModelSummary, type RuntimeChoice, type RuntimeInfo, type RuntimeName, type RuntimePreference } from '../../contract';
+import { WorkstationError, type ImageResult, type InferenceStatus, type ModelClaims, type ModelSummary, type RuntimeChoice, type RuntimeInfo, type RuntimeName, type RuntimePreference } from '../../contract';
 import type { WorkstationConfig } from '../config';
 import type { Logger } from '../log';
 import type { EngineName } from './adapters';
@@ -70,6 +70,8 @@ export interface InferenceService {
   gpu(): { found: boolean; detail: string };
   status(): InferenceStatus;
   listModels(): Promise<ModelSummary[]>;
+  /** What an installed model's card claims (headline figure, validated sequences); null when not installed. Read once per card file. */
+  modelClaims(modelId: string): ModelClaims | null;
   /** Reads, verifies (sha256) and caches a model; refuses a mismatch. */
   loadModel(modelId?: string): Promise<LoadedModel>;
   /** Starts the workers for a model and runtime ahead of the first request. */
@@ -112,6 +114,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   const defaultBatch = options.defaultBatchSize ?? 8;
   const models = new Map<string, Promise<LoadedModel>>();
   const pools = new Map<string, { pool: WorkerPool; modelId: string; engine: EngineName }>();
+  const claimsCache = new Map<string, { mtimeMs: number; size: number; claims: ModelClaims | null }>();
   let closed = false;
 
   function modelDirs(): string[] {
@@ -286,6 +289,31 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         loaded: [...pools.values()].map((e) => ({ modelId: e.modelId, runtime: e.engine, workers: e.pool.size })),
         busy: [...pools.values()].some((e) => e.pool.busy),
       };
+    },
+    modelClaims(modelId: string): ModelClaims | null {
+      let dir: string;
+      try {
+        dir = modelDir(modelId);
+      } catch {
+        return null;
+      }
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(path.join(dir, 'model-card.json'));
+      } catch {
+        return null;
+      }
+      const hit = claimsCache.get(modelId);
+      if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.claims;
+      let claims: ModelClaims | null = null;
+      try {
+        const c = cardClaims(readCardJson(dir));
+        claims = { ...(c.headline ? { headline: c.headline } : {}), ...(c.validatedSequences ? { validatedSequences: c.validatedSequences } : {}) };
+      } catch {
+        claims = null;
+      }
+      claimsCache.set(modelId, { mtimeMs: st.mtimeMs, size: st.size, claims });
+      return claims;
     },
     async listModels() {
       const out: ModelSummary[] = [];

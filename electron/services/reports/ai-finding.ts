@@ -2,7 +2,7 @@
 // from, as a radiologist states it: class and calibrated probability, the side and front-back
 // position from Image Orientation (Patient), the size in mm (largest diameter and perpendicular,
 // from Pixel Spacing), the series and image of the key slice, the area and the volume.
-import { NOT_RECOGNISED_LABEL, aiLabelText, decodeMaskRuns, type AiMask, type AiStudyResult, type ReportAiFinding } from '../../contract';
+import { NOT_RECOGNISED_LABEL, aiLabelText, decodeMaskRuns, sequenceWarning, type AiMask, type AiStudyResult, type ModelClaims, type ReportAiFinding, type SeriesSequenceGuess } from '../../contract';
 import { whereText } from '../measurements';
 import type { Db } from '../store';
 import { maskDiameters, maskPosition, slicePosition, stackVolume } from '../tracking';
@@ -50,8 +50,31 @@ export function describeLocation(mask: Uint8Array, width: number, height: number
   return p.frontBack ? `${side}, ${p.frontBack}` : side;
 }
 
+/** What a finding's evidence is read from: the model's card and the DICOM index's sequence guess. */
+export interface FindingEvidenceSource {
+  /** The card's claims of an installed model (null: not installed, or states nothing). */
+  modelClaims?: ((modelId: string) => ModelClaims | null) | undefined;
+  /** The sequence of a series of this study, as the DICOM index guesses it. */
+  sequenceOf?: ((seriesId: string) => SeriesSequenceGuess | null) | undefined;
+}
+
+/** The card's figure for a new site and its validated sequences, with the series' sequence against them. */
+export function findingEvidence(modelId: string, seriesId: string, src: FindingEvidenceSource): ReportAiFinding['evidence'] {
+  const claims = src.modelClaims?.(modelId) ?? null;
+  const sequence = src.sequenceOf?.(seriesId) ?? null;
+  const validated = claims?.validatedSequences ?? [];
+  if (!claims?.headline && validated.length === 0) return null;
+  const h = claims?.headline;
+  return {
+    headline: h ? { figure: h.figure, accuracy: h.accuracy, n: h.n } : null,
+    validatedSequences: [...validated],
+    sequence: sequence ? { code: sequence.code, name: sequence.name, basis: sequence.basis } : null,
+    warning: sequenceWarning(sequence, validated),
+  };
+}
+
 /** The finding to fill a report from, or null when the study has no finished AI result. */
-export function aiFindingFor(ai: AiSource | null, db: Db, studyId: string): ReportAiFinding | null {
+export function aiFindingFor(ai: AiSource | null, db: Db, studyId: string, evidence: FindingEvidenceSource = {}): ReportAiFinding | null {
   if (!ai) return null;
   const result = ai.studyResult(studyId);
   if (result.status !== 'done' || !result.finding || !result.model) return null;
@@ -114,5 +137,6 @@ export function aiFindingFor(ai: AiSource | null, db: Db, studyId: string): Repo
     sizeMm,
     where,
     notRecognised: (f.counts[NOT_RECOGNISED_LABEL] ?? 0) + (f.counts.other ?? 0),
+    evidence: findingEvidence(result.model.id, f.seriesId, evidence),
   };
 }

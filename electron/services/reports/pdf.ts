@@ -1,7 +1,7 @@
 // The PDF of a signed report, made with pdf-lib: patient and study, the template's sections,
 // key images, the AI disclosure, the signature block with the content hash, and addenda.
 import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
-import { AI_NOTICE, REPORT_SECTIONS, REPORT_SECTION_LABELS, WorkstationError, aiLabelText, formatAreaMm2, formatStudyDate, formatVolumeMm3, type Report, type Tracking } from '../../contract';
+import { AI_NOTICE, REPORT_SECTIONS, REPORT_SECTION_LABELS, WorkstationError, aiLabelText, formatAreaMm2, formatStudyDate, formatVolumeMm3, headlineText, sequenceList, type Report, type Tracking } from '../../contract';
 import { formatDicomDate, fmtPercent } from './template';
 import type { SignedContext } from './report-rows';
 
@@ -229,6 +229,12 @@ export async function renderReportPdf(input: PdfInput): Promise<Buffer> {
   if (f) {
     const decision = report.aiDecision === 'rejected' ? `The radiologist rejected the AI finding. Reason: ${report.rejectReason ?? ''}` : 'The radiologist reviewed the AI finding before signing.';
     w.text(`This report was prepared with the help of an AI model (${f.modelId} ${f.modelVersion}, runtime ${f.runtime}), which suggested: ${f.labelText}, calibrated probability ${fmtPercent(f.probability)}. ${decision}`, { size: 9 });
+    const ev = f.evidence;
+    if (ev) {
+      const parts = [headlineText(ev.headline ?? undefined), ev.validatedSequences.length ? `Validated on ${sequenceList(ev.validatedSequences)} only.` : null].filter(Boolean);
+      if (parts.length) w.text(parts.join('. ').replace(/\.\./g, '.'), { size: 9 });
+      if (ev.warning) w.text(`Sequence warning: ${ev.warning}`, { size: 9, bold: true });
+    }
   } else {
     w.text('No AI result was used for this report.', { size: 9 });
   }

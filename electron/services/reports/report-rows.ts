@@ -5,6 +5,7 @@ import {
   WorkstationError,
   type AiStudyStatus,
   type KeyImage,
+  type ModelClaims,
   type Report,
   type ReportAiFinding,
   type ReportSections,
@@ -63,6 +64,8 @@ export interface ReportsServiceOptions {
   institution?: string | (() => string | null);
   /** The radiologist's stored measurements (drafts list them; the PDF and the SR carry them); null: none. */
   measurements?: ReportMeasurementSource | null;
+  /** An installed model's card claims (headline figure, validated sequences), stated with the finding. */
+  modelClaims?: ((modelId: string) => ModelClaims | null) | null;
   /** Longitudinal tumor tracking (drafts state the change; the PDF shows it, as at signing). */
   tracking?: { patient(studyId: string): Tracking } | null;
   /** Whether signing also queues the study's source series (the sync setting; absent: never). */
@@ -333,7 +336,13 @@ export function createReportContext(options: ReportsServiceOptions): ReportConte
 
   const measurementOf = (studyId: string): { finding: ReportAiFinding | null } => {
     try {
-      return { finding: aiFindingFor(ai, db(), studyId) };
+      const images = options.images ?? null;
+      return {
+        finding: aiFindingFor(ai, db(), studyId, {
+          modelClaims: options.modelClaims ?? undefined,
+          sequenceOf: images ? (seriesId) => images.study(studyId).series.find((x) => x.seriesId === seriesId)?.sequence ?? null : undefined,
+        }),
+      };
     } catch (err) {
       logger?.warn('reports.ai-finding-failed', { studyId, err });
       return { finding: null };

@@ -2,7 +2,7 @@
 // marked until accepted or edited), autosave, internal notes, key images, accept / reject / sign
 // with keyboard shortcuts, and, once signed, a locked view with addenda and PDF export.
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { AI_NOTICE, REPORT_SECTIONS, formatProbability, REPORT_SECTION_LABELS, type Measurement, type Tracking, type Report, type ReportSectionKey } from '@contract/index';
+import { AI_NOTICE, REPORT_SECTIONS, formatProbability, headlineText, sequenceList, REPORT_SECTION_LABELS, type Measurement, type Tracking, type Report, type ReportSectionKey } from '@contract/index';
 import { api } from '../../api/client';
 import { useSession } from '../../app/session';
 import { useAutosave } from './autosave';
@@ -152,6 +152,15 @@ export function ReportEditor({ studyId, onClose }: { studyId: string; onClose: (
           AI finding: <strong>{report.aiFinding.labelText}</strong>, calibrated probability {formatProbability(report.aiFinding.probability)}
           {report.aiFinding.location ? `, ${report.aiFinding.location}` : ''} · model {report.aiFinding.modelId} {report.aiFinding.modelVersion} · decision: {report.aiDecision}
           {report.rejectReason ? ` (${report.rejectReason})` : ''}. {AI_NOTICE}
+          {report.aiFinding.evidence ? (
+            <span className="ai-evidence" data-testid="report-ai-evidence">
+              {' '}
+              {[headlineText(report.aiFinding.evidence.headline ?? undefined), report.aiFinding.evidence.validatedSequences.length ? `Validated on ${sequenceList(report.aiFinding.evidence.validatedSequences)} only.` : null].filter(Boolean).join('. ')}
+            </span>
+          ) : null}
+          {report.aiFinding.evidence?.warning ? (
+            <strong className="warning-block" role="note" data-testid="report-sequence-warning">{report.aiFinding.evidence.warning}</strong>
+          ) : null}
         </div>
       ) : null}
       {error ? <p className="error" role="alert">{error}</p> : null}

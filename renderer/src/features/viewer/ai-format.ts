@@ -1,6 +1,6 @@
 // Wording of AI results shared by the viewer panel and the worklist column: the contract's words
 // for labels and its percentages that never round up to 100.
-import { aiLabelText, formatProbability, type ModelSummary, type SeriesSummary } from '@contract/index';
+import { aiLabelText, formatProbability, sequenceList, sequenceWarning as contractSequenceWarning, type ModelSummary, type SeriesSummary } from '@contract/index';
 
 export const labelText = aiLabelText;
 export const percent = (p: number): string => formatProbability(p, 1);
@@ -20,25 +20,12 @@ export function validatedAccuracy(model: ModelSummary | undefined): { accuracy: 
   return { accuracy: acc, n: typeof v?.n === 'number' ? v.n : null, kind: 'held-out validation, same sources as training' };
 }
 
-const SEQUENCE_WORDS: Record<string, string> = { t1: 'T1', t1ce: 'T1 post-contrast', t2: 'T2', flair: 'FLAIR', dwi: 'diffusion', swi: 'T2*/SWI' };
-
-/** "T1, T1 post-contrast and FLAIR" from a card's validated_sequences. */
-export function sequenceList(codes: readonly string[]): string {
-  const words = codes.map((c) => SEQUENCE_WORDS[c] ?? c);
-  return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
-}
+export { sequenceList };
 
 /**
  * What to say when a series' sequence is outside what the model was validated on (null when it is
  * inside, or the card states nothing to compare with).
  */
 export function sequenceWarning(sequence: SeriesSummary['sequence'] | undefined, model: ModelSummary | undefined): string | null {
-  const validated = model?.validatedSequences;
-  if (!validated || validated.length === 0 || !sequence) return null;
-  if (validated.includes(sequence.code)) return null;
-  const list = sequenceList(validated);
-  if (sequence.code === 'unknown') {
-    return `The header of this series does not say which MR sequence it is. The model was validated on ${list} only: check the sequence before relying on this result.`;
-  }
-  return `This series looks like ${sequence.name} (from ${sequence.basis}). The model was validated on ${list} only: on ${sequence.name} its result may be wrong, including "No tumor" for a tumor.`;
+  return contractSequenceWarning(sequence, model?.validatedSequences);
 }
