@@ -107,7 +107,9 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     // Optional auto-run of the model on each study that arrives (a setting; off by default).
     onStudyArrived: (study) => (study.studyId ? aiResults.runStudy(study.studyId, { actor: 'system:sync', actorId: null }) : undefined),
     onOutboxFailed: (item) =>
-      notifications.notifyRole('admin', { kind: 'outbox-failed', title: 'A result could not be sent to the hospital server', body: 'Open Administration, Hospital server, to retry or cancel it.', page: 'admin', objectId: String(item.id) }),
+      // One unread notice per admin, however many items the server refused (a signing queues the
+      // PDF, SR, SEG and the source series); it points at the first, the outbox lists them all.
+      notifications.notifyRole('admin', { kind: 'outbox-failed', title: 'Results could not be sent to the hospital server', body: 'The hospital server refused one or more results. Open Administration, Hospital server, to retry or cancel them.', page: 'admin', objectId: String(item.id), oneUnread: true }),
   });
 
   // Stored AI results: study runs read frames from the DICOM service and score them with the model.

@@ -12,6 +12,11 @@ export interface NewNotification {
   body?: string;
   page?: string | null;
   objectId?: string | null;
+  /**
+   * A recipient who still has an unread notification of this kind gets no second one (one
+   * signing can queue dozens of outbox items; a refusing server would otherwise fill the bell).
+   */
+  oneUnread?: boolean;
 }
 
 export interface NotificationsServiceOptions {
@@ -94,9 +99,11 @@ export function createNotificationsService(options: NotificationsServiceOptions)
       const conn = db();
       const created: { userId: string; id: string }[] = [];
       const insert = conn.prepare('INSERT INTO notifications (id, user_id, kind, title, body, page, object_id, created_at, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)');
+      const hasUnread = conn.prepare('SELECT 1 FROM notifications WHERE user_id = ? AND kind = ? AND read_at IS NULL LIMIT 1');
       conn.transaction(() => {
         const at = now();
         for (const userId of unique) {
+          if (n.oneUnread && hasUnread.get(userId, n.kind)) continue;
           const id = crypto.randomUUID();
           insert.run(id, userId, n.kind, title, body, n.page ?? null, n.objectId ?? null, at);
           created.push({ userId, id });
