@@ -289,12 +289,14 @@ export function registerFederation(program: Command): void {
     .option('--overall-margin <x>', "the gate's overall margin for these rounds (default 0.01; 1 turns the check off)", num)
     .option('--class-margin <x>', "the gate's per-class margin for these rounds (default 0.03; 1 turns the check off)", num)
     .option('--gate-off', 'the gate reports but approves every candidate (to follow the plain FedAvg trajectory)')
+    .option('--limit <n>', 'at most this many images per site and in the reference set (a seeded subsample, for quick runs; default: all)', num)
     .option('--work <dir>', 'keep the site and coordinator data folders here (default: a temporary folder, removed)')
     .option('--json <file>', 'write the report as JSON')
-    .action(async (opts: { sites: number; rounds: number; rule: string; alpha: number; seed: number; datasets: string; models?: string; model: string; siteData: string; sources?: string; epochs: number; lr: number; fedprox: number; dpNoise?: string; overallMargin?: number; classMargin?: number; gateOff?: boolean; work?: string; json?: string }) => {
+    .action(async (opts: { sites: number; rounds: number; rule: string; alpha: number; seed: number; datasets: string; models?: string; model: string; siteData: string; sources?: string; epochs: number; lr: number; fedprox: number; dpNoise?: string; overallMargin?: number; classMargin?: number; gateOff?: boolean; limit?: number; work?: string; json?: string }) => {
       if (!(AGGREGATION_RULE_NAMES as readonly string[]).includes(opts.rule)) throw new WorkstationError('INVALID_INPUT', `--rule is one of ${AGGREGATION_RULE_NAMES.join(', ')}.`);
       if (!Number.isInteger(opts.sites) || opts.sites < 1 || opts.sites > 32) throw new WorkstationError('INVALID_INPUT', '--sites is 1 to 32.');
       if (!Number.isInteger(opts.rounds) || opts.rounds < 1 || opts.rounds > 100) throw new WorkstationError('INVALID_INPUT', '--rounds is 1 to 100.');
+      if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 1)) throw new WorkstationError('INVALID_INPUT', '--limit is a whole number of images, 1 or more.');
       const sources = opts.sources ? opts.sources.split(',').map((s) => s.trim()) : null;
       if (sources?.some((s) => !(SOURCE_NAMES as readonly string[]).includes(s))) throw new WorkstationError('INVALID_INPUT', `--sources takes ${SOURCE_NAMES.join(', ')}.`);
       const modelsFolder = opts.models ? path.resolve(opts.models) : configFrom({}).modelsFolder;
@@ -316,6 +318,7 @@ export function registerFederation(program: Command): void {
         learningRate: opts.lr,
         fedproxMu: opts.fedprox,
         dpNoise: opts.dpNoise ? num(opts.dpNoise) : null,
+        limit: opts.limit ?? null,
         gate: { overallMargin: opts.overallMargin ?? null, classMargin: opts.classMargin ?? null, off: !!opts.gateOff },
         log: (l) => process.stderr.write(l + '\n'),
       });
