@@ -1,5 +1,6 @@
 // The encrypted blob store: round trip, content addressing, tamper detection, and a full disk
-// (a real 1 MiB tmpfs when this runs as root, else an injected ENOSPC) leaving nothing behind.
+// (a real 1 MiB tmpfs when this runs as root, else an injected ENOSPC) leaving nothing behind;
+// the import's staged writes (encrypted in chunks, made durable later) in the same format.
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -7,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkstationError } from '../../contract';
-import { blobPath, createBlobStore } from './blob-store';
+import { blobPath, createBlobStore, makeDurable, sha256Hex, stageBlobFile } from './blob-store';
 
 const dirs: string[] = [];
 const tmp = (): string => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-blobs-')); dirs.push(d); return d; };
@@ -89,5 +90,48 @@ describe('blob store', () => {
     } finally {
       if (mounted) execFileSync('umount', [folder]);
     }
+  });
+
+  it('a staged blob is written in the store format, and appears under its name only once durable', async () => {
+    const folder = tmp();
+    const store = createBlobStore({ folder, kek: () => kek });
+    for (const size of [1000, 9 * 1024 * 1024 + 17]) { // one write, and the chunked path
+      const bytes = crypto.randomBytes(size);
+      const hash = sha256Hex(bytes);
+      const staged = stageBlobFile(folder, kek, hash, bytes);
+      expect(staged.tmp).not.toBeNull();
+      expect(fs.existsSync(staged.tmp!)).toBe(true);
+      expect(store.has(hash)).toBe(false);
+      await makeDurable(folder, staged);
+      expect(fs.existsSync(staged.tmp!)).toBe(false);
+      expect(Buffer.compare(store.get(hash), bytes)).toBe(0);
+      // A second stage of the same content writes nothing.
+      const again = stageBlobFile(folder, kek, hash, bytes);
+      expect(again.tmp).toBeNull();
+      await makeDurable(folder, again);
+    }
+    expect(listAll(folder).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // The blob folder removed behind the thread's back (a restore) is made again.
+    fs.rmSync(folder, { recursive: true, force: true });
+    const bytes = Buffer.from('after the folder went away');
+    const s2 = stageBlobFile(folder, kek, sha256Hex(bytes), bytes);
+    await makeDurable(folder, s2);
+    expect(store.get(sha256Hex(bytes)).toString()).toBe('after the folder went away');
+  });
+
+  it('a full disk while staging gives the disk-full error and leaves no temp file', () => {
+    const folder = tmp();
+    const big = crypto.randomBytes(6 * 1024 * 1024);
+    let written = 0;
+    const io = { write: (fd: number, data: Uint8Array, offset: number, length: number): number => {
+      if (written + length > 5 * 1024 * 1024) { const e = new Error('ENOSPC: no space left on device') as NodeJS.ErrnoException; e.code = 'ENOSPC'; throw e; }
+      written += length;
+      return fs.writeSync(fd, data, offset, length);
+    } };
+    let err: unknown;
+    try { stageBlobFile(folder, kek, sha256Hex(big), big, io); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(WorkstationError);
+    expect((err as WorkstationError).details?.reason).toBe('disk-full');
+    expect(listAll(folder)).toEqual([]);
   });
 });

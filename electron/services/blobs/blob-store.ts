@@ -111,10 +111,137 @@ export function writeBlobFile(folder: string, hash: string, encrypted: Uint8Arra
       try { fs.closeSync(fd); } catch { /* already failing */ }
     }
     try { fs.rmSync(tmp, { force: true }); } catch { /* best effort: the sweep removes it later */ }
-    const code = (err as { code?: string }).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw diskFull(folder, err);
-    if (err instanceof WorkstationError) throw err;
-    throw new WorkstationError('UNAVAILABLE', `An image could not be written to the data folder (${folder}). Check that the folder is writable.`, { cause: err });
+    throw writeError(folder, err);
+  }
+}
+
+/**
+ * A blob encrypted into a temp file beside its final name but not yet durable. The import
+ * workers stage a file (the CPU work), go on with the next one, and make the staged ones durable
+ * meanwhile on the I/O threads (makeDurable), many at once, so concurrent fsyncs share the file
+ * system's journal commits instead of paying two each in turn. `tmp` is null when the blob was
+ * already there. `fd` is the temp file, still open: makeDurable must run in the same thread
+ * (Node closes the descriptors a worker opened when the worker exits).
+ */
+export interface StagedBlob {
+  hash: string;
+  tmp: string | null;
+  fd: number | null;
+  final: string;
+  dir: string;
+}
+
+const STAGE_CHUNK = 4 * 1024 * 1024;
+/** Folders this thread has made or seen (a mkdir per file costs more than the write of a small one). */
+const knownDirs = new Set<string>();
+
+/**
+ * Encrypts `plaintext` (whose sha256 is `hash`) into a temp file, in chunks, so no second copy of
+ * a large file is ever held: MAGIC | IV | ciphertext | tag, the same layout as encryptBlob. The
+ * file is left open and not synced (makeDurable does both).
+ */
+export function stageBlobFile(folder: string, kek: Buffer, hash: string, plaintext: Uint8Array, io: BlobIo = realIo): StagedBlob {
+  const final = blobPath(folder, hash);
+  const dir = path.dirname(final);
+  if (fs.existsSync(final)) return { hash, tmp: null, fd: null, final, dir };
+  const tmp = path.join(dir, `.${hash}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  let fd: number | null = null;
+  const writeAll = (data: Uint8Array): void => {
+    let off = 0;
+    while (off < data.length) off += io.write(fd!, data, off, data.length - off);
+  };
+  try {
+    if (!knownDirs.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      knownDirs.add(dir);
+    }
+    try {
+      fd = fs.openSync(tmp, 'wx', 0o600);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+      // The folder went away since this thread saw it (a restore, a cleanup): make it again.
+      knownDirs.delete(dir);
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      knownDirs.add(dir);
+      fd = fs.openSync(tmp, 'wx', 0o600);
+    }
+    const iv = crypto.randomBytes(IV_BYTES);
+    const cipher = crypto.createCipheriv('aes-256-gcm', blobKey(kek, hash), iv);
+    cipher.setAAD(aad(hash));
+    if (plaintext.length <= STAGE_CHUNK) {
+      // One write for a small file.
+      const body = cipher.update(plaintext);
+      cipher.final();
+      writeAll(Buffer.concat([BLOB_MAGIC, iv, body, cipher.getAuthTag()]));
+    } else {
+      writeAll(Buffer.concat([BLOB_MAGIC, iv]));
+      for (let off = 0; off < plaintext.length; off += STAGE_CHUNK) writeAll(cipher.update(plaintext.subarray(off, off + STAGE_CHUNK)));
+      writeAll(Buffer.concat([cipher.final(), cipher.getAuthTag()]));
+    }
+    return { hash, tmp, fd, final, dir };
+  } catch (err) {
+    if (fd !== null) {
+      try { fs.closeSync(fd); } catch { /* already failing */ }
+    }
+    try { fs.rmSync(tmp, { force: true }); } catch { /* best effort: the sweep removes it later */ }
+    if ((err as { code?: string }).code === 'ENOENT') knownDirs.delete(dir);
+    throw writeError(folder, err);
+  }
+}
+
+function writeError(folder: string, err: unknown): WorkstationError {
+  const code = (err as { code?: string }).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return diskFull(folder, err);
+  if (err instanceof WorkstationError) return err;
+  return new WorkstationError('UNAVAILABLE', `An image could not be written to the data folder (${folder}). Check that the folder is writable.`, { cause: err });
+}
+
+const callback = (f: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> =>
+  new Promise((resolve, reject) => f((err) => (err ? reject(err) : resolve())));
+
+/**
+ * fsync of folders, coalesced: a caller whose rename is done joins a folder sync not yet issued,
+ * so a burst of files in one folder costs one fsync of it, not one each, and still every rename
+ * is followed by a folder fsync issued after it.
+ */
+const folderSyncs = new Map<string, Promise<void>>();
+function syncFolder(dir: string): Promise<void> {
+  const waiting = folderSyncs.get(dir);
+  if (waiting) return waiting;
+  const p = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+    folderSyncs.delete(dir); // issued now: later renames need a sync of their own
+    const fh = await fs.promises.open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  });
+  folderSyncs.set(dir, p);
+  return p;
+}
+
+/**
+ * Makes a staged blob durable without blocking the thread (the I/O threads wait): fsync of the
+ * temp file, its rename to the final name, and an fsync of the folder so the rename reaches the
+ * disk before an index row points at the blob.
+ */
+export async function makeDurable(folder: string, staged: StagedBlob): Promise<void> {
+  if (staged.tmp === null) return;
+  const fd = staged.fd;
+  staged.fd = null;
+  try {
+    if (fd === null) throw new Error('the staged blob is no longer open');
+    try {
+      await callback((cb) => fs.fsync(fd, cb));
+    } finally {
+      await callback((cb) => fs.close(fd, cb)).catch(() => undefined);
+    }
+    await fs.promises.rename(staged.tmp, staged.final);
+    await syncFolder(staged.dir);
+  } catch (err) {
+    await fs.promises.rm(staged.tmp, { force: true }).catch(() => undefined);
+    throw writeError(folder, err);
   }
 }
 
