@@ -1,5 +1,6 @@
 // The DICOM index in the encrypted database: patients, studies, series and instances, written in
-// one transaction per file, and the worklist queries. Rows hold metadata; pixels stay in blobs.
+// one transaction per batch of files (the counts on the series and study rows recomputed once per
+// batch), and the worklist queries. Rows hold metadata; pixels stay in blobs.
 import crypto from 'node:crypto';
 import { MAX_PATIENT_MATCHES, WorkstationError, type InstanceSummary, type PatientMatch, type SeriesSummary, type StudyDetail, type StudySummary } from '../../contract';
 import type { Db } from '../store';
@@ -101,6 +102,9 @@ export interface InstanceRecord {
   studyId: string;
 }
 
+/** One file for addMany: `patientId` as for add(). */
+export interface IndexFile { meta: DicomMeta; sha256: string; size: number; patientId?: string | undefined }
+
 export interface DicomIndex {
   /**
    * Records one validated file whose blob is already written. `patientId` files it under that
@@ -108,6 +112,12 @@ export interface DicomIndex {
    * Patient ID (or name and birth date) finds or makes the record.
    */
   add(meta: DicomMeta, sha256: string, size: number, actor: string, patientId?: string): IndexOutcome;
+  /**
+   * Records validated files whose blobs are durable, in one transaction; one outcome per file, in
+   * order. A file that cannot be recorded (a filed upload whose record or study does not match)
+   * throws and nothing of the batch is written.
+   */
+  addMany(files: IndexFile[], actor: string): IndexOutcome[];
   /** One patient record as the index knows it, or null. */
   patient(patientId: string): { id: string; displayName: string; dicomPatientId: string | null; birthDate: string | null; sex: string | null } | null;
   findBySha(sha256: string): { instanceId: string; studyId: string } | null;
@@ -124,6 +134,36 @@ export interface DicomIndex {
 /** `s` for a LIKE pattern (with ESCAPE '\\'): LIKE's own wildcards taken literally. */
 const likeLiteral = (s: string): string => s.replace(/[\\%_]/g, (c) => '\\' + c);
 
+function prepareWrites(conn: Db) {
+  return {
+    findBySha: conn.prepare('SELECT i.id AS instanceId, se.study_id AS studyId FROM instances i JOIN series se ON se.id = i.series_id WHERE i.content_sha256 = ?'),
+    patientByKey: conn.prepare('SELECT id FROM patients WHERE dicom_key = ?'),
+    patientById: conn.prepare('SELECT id FROM patients WHERE id = ?'),
+    insertPatient: conn.prepare('INSERT INTO patients (id, display_name, created_at, dicom_key, dicom_patient_id, birth_date, sex, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    studyByUid: conn.prepare('SELECT id, patient_id FROM studies WHERE study_instance_uid = ?'),
+    insertStudy: conn.prepare(`INSERT INTO studies (id, patient_id, study_instance_uid, study_date, study_time, accession_number, description, referring_physician, derived, imported_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    seriesByUid: conn.prepare('SELECT id, study_id FROM series WHERE series_instance_uid = ?'),
+    insertSeries: conn.prepare('INSERT INTO series (id, study_id, series_instance_uid, modality, series_number, description, body_part, frame_of_reference_uid, acquisition, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    seriesFrameOfReference: conn.prepare('UPDATE series SET frame_of_reference_uid = ? WHERE id = ? AND frame_of_reference_uid IS NULL'),
+    seriesAcquisition: conn.prepare('UPDATE series SET acquisition = ? WHERE id = ? AND acquisition IS NULL'),
+    recordOfSop: conn.prepare('SELECT id FROM instances WHERE sop_instance_uid = ? AND conflict_of IS NULL'),
+    insertBlob: conn.prepare('INSERT OR IGNORE INTO blobs (hash, size, created_at) VALUES (?, ?, ?)'),
+    insertInstance: conn.prepare(`INSERT INTO instances (id, series_id, sop_instance_uid, sop_class_uid, instance_number, transfer_syntax, rows, columns, frames, samples_per_pixel,
+        bits_allocated, bits_stored, pixel_representation, photometric, pixel_spacing, image_position, image_orientation, slice_location, window_center, window_width,
+        rescale_slope, rescale_intercept, content_sha256, size_bytes, conflict_of, imported_at, imported_by, slice_thickness)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    seriesCount: conn.prepare('UPDATE series SET instance_count = (SELECT count(*) FROM instances WHERE series_id = ?) WHERE id = ?'),
+    studyCounts: conn.prepare(`UPDATE studies SET
+        series_count = (SELECT count(*) FROM series WHERE study_id = @s),
+        instance_count = (SELECT count(*) FROM instances i JOIN series se ON se.id = i.series_id WHERE se.study_id = @s),
+        conflict_count = (SELECT count(*) FROM instances i JOIN series se ON se.id = i.series_id WHERE se.study_id = @s AND i.conflict_of IS NOT NULL),
+        modalities = coalesce((SELECT group_concat(m, '\\') FROM (SELECT DISTINCT modality AS m FROM series WHERE study_id = @s AND modality IS NOT NULL ORDER BY modality)), ''),
+        updated_at = @now
+      WHERE id = @s`),
+  };
+}
+
 export function createDicomIndex(db: () => Db): DicomIndex {
   const findBySha = (sha256: string): { instanceId: string; studyId: string } | null => {
     const r = db().prepare('SELECT i.id AS instanceId, se.study_id AS studyId FROM instances i JOIN series se ON se.id = i.series_id WHERE i.content_sha256 = ?').get(sha256) as
@@ -132,74 +172,81 @@ export function createDicomIndex(db: () => Db): DicomIndex {
     return r ?? null;
   };
 
-  return {
-    findBySha,
-    add(meta, sha256, size, actor, forcedPatientId) {
-      const conn = db();
-      const tx = conn.transaction((): IndexOutcome => {
-        const dup = findBySha(sha256);
+  // Prepared once per connection (the store may reopen after an unlock or a restore).
+  const statements = new WeakMap<Db, ReturnType<typeof prepareWrites>>();
+  const writes = (conn: Db): ReturnType<typeof prepareWrites> => {
+    let w = statements.get(conn);
+    if (!w) statements.set(conn, (w = prepareWrites(conn)));
+    return w;
+  };
+
+  const addMany = (files: IndexFile[], actor: string): IndexOutcome[] => {
+    const conn = db();
+    const w = writes(conn);
+    const tx = conn.transaction((): IndexOutcome[] => {
+      const now = new Date().toISOString();
+      const touchedSeries = new Set<string>();
+      const touchedStudies = new Set<string>();
+      const out = files.map(({ meta, sha256, size, patientId: forcedPatientId }): IndexOutcome => {
+        const dup = w.findBySha.get(sha256) as { instanceId: string; studyId: string } | undefined;
         if (dup) return { status: 'duplicate', studyId: dup.studyId, instanceId: dup.instanceId, conflictOf: null };
-        const now = new Date().toISOString();
         const key = patientKey(meta);
-        let patient = forcedPatientId
-          ? (conn.prepare('SELECT id FROM patients WHERE id = ?').get(forcedPatientId) as { id: string } | undefined)
-          : (conn.prepare('SELECT id FROM patients WHERE dicom_key = ?').get(key) as { id: string } | undefined);
+        let patient = (forcedPatientId ? w.patientById.get(forcedPatientId) : w.patientByKey.get(key)) as { id: string } | undefined;
         if (!patient && forcedPatientId) throw new WorkstationError('NOT_FOUND', 'The patient record this upload is for no longer exists.');
         if (!patient) {
           patient = { id: crypto.randomUUID() };
-          conn.prepare('INSERT INTO patients (id, display_name, created_at, dicom_key, dicom_patient_id, birth_date, sex, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-            .run(patient.id, displayName(meta.patient.name), now, key, nn(meta.patient.id), nn(meta.patient.birthDate), nn(meta.patient.sex), now);
+          w.insertPatient.run(patient.id, displayName(meta.patient.name), now, key, nn(meta.patient.id), nn(meta.patient.birthDate), nn(meta.patient.sex), now);
         }
-        let study = conn.prepare('SELECT id, patient_id FROM studies WHERE study_instance_uid = ?').get(meta.study.uid) as { id: string; patient_id?: string } | undefined;
+        let study = w.studyByUid.get(meta.study.uid) as { id: string; patient_id?: string } | undefined;
         // A filed upload never joins a study of another record (its UIDs are its own; this is the guard).
         if (study && forcedPatientId && study.patient_id !== forcedPatientId) throw new WorkstationError('CONFLICT', 'This study belongs to another patient record.');
         if (!study) {
           study = { id: crypto.randomUUID() };
-          conn.prepare(`INSERT INTO studies (id, patient_id, study_instance_uid, study_date, study_time, accession_number, description, referring_physician, derived, imported_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-            .run(study.id, patient.id, meta.study.uid, nn(meta.study.date), nn(meta.study.time), nn(meta.study.accession), nn(meta.study.description), nn(meta.study.referringPhysician), meta.instance.derived ? 1 : 0, now, now);
+          w.insertStudy.run(study.id, patient.id, meta.study.uid, nn(meta.study.date), nn(meta.study.time), nn(meta.study.accession), nn(meta.study.description), nn(meta.study.referringPhysician), meta.instance.derived ? 1 : 0, now, now);
         }
-        let series = conn.prepare('SELECT id, study_id FROM series WHERE series_instance_uid = ?').get(meta.series.uid) as { id: string; study_id: string } | undefined;
+        let series = w.seriesByUid.get(meta.series.uid) as { id: string; study_id: string } | undefined;
         if (series && forcedPatientId && series.study_id !== study.id) throw new WorkstationError('CONFLICT', 'This series belongs to another study.');
+        const acq = acquisitionJson(meta.series.acquisition);
         if (!series) {
           series = { id: crypto.randomUUID(), study_id: study.id };
-          conn.prepare('INSERT INTO series (id, study_id, series_instance_uid, modality, series_number, description, body_part, frame_of_reference_uid, acquisition, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-            .run(series.id, study.id, meta.series.uid, nn(meta.series.modality), meta.series.number, nn(meta.series.description), nn(meta.series.bodyPart), meta.series.frameOfReferenceUid, acquisitionJson(meta.series.acquisition), now);
+          w.insertSeries.run(series.id, study.id, meta.series.uid, nn(meta.series.modality), meta.series.number, nn(meta.series.description), nn(meta.series.bodyPart), meta.series.frameOfReferenceUid, acq, now);
         } else {
           // A series imported before the index kept these (or from a file without them) learns them now.
-          if (meta.series.frameOfReferenceUid) conn.prepare('UPDATE series SET frame_of_reference_uid = ? WHERE id = ? AND frame_of_reference_uid IS NULL').run(meta.series.frameOfReferenceUid, series.id);
-          const acq = acquisitionJson(meta.series.acquisition);
-          if (acq) conn.prepare('UPDATE series SET acquisition = ? WHERE id = ? AND acquisition IS NULL').run(acq, series.id);
+          if (meta.series.frameOfReferenceUid) w.seriesFrameOfReference.run(meta.series.frameOfReferenceUid, series.id);
+          if (acq) w.seriesAcquisition.run(acq, series.id);
         }
         const studyId = series.study_id;
-        const existing = conn.prepare('SELECT id FROM instances WHERE sop_instance_uid = ? AND conflict_of IS NULL').get(meta.instance.sopInstanceUid) as { id: string } | undefined;
-        conn.prepare('INSERT OR IGNORE INTO blobs (hash, size, created_at) VALUES (?, ?, ?)').run(sha256, size, now);
+        const existing = w.recordOfSop.get(meta.instance.sopInstanceUid) as { id: string } | undefined;
+        w.insertBlob.run(sha256, size, now);
         const instanceId = crypto.randomUUID();
         const im = meta.image;
         const inst = meta.instance;
-        conn.prepare(`INSERT INTO instances (id, series_id, sop_instance_uid, sop_class_uid, instance_number, transfer_syntax, rows, columns, frames, samples_per_pixel,
-            bits_allocated, bits_stored, pixel_representation, photometric, pixel_spacing, image_position, image_orientation, slice_location, window_center, window_width,
-            rescale_slope, rescale_intercept, content_sha256, size_bytes, conflict_of, imported_at, imported_by, slice_thickness)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        w.insertInstance.run(
           instanceId, series.id, inst.sopInstanceUid, nn(inst.sopClassUid), inst.number, im.transferSyntax, im.rows, im.columns, im.frames, im.samplesPerPixel,
           im.bitsAllocated, im.bitsStored, im.pixelRepresentation, im.photometric,
           inst.pixelSpacing ? JSON.stringify(inst.pixelSpacing) : null, inst.imagePosition ? JSON.stringify(inst.imagePosition) : null,
           inst.imageOrientation ? JSON.stringify(inst.imageOrientation) : null, inst.sliceLocation, inst.windowCenter, inst.windowWidth,
           inst.rescaleSlope, inst.rescaleIntercept, sha256, size, existing?.id ?? null, now, actor, inst.sliceThickness !== null && inst.sliceThickness > 0 ? inst.sliceThickness : null,
         );
-        // Counts and the modality list are kept on the study row so the worklist never aggregates.
-        conn.prepare('UPDATE series SET instance_count = (SELECT count(*) FROM instances WHERE series_id = ?) WHERE id = ?').run(series.id, series.id);
-        conn.prepare(`UPDATE studies SET
-            series_count = (SELECT count(*) FROM series WHERE study_id = @s),
-            instance_count = (SELECT count(*) FROM instances i JOIN series se ON se.id = i.series_id WHERE se.study_id = @s),
-            conflict_count = (SELECT count(*) FROM instances i JOIN series se ON se.id = i.series_id WHERE se.study_id = @s AND i.conflict_of IS NOT NULL),
-            modalities = coalesce((SELECT group_concat(m, '\\') FROM (SELECT DISTINCT modality AS m FROM series WHERE study_id = @s AND modality IS NOT NULL ORDER BY modality)), ''),
-            updated_at = @now
-          WHERE id = @s`).run({ s: studyId, now });
+        touchedSeries.add(series.id);
+        touchedStudies.add(studyId);
         return { status: existing ? 'conflict' : 'imported', studyId, instanceId, conflictOf: existing?.id ?? null };
       });
-      return tx.immediate();
+      // Counts and the modality list are kept on the study row so the worklist never aggregates;
+      // recomputed once per batch for what the batch touched.
+      for (const id of touchedSeries) w.seriesCount.run(id, id);
+      for (const id of touchedStudies) w.studyCounts.run({ s: id, now });
+      return out;
+    });
+    return tx.immediate();
+  };
+
+  return {
+    findBySha,
+    add(meta, sha256, size, actor, patientId) {
+      return addMany([{ meta, sha256, size, patientId }], actor)[0]!;
     },
+    addMany,
     patient(patientId) {
       const r = db().prepare('SELECT id, display_name, dicom_patient_id, birth_date, sex FROM patients WHERE id = ?').get(patientId) as
         | { id: string; display_name: string; dicom_patient_id: string | null; birth_date: string | null; sex: string | null }
