@@ -167,6 +167,37 @@ function ybrFullToRgb(px: Uint8Array): void {
   }
 }
 
+/** Bytes one stored native frame takes (YBR_FULL_422 keeps two samples per pixel). */
+function nativeStoredFrameBytes(info: ImageInfo): number {
+  const ybr422 = info.photometric === 'YBR_FULL_422' && info.bitsAllocated === 8 && info.samplesPerPixel === 3;
+  return ybr422 ? info.rows * info.columns * 2 : frameBytes(info);
+}
+
+/**
+ * What the import must know about the pixel data, with no more work than that: every refusal
+ * that decodeFrame gives for a native (uncompressed) file comes from its lengths, so those are
+ * checked for all frames at once and nothing is decoded or copied. Compressed pixel data is
+ * decoded frame by frame, as before: only a full decode proves that the codec accepts each frame
+ * and that its size matches the header, and a broken frame must be refused at import, not found
+ * by the viewer or the model later.
+ */
+export async function checkPixelData(parsed: ParsedDicom): Promise<void> {
+  const { dataSet: ds, meta } = parsed;
+  const info = meta.image;
+  const el = ds.elements.x7fe00010;
+  if (!el) refuse('it holds no pixel data');
+  if (NATIVE_TS.has(info.transferSyntax)) {
+    if (el.encapsulatedPixelData) refuse('its pixel data is encapsulated but its transfer syntax is uncompressed');
+    const stored = nativeStoredFrameBytes(info);
+    const available = Math.min(el.length, ds.byteArray.length - el.dataOffset);
+    if (el.dataOffset + el.length > ds.byteArray.length || info.frames * stored > available) {
+      refuse(`its pixel data is cut short (the file ends ${Math.max(0, info.frames * stored - available)} bytes early)`);
+    }
+    return;
+  }
+  for (let f = 0; f < info.frames; f++) await decodeFrame(parsed, f);
+}
+
 /**
  * Decodes frame `frame` (0-based) of a parsed file. Throws DicomRefusal for pixel data that does not
  * match its header (truncated, wrong size, undecodable).
@@ -181,13 +212,12 @@ export async function decodeFrame(parsed: ParsedDicom, frame: number): Promise<D
   let bytes: Uint8Array;
   let photometric = info.photometric;
   let bigEndian = false;
-  const size = frameBytes(info);
 
   if (NATIVE_TS.has(ts)) {
     if (el.encapsulatedPixelData) refuse('its pixel data is encapsulated but its transfer syntax is uncompressed');
     bigEndian = ts === TS.explicitBE;
     const ybr422 = photometric === 'YBR_FULL_422' && info.bitsAllocated === 8 && info.samplesPerPixel === 3;
-    const stored = ybr422 ? (info.rows * info.columns * 2) : size;
+    const stored = nativeStoredFrameBytes(info);
     const start = el.dataOffset + frame * stored;
     const available = Math.min(el.length, ds.byteArray.length - el.dataOffset);
     if (el.dataOffset + el.length > ds.byteArray.length || (frame + 1) * stored > available) {

@@ -1,5 +1,6 @@
 // A small pool of DICOM worker threads. A worker that dies on a file (out of memory, a codec
-// crash) fails only that file and is replaced; the rest of the batch goes on.
+// crash) fails only that file and is replaced; the rest of the batch goes on. Frame requests for
+// the viewer go ahead of queued import files.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,8 +14,18 @@ import type { FromWorker, ToWorker } from './worker-protocol';
 const require = createRequire(import.meta.url);
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
-type Task = { msg: ToWorker; resolve(m: FromWorker): void; reject(e: unknown): void; transfer: ArrayBuffer[] };
-interface Slot { worker: Worker; ready: Promise<void>; task: Task | null; started: boolean }
+type Task = { msg: ToWorker; resolve(m: FromWorker): void; reject(e: unknown): void; transfer: ArrayBuffer[]; suspect: boolean };
+interface Slot { worker: Worker; ready: Promise<void>; tasks: Task[]; started: boolean }
+
+/**
+ * Files may wait in a worker's own queue behind the one in work, so a worker never idles while
+ * the main thread is busy (a batch commit, a burst of I/O callbacks). Only tasks that can be sent
+ * again if the worker dies may wait there: files by path, and bytes sent as a copy (small ones).
+ * Bytes moved without a copy cannot be sent again, and a frame for the viewer should not wait
+ * behind files, so those go only to an idle worker.
+ */
+export const QUEUED_PER_WORKER = 16;
+const shareable = (t: Task): boolean => !t.suspect && (t.msg.kind === 'file' || ((t.msg.kind === 'bytes' || t.msg.kind === 'upload') && t.transfer.length === 0));
 
 export interface PoolOptions {
   size: number;
@@ -54,33 +65,37 @@ export class DicomPool {
     const worker = spawn(this.init(), this.opts.maxHeapMb ?? 768);
     let readyResolve!: () => void;
     let readyReject!: (e: unknown) => void;
-    const slot: Slot = { worker, ready: new Promise<void>((r, j) => { readyResolve = r; readyReject = j; }), task: null, started: false };
+    const slot: Slot = { worker, ready: new Promise<void>((r, j) => { readyResolve = r; readyReject = j; }), tasks: [], started: false };
     slot.ready.catch(() => {});
     worker.on('message', (m: FromWorker) => {
       if (m.kind === 'ready') { slot.started = true; this.startFailures = 0; readyResolve(); this.pump(); return; }
-      const t = slot.task;
-      slot.task = null;
-      if (t && t.msg.id === m.id) t.resolve(m);
+      const i = slot.tasks.findIndex((t) => t.msg.id === m.id);
+      if (i >= 0) slot.tasks.splice(i, 1)[0]!.resolve(m);
       this.pump();
     });
     const die = (err: unknown): void => {
       readyReject(err);
       const idx = this.slots.indexOf(slot);
       if (idx >= 0) this.slots.splice(idx, 1);
-      const t = slot.task;
-      slot.task = null;
+      const tasks = slot.tasks.splice(0);
       this.opts.logger?.warn('dicom.worker-died', { err });
       if (!slot.started) {
         // A worker that cannot even start (missing loader or codec files) would fail every file:
         // say so instead of refusing the whole batch file by file.
         this.startFailures++;
         const e = new WorkstationError('UNAVAILABLE', 'The DICOM decoder could not start. Reinstall the workstation (npm install) and try again.', { cause: err });
-        if (t) t.reject(e);
+        for (const t of tasks) t.reject(e);
         if (this.startFailures >= 3) for (const q of this.queue.splice(0)) q.reject(e);
         if (!this.closed) this.pump();
         return;
       }
-      if (t) {
+      if (tasks.length > 1) {
+        // Several files were queued in it: each is tried again alone, so only the one that kills
+        // a worker by itself is refused.
+        for (const t of tasks) t.suspect = true;
+        this.queue.unshift(...tasks);
+      } else if (tasks.length === 1) {
+        const t = tasks[0]!;
         // The file that killed the worker is refused; the others get a fresh worker.
         if (t.msg.kind === 'frame') t.reject(new WorkstationError('INTERNAL', 'Decoding this image stopped the decoder (out of memory or a codec crash).', { cause: err }));
         else t.resolve({ id: t.msg.id, kind: 'outcome', outcome: { ok: false, reason: 'decoding it stopped the importer (out of memory or a codec crash)' } });
@@ -93,17 +108,29 @@ export class DicomPool {
     return slot;
   }
 
+  /** The slot for `task`: an idle one first, else (for a shareable task) one with room in its queue, else a new one. */
+  private slotFor(task: Task): Slot | null {
+    const idle = this.slots.find((s) => s.tasks.length === 0);
+    if (idle) return idle;
+    if (this.slots.length < this.opts.size) return this.addSlot();
+    if (!shareable(task)) return null;
+    let best: Slot | null = null;
+    for (const s of this.slots) {
+      if (s.tasks.length < QUEUED_PER_WORKER && s.tasks.every(shareable) && (!best || s.tasks.length < best.tasks.length)) best = s;
+    }
+    return best;
+  }
+
   private pump(): void {
     if (this.closed) return;
     while (this.queue.length) {
-      let slot = this.slots.find((s) => !s.task);
-      if (!slot && this.slots.length < this.opts.size) slot = this.addSlot();
+      const task = this.queue[0]!;
+      const slot = this.slotFor(task);
       if (!slot) return;
-      const task = this.queue.shift()!;
-      slot.task = task;
-      const s = slot;
-      void s.ready.then(
-        () => s.worker.postMessage(task.msg, task.transfer),
+      this.queue.shift();
+      slot.tasks.push(task);
+      void slot.ready.then(
+        () => slot.worker.postMessage(task.msg, task.transfer),
         () => { /* die() handles the task */ },
       );
     }
@@ -113,9 +140,22 @@ export class DicomPool {
     if (this.closed) return Promise.reject(new WorkstationError('UNAVAILABLE', 'The DICOM service is shutting down.'));
     const full = { ...msg, id: this.nextId++ } as ToWorker;
     return new Promise<FromWorker>((resolve, reject) => {
-      this.queue.push({ msg: full, resolve, reject, transfer });
+      const task: Task = { msg: full, resolve, reject, transfer, suspect: false };
+      // The viewer waits for frames: they go ahead of import files still queued.
+      if (full.kind === 'frame') {
+        const firstImport = this.queue.findIndex((t) => t.msg.kind !== 'frame');
+        this.queue.splice(firstImport < 0 ? this.queue.length : firstImport, 0, task);
+      } else {
+        this.queue.push(task);
+      }
       this.pump();
     });
+  }
+
+  /** Starts every worker now (they start on first use otherwise); resolves when they are ready. */
+  async warmUp(): Promise<void> {
+    while (!this.closed && this.slots.length < this.opts.size) this.addSlot();
+    await Promise.all(this.slots.map((s) => s.ready.catch(() => undefined)));
   }
 
   get size(): number {

@@ -1,18 +1,33 @@
 // The per-file work of an import and of a frame request, as plain functions: read (size-checked),
-// parse, decode every frame once (so broken pixel data is refused at import, not in the viewer),
-// hash, encrypt and write the blob. The import worker runs these; tests call them directly.
+// parse once, check the pixel data (checkPixelData: lengths for native files, every frame located
+// and the first and last decoded for compressed ones), hash once, encrypt into a staged blob file
+// (stageFile / stageBytes: the CPU work), then make it durable (finishStaged: fsync, rename,
+// folder fsync, on the I/O threads while the worker goes on with the next file). The import
+// worker runs these; tests call them directly.
 import fs from 'node:fs';
-import { encryptBlob, sha256Hex, writeBlobFile, decryptBlob, blobPath } from '../blobs';
+import { sha256Hex, decryptBlob, blobPath, makeDurable, stageBlobFile, type StagedBlob } from '../blobs';
 import { WorkstationError } from '../../contract';
-import { decodeFrame, type DecodedFrame } from './decode';
+import { checkPixelData, decodeFrame, type DecodedFrame } from './decode';
 import type { DicomLimits } from './limits';
-import { parseDicomFile, type DicomMeta } from './parse';
+import { parseDicomFile, type DicomMeta, type ParsedDicom } from './parse';
 import { DicomRefusal } from './refusal';
 import { isImageFile, relabelDicom, wrapImage, type UploadOrigin, type UploadTarget } from './reconcile';
 
+/** What the service learns about one file of an import (its blob is durable when ok). */
 export type FileOutcome =
   | { ok: true; meta: DicomMeta; sha256: string; size: number; origin?: UploadOrigin }
   | { ok: false; reason: string; diskFull?: boolean };
+
+/** A file after the CPU work: its blob staged (written, still open, not yet synced). */
+export type StagedOutcome = { ok: true; meta: DicomMeta; sha256: string; size: number; origin?: UploadOrigin; staged: StagedBlob } | Extract<FileOutcome, { ok: false }>;
+
+function refusalOf(err: unknown): Extract<FileOutcome, { ok: false }> {
+  if (err instanceof DicomRefusal) return { ok: false, reason: err.reason };
+  if (err instanceof WorkstationError && err.details?.reason === 'disk-full') return { ok: false, reason: err.message, diskFull: true };
+  if (err instanceof WorkstationError) return { ok: false, reason: err.message };
+  if (err instanceof RangeError) return { ok: false, reason: 'it could not be read within the memory limits (the file is malformed or too large)' };
+  return { ok: false, reason: `it could not be read (${err instanceof Error ? err.message.slice(0, 120) : 'unknown error'})` };
+}
 
 export function readLimited(file: string, limits: DicomLimits): Buffer {
   let fd: number;
@@ -38,39 +53,41 @@ export function readLimited(file: string, limits: DicomLimits): Buffer {
   }
 }
 
-/** Parses and fully decodes `bytes`; returns the metadata or throws DicomRefusal. */
+/** Parses `bytes` once and checks its pixel data; returns the metadata or throws DicomRefusal. */
 export async function validateDicom(bytes: Uint8Array, limits: DicomLimits): Promise<DicomMeta> {
   const parsed = parseDicomFile(bytes, limits);
-  for (let f = 0; f < parsed.meta.image.frames; f++) await decodeFrame(parsed, f);
+  await checkPixelData(parsed);
   return parsed.meta;
 }
 
-/** A failed file as the import report words it. */
-function refusalOutcome(err: unknown): FileOutcome {
-  if (err instanceof DicomRefusal) return { ok: false, reason: err.reason };
-  if (err instanceof WorkstationError && err.details?.reason === 'disk-full') return { ok: false, reason: err.message, diskFull: true };
-  if (err instanceof WorkstationError) return { ok: false, reason: err.message };
-  if (err instanceof RangeError) return { ok: false, reason: 'it could not be read within the memory limits (the file is malformed or too large)' };
-  return { ok: false, reason: `it could not be read (${err instanceof Error ? err.message.slice(0, 120) : 'unknown error'})` };
-}
-
-export async function processBytes(bytes: Uint8Array, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<FileOutcome> {
+export async function stageBytes(bytes: Uint8Array, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<StagedOutcome> {
   try {
     const meta = await validateDicom(bytes, opts.limits);
     const sha256 = sha256Hex(bytes);
-    writeBlobFile(opts.blobFolder, sha256, encryptBlob(opts.kek, sha256, bytes));
-    return { ok: true, meta, sha256, size: bytes.length };
+    const staged = stageBlobFile(opts.blobFolder, opts.kek, sha256, bytes);
+    return { ok: true, meta, sha256, size: bytes.length, staged };
   } catch (err) {
-    return refusalOutcome(err);
+    return refusalOf(err);
   }
+}
+
+export async function stageFile(file: string, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<StagedOutcome> {
+  let bytes: Buffer;
+  try {
+    bytes = readLimited(file, opts.limits);
+  } catch (err) {
+    if (err instanceof DicomRefusal) return { ok: false, reason: err.reason };
+    return { ok: false, reason: 'it cannot be read' };
+  }
+  return stageBytes(bytes, opts);
 }
 
 /**
  * One file of a patient upload: a PNG/JPEG is wrapped as Secondary Capture; DICOM is first
  * validated as it came (the same limits and refusals as any import), then relabelled to the
- * record. The result is validated and stored like any other file.
+ * record. The result is validated and staged like any other file.
  */
-export async function processUpload(bytes: Uint8Array, target: UploadTarget, index: number, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<FileOutcome> {
+export async function stageUpload(bytes: Uint8Array, target: UploadTarget, index: number, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<StagedOutcome> {
   let prepared: { bytes: Buffer; origin: UploadOrigin };
   try {
     if (bytes.length > opts.limits.maxFileBytes) throw new DicomRefusal(`the file is larger than the import limit (${Math.round(opts.limits.maxFileBytes / 2 ** 20)} MiB)`);
@@ -81,21 +98,34 @@ export async function processUpload(bytes: Uint8Array, target: UploadTarget, ind
       prepared = relabelDicom(bytes, target);
     }
   } catch (err) {
-    return refusalOutcome(err);
+    return refusalOf(err);
   }
-  const outcome = await processBytes(prepared.bytes, opts);
-  return outcome.ok ? { ...outcome, origin: prepared.origin } : outcome;
+  const staged = await stageBytes(prepared.bytes, opts);
+  return staged.ok ? { ...staged, origin: prepared.origin } : staged;
+}
+
+/** Makes a staged file's blob durable (in the thread that staged it); a failure refuses the file. */
+export async function finishStaged(s: StagedOutcome, blobFolder: string): Promise<FileOutcome> {
+  if (!s.ok) return s;
+  try {
+    await makeDurable(blobFolder, s.staged);
+  } catch (err) {
+    return refusalOf(err);
+  }
+  return s.origin ? { ok: true, meta: s.meta, sha256: s.sha256, size: s.size, origin: s.origin } : { ok: true, meta: s.meta, sha256: s.sha256, size: s.size };
+}
+
+/** All of a file's import work in one call (tests, and callers without a pipeline). */
+export async function processBytes(bytes: Uint8Array, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<FileOutcome> {
+  return finishStaged(await stageBytes(bytes, opts), opts.blobFolder);
+}
+
+export async function processUpload(bytes: Uint8Array, target: UploadTarget, index: number, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<FileOutcome> {
+  return finishStaged(await stageUpload(bytes, target, index, opts), opts.blobFolder);
 }
 
 export async function processFile(file: string, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<FileOutcome> {
-  let bytes: Buffer;
-  try {
-    bytes = readLimited(file, opts.limits);
-  } catch (err) {
-    if (err instanceof DicomRefusal) return { ok: false, reason: err.reason };
-    return { ok: false, reason: 'it cannot be read' };
-  }
-  return processBytes(bytes, opts);
+  return finishStaged(await stageFile(file, opts), opts.blobFolder);
 }
 
 export interface FrameData {
@@ -103,17 +133,43 @@ export interface FrameData {
   meta: DicomMeta;
 }
 
+/**
+ * The last file a worker decrypted and parsed, kept for the next frame request: scrolling
+ * through a multi-frame image decrypts and hashes the file once, not once per frame. One entry,
+ * released when another file is asked for.
+ */
+let lastParsed: { hash: string; parsed: ParsedDicom } | null = null;
+let releaseTimer: ReturnType<typeof setTimeout> | null = null;
+const CACHE_IDLE_MS = 30_000;
+
+function keepParsed(hash: string, parsed: ParsedDicom): void {
+  lastParsed = { hash, parsed };
+  if (releaseTimer) clearTimeout(releaseTimer);
+  releaseTimer = setTimeout(() => { lastParsed = null; releaseTimer = null; }, CACHE_IDLE_MS);
+  releaseTimer.unref?.();
+}
+
 /** Decrypts a stored instance and decodes one frame of it. */
 export async function loadFrame(hash: string, frame: number, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<FrameData> {
-  let raw: Buffer;
-  try {
-    raw = fs.readFileSync(blobPath(opts.blobFolder, hash));
-  } catch (err) {
-    throw new WorkstationError('NOT_FOUND', 'The stored image file is missing from the data folder. Restore the data folder from a backup.', { cause: err });
+  let parsed = lastParsed?.hash === hash ? lastParsed.parsed : null;
+  if (!parsed) {
+    lastParsed = null;
+    let raw: Buffer;
+    try {
+      raw = fs.readFileSync(blobPath(opts.blobFolder, hash));
+    } catch (err) {
+      throw new WorkstationError('NOT_FOUND', 'The stored image file is missing from the data folder. Restore the data folder from a backup.', { cause: err });
+    }
+    const bytes = decryptBlob(opts.kek, hash, raw);
+    try {
+      parsed = parseDicomFile(bytes, opts.limits);
+    } catch (err) {
+      if (err instanceof DicomRefusal) throw new WorkstationError('INVALID_INPUT', `This image cannot be shown: ${err.reason}.`, { cause: err });
+      throw err;
+    }
   }
-  const bytes = decryptBlob(opts.kek, hash, raw);
+  keepParsed(hash, parsed);
   try {
-    const parsed = parseDicomFile(bytes, opts.limits);
     return { frame: await decodeFrame(parsed, frame), meta: parsed.meta };
   } catch (err) {
     if (err instanceof DicomRefusal) throw new WorkstationError('INVALID_INPUT', `This image cannot be shown: ${err.reason}.`, { cause: err });

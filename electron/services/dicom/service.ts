@@ -26,7 +26,7 @@ import { dicomParser, parseDicomFile } from './parse';
 import { listTags } from './tags';
 import { imageGeometry, type ImageGeometry } from './geometry';
 import { DicomPool } from './pool';
-import type { FileOutcome } from './process';
+import { runImportPipeline, type PipelineItem } from './import-pipeline';
 import { createUploadStaging, DEFAULT_UPLOAD_LIMITS, type UploadLimits } from './upload-staging';
 import { pnFromDisplayName, type UploadOrigin } from './reconcile';
 
@@ -42,6 +42,16 @@ export interface DicomServiceOptions {
   uploadLimits?: Partial<UploadLimits>;
   /** Clock for upload expiry (tests). */
   now?: () => number;
+  /**
+   * Called after each recorded batch of an import (files, uploads, sync, DIMSE) with the studies
+   * that received new instances: the background AI queue listens here.
+   */
+  onStudiesImported?: ((studyIds: string[], info: { actor: string }) => void) | undefined;
+  /**
+   * Files recorded per index transaction (default 256), and the longest a batch waits for more
+   * (default 500 ms). Tests change them to reach each path of the pipeline.
+   */
+  importBatch?: { size?: number; maxWaitMs?: number } | undefined;
 }
 
 export interface ImportOptions {
@@ -51,6 +61,11 @@ export interface ImportOptions {
   signal?: AbortSignal | undefined;
   onProgress?: ((p: ImportProgress) => void) | undefined;
   importId?: string;
+  /**
+   * importBuffers only: the caller hands the bytes over. Large buffers that own their whole
+   * memory are moved to the worker without a copy and are empty (detached) afterwards.
+   */
+  transferBuffers?: boolean;
 }
 
 export interface DicomService {
@@ -81,6 +96,8 @@ export interface DicomService {
   /** Each frame's position, orientation, spacing and thickness, and the Frame of Reference (for derived objects such as the SEG). */
   imageGeometry(instanceId: string): ImageGeometry;
   countStudies(): number;
+  /** Starts the import and decoding workers ahead of the first use (they start on demand otherwise). */
+  warmUp(): Promise<void>;
   /** First run: imports the bundled demo study when the worklist is empty and `allowed`. */
   importDemoStudyIfEmpty(opts: { allowed: boolean; folder: string; actor: string }): Promise<ImportReport | null>;
   close(): Promise<void>;
@@ -235,6 +252,9 @@ export function toViewerFrame(
   };
 }
 
+/** In-memory files from this size on are moved to the worker rather than copied. */
+const MOVE_BYTES_FROM = 256 * 1024;
+
 export function createDicomService(options: DicomServiceOptions): DicomService {
   const limits: DicomLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const blobFolder = path.join(options.dataFolder, 'blobs');
@@ -249,99 +269,31 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
   const uploads = createUploadStaging({ ...DEFAULT_UPLOAD_LIMITS, ...options.uploadLimits }, options.now);
   const log = options.logger;
 
-  async function runImport(
-    items: { name: string; task: () => Promise<FileOutcome> }[],
+  function runImport(
+    items: PipelineItem[],
     pre: ImportEntry[],
     opts: ImportOptions,
     importId: string,
     controller: AbortController,
     filing?: { patientId: string; origins: UploadOrigin[] },
   ): Promise<ImportReport> {
-    const started = Date.now();
-    const entries: ImportEntry[] = [...pre];
-    const counts = { imported: 0, duplicates: 0, conflicts: 0, refused: pre.length };
-    const total = items.length + pre.length;
-    let done = pre.length;
-    let lastEmit = 0;
-    const emit = (phase: ImportProgress['phase'], force = false): void => {
-      const now = Date.now();
-      if (!force && now - lastEmit < 100) return; // at most ~10 events a second
-      lastEmit = now;
-      opts.onProgress?.({ importId, phase, done, total, ...counts });
-    };
-    emit('importing', true);
-    let next = 0;
-    let diskFull: string | null = null;
-    const studies = new Set<string>();
-    const worker = async (): Promise<void> => {
-      while (next < items.length && !controller.signal.aborted && !diskFull) {
-        const item = items[next++]!;
-        let outcome: FileOutcome;
-        try {
-          outcome = await item.task();
-        } catch (err) {
-          if (err instanceof WorkstationError && err.code === 'UNAVAILABLE') throw err;
-          outcome = { ok: false, reason: 'it could not be processed (internal error)' };
-          log?.error('dicom.import-file-failed', { importId, err });
-        }
-        if (!outcome.ok) {
-          if (outcome.diskFull) diskFull = outcome.reason;
-          entries.push({ path: item.name, status: 'refused', reason: outcome.reason, studyId: null, instanceId: null });
-          counts.refused++;
-        } else {
-          try {
-            const r = index.add(outcome.meta, outcome.sha256, outcome.size, opts.actor, filing?.patientId);
-            studies.add(r.studyId);
-            if (filing && outcome.origin) filing.origins.push(outcome.origin);
-            if (r.status === 'imported') counts.imported++;
-            else if (r.status === 'duplicate') counts.duplicates++;
-            else counts.conflicts++;
-            entries.push({
-              path: item.name,
-              status: r.status,
-              reason: r.status === 'conflict' ? 'an image with the same SOP Instance UID but other content is already stored; both are kept and flagged' : null,
-              studyId: r.studyId,
-              instanceId: r.instanceId,
-            });
-          } catch (err) {
-            log?.error('dicom.index-failed', { importId, err });
-            entries.push({ path: item.name, status: 'refused', reason: 'it could not be recorded in the database', studyId: null, instanceId: null });
-            counts.refused++;
-          }
-        }
-        done++;
-        emit('importing');
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(getPool().size * 2, Math.max(1, items.length)) }, worker));
-    const notProcessed = total - done;
-    const report: ImportReport = {
+    return runImportPipeline({
+      pool: getPool(),
+      index,
+      items,
+      pre,
+      actor: opts.actor,
+      actorId: opts.actorId ?? null,
       importId,
-      total,
-      ...counts,
-      cancelled: controller.signal.aborted,
-      notProcessed,
-      studyIds: [...studies],
-      entries,
-      elapsedMs: Date.now() - started,
-    };
-    emit('done', true);
-    log?.info('dicom.import', { importId, total, ...counts, cancelled: report.cancelled, ms: report.elapsedMs });
-    try {
-      options.audit?.append({
-        actorId: opts.actorId ?? null,
-        actor: opts.actor,
-        action: 'dicom.import',
-        objectType: 'import',
-        objectId: importId,
-        outcome: counts.refused > 0 && counts.imported + counts.duplicates + counts.conflicts === 0 ? 'failure' : 'success',
-        detail: { files: total, imported: counts.imported, duplicates: counts.duplicates, conflicts: counts.conflicts, refused: counts.refused, cancelled: report.cancelled, studies: studies.size },
-      });
-    } catch (err) {
-      log?.error('dicom.audit-failed', { importId, err });
-    }
-    if (diskFull) throw new WorkstationError('UNAVAILABLE', diskFull, { details: { reason: 'disk-full', imported: counts.imported, done } });
-    return report;
+      signal: controller.signal,
+      onProgress: opts.onProgress,
+      logger: log,
+      audit: options.audit,
+      onCommitted: options.onStudiesImported ? (studyIds) => options.onStudiesImported!(studyIds, { actor: opts.actor }) : undefined,
+      batchSize: options.importBatch?.size,
+      batchMaxWaitMs: options.importBatch?.maxWaitMs,
+      filing,
+    });
   }
 
   function startImport(opts: ImportOptions): { importId: string; controller: AbortController; cleanup(): void } {
@@ -363,17 +315,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
       try {
         opts.onProgress?.({ importId, phase: 'scanning', done: 0, total: 0, imported: 0, duplicates: 0, conflicts: 0, refused: 0 });
         const { files, missing } = await expandPaths(paths, controller.signal);
-        const p = getPool();
-        return await runImport(
-          files.map((f) => ({ name: f, task: async () => {
-            const m = await p.run({ kind: 'file', path: f });
-            return m.kind === 'outcome' ? m.outcome : { ok: false as const, reason: 'it could not be processed' };
-          } })),
-          missing,
-          opts,
-          importId,
-          controller,
-        );
+        return await runImport(files.map((f): PipelineItem => ({ name: f, message: () => ({ msg: { kind: 'file', path: f } }) })), missing, opts, importId, controller);
       } finally {
         cleanup();
       }
@@ -381,18 +323,22 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
     async importBuffers(files, opts) {
       const { importId, controller, cleanup } = startImport(opts);
       try {
-        const p = getPool();
-        return await runImport(
-          files.map((f) => ({ name: f.name, task: async () => {
-            const copy = new Uint8Array(f.bytes); // transferred to the worker
-            const m = await p.run({ kind: 'bytes', bytes: copy }, [copy.buffer]);
-            return m.kind === 'outcome' ? m.outcome : { ok: false as const, reason: 'it could not be processed' };
-          } })),
-          [],
-          opts,
-          importId,
-          controller,
-        );
+        const items = files.map((f): PipelineItem => ({
+          name: f.name,
+          message: () => {
+            // A large file handed over (uploads, sync) that owns its whole memory is moved to the
+            // worker without a copy (and is detached afterwards); another large one is copied
+            // here, when it is sent, so only a window of copies exists at once. A small one is
+            // sent as a structured-clone copy: only such a task can wait in a worker's queue (it
+            // can be sent again if the worker dies), which keeps the workers busy.
+            const b = f.bytes;
+            if (b.byteLength < MOVE_BYTES_FROM) return { msg: { kind: 'bytes', bytes: b } };
+            const whole = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer;
+            const bytes = opts.transferBuffers && whole ? b : new Uint8Array(b);
+            return { msg: { kind: 'bytes', bytes }, transfer: [bytes.buffer as ArrayBuffer] };
+          },
+        }));
+        return await runImport(items, [], opts, importId, controller);
       } finally {
         cleanup();
       }
@@ -403,7 +349,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
     },
     uploadChunk: (uploadId, offset, data, owner) => uploads.chunk(uploadId, offset, data, owner),
     async finishUploads(uploadIds, owner, opts) {
-      return service.importBuffers(uploads.take(uploadIds, owner), opts);
+      return service.importBuffers(uploads.take(uploadIds, owner), { ...opts, transferBuffers: true });
     },
     takeUploads: (uploadIds, owner) => uploads.take(uploadIds, owner),
     async importForPatient(files, filing, opts) {
@@ -420,13 +366,14 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
       const origins: UploadOrigin[] = [];
       const { importId, controller, cleanup } = startImport(opts);
       try {
-        const p = getPool();
         const report = await runImport(
-          files.map((f, i) => ({ name: f.name, task: async () => {
-            const copy = new Uint8Array(f.bytes); // transferred to the worker
-            const m = await p.run({ kind: 'upload', bytes: copy, target, index: i }, [copy.buffer]);
-            return m.kind === 'outcome' ? m.outcome : { ok: false as const, reason: 'it could not be processed' };
-          } })),
+          files.map((f, i): PipelineItem => ({
+            name: f.name,
+            message: () => {
+              const copy = new Uint8Array(f.bytes); // made when sent, moved to the worker
+              return { msg: { kind: 'upload', bytes: copy, target, index: i }, transfer: [copy.buffer] };
+            },
+          })),
           [],
           opts,
           importId,
@@ -478,6 +425,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
       return imageGeometry(parsed.dataSet, rec.frames);
     },
     countStudies: () => index.countStudies(),
+    warmUp: () => getPool().warmUp(),
     async importDemoStudyIfEmpty({ allowed, folder, actor }) {
       if (!allowed || index.countStudies() > 0) return null;
       if (!fs.existsSync(folder)) {
