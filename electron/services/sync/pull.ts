@@ -17,7 +17,7 @@ export interface SyncImporter {
 
 /** The DICOM service as sync uses it (structural, so sync does not depend on its internals). */
 export interface DicomImportPath {
-  importBuffers(files: { name: string; bytes: Uint8Array }[], opts: { actor: string; actorId?: string | null }): Promise<{ entries: { path: string; status: ImportStatus; reason: string | null; studyId: string | null }[] }>;
+  importBuffers(files: { name: string; bytes: Uint8Array }[], opts: { actor: string; actorId?: string | null; transferBuffers?: boolean }): Promise<{ entries: { path: string; status: ImportStatus; reason: string | null; studyId: string | null }[] }>;
 }
 
 /** Adapts the DICOM service's in-memory import to the importer sync calls. */
@@ -26,7 +26,8 @@ export function dicomServiceImporter(dicom: DicomImportPath, actor = 'system:syn
     async importParts(parts) {
       // Names only tell the report's entries apart; they are not paths.
       const named = parts.map((p, i) => ({ name: `${i}:${p.name}`, bytes: p.bytes }));
-      const report = await dicom.importBuffers(named, { actor, actorId: null });
+      // The received parts are handed over: moved to the import worker without a copy.
+      const report = await dicom.importBuffers(named, { actor, actorId: null, transferBuffers: true });
       const byName = new Map(report.entries.map((e) => [e.path, e]));
       return named.map((p) => {
         const e = byName.get(p.name);
@@ -71,7 +72,7 @@ const SOP_UID = '00080018';
 const MODALITY = '00080060';
 const STATION = '00081010';
 const STUDY_INSTANCES = '00201208';
-const IMPORT_BATCH = 16;
+const IMPORT_BATCH = 64;
 
 async function allStudies(client: DicomWebClient, filters: SyncFilters, pageSize: number): Promise<DicomJson[]> {
   const date = filters.dateFrom || filters.dateTo ? `${filters.dateFrom ?? ''}-${filters.dateTo ?? ''}` : undefined;
@@ -104,85 +105,110 @@ export async function pullStudies(o: PullOptions): Promise<PullResult> {
   const studySeen = db().prepare('SELECT remote_instances FROM sync_pulled_studies WHERE study_instance_uid = ?');
   const knownInSeries = db().prepare('SELECT 1 FROM sync_pulled_instances WHERE series_instance_uid = ? LIMIT 1');
 
-  for (const study of studies) {
-    o.signal?.throwIfAborted();
-    const studyUid = tagString(study, STUDY_UID);
-    if (!studyUid) continue;
-    const remoteCount = Number(tagString(study, STUDY_INSTANCES) ?? NaN);
-    const seen = studySeen.get(studyUid) as { remote_instances: number } | undefined;
-    if (seen && Number.isFinite(remoteCount) && seen.remote_instances === remoteCount) {
-      result.instancesSkipped += remoteCount;
-      continue;
-    }
-    let newInStudy = 0;
-    const series = await o.client.qido(`/studies/${studyUid}/series`, { includefield: STATION });
-    for (const se of series) {
-      const seriesUid = tagString(se, SERIES_UID);
-      if (!seriesUid) continue;
-      const modality = tagString(se, MODALITY);
-      if (o.filters.modality && modality && modality !== o.filters.modality) continue;
-      if (o.filters.stationName && (tagString(se, STATION) ?? '').trim() !== o.filters.stationName) continue;
-      // A series with nothing of it here is fetched whole without listing its instances first.
-      const haveAny = !!knownInSeries.get(seriesUid);
-      const uids = haveAny ? (await o.client.qido(`/studies/${studyUid}/series/${seriesUid}/instances`)).map((i) => tagString(i, SOP_UID)).filter((u): u is string => !!u) : [];
-      const missing = uids.filter((u) => !known.get(u));
-      result.instancesSkipped += uids.length - missing.length;
-      if (haveAny && !missing.length) continue;
+  // Parts are imported in batches across series and studies, one batch importing while the
+  // next is received (so the transfer and the import overlap), and memory stays at most two
+  // batches. A study is marked complete only in the commit of the batch that holds its last part,
+  // so a cut or a crash never marks a study whose instances are not all recorded.
+  let pending: PendingPart[] = [];
+  let pendingBytes = 0;
+  let studiesComplete: { studyUid: string; remoteCount: number }[] = [];
+  let importing: Promise<void> = Promise.resolve();
+  const newInStudy = new Map<string, number>();
+  const importBatch = async (batch: PendingPart[], complete: typeof studiesComplete): Promise<void> => {
+    const results = batch.length ? await o.importer.importParts(batch.map((b) => ({ name: b.ids.sopInstanceUid ?? 'instance', bytes: b.bytes }))) : [];
+    // One commit for the batch's rows (not one per instance).
+    db().transaction(() => {
+      batch.forEach((b, i) => {
+        const r = results[i];
+        const status = r?.status ?? 'refused';
+        if (status === 'refused') {
+          result.instancesRefused++;
+          o.logger.warn('sync.pull.refused', { study: b.studyUid, reason: r?.reason ?? null });
+        } else {
+          result.instancesImported++;
+          const n = newInStudy.get(b.studyUid) ?? 0;
+          newInStudy.set(b.studyUid, n + 1);
+          if (n === 0) {
+            result.studiesPulled++;
+            result.arrivedStudies.push({ studyInstanceUid: b.studyUid, studyId: r?.studyId ?? null });
+          }
+        }
+        // A refused file is recorded too: fetching it again would give the same bytes.
+        if (b.ids.sopInstanceUid) record.run(b.ids.sopInstanceUid, b.ids.studyInstanceUid ?? b.studyUid, b.ids.seriesInstanceUid ?? b.seriesUid, status, new Date().toISOString());
+      });
+      for (const c of complete) studyDone.run(c.studyUid, c.remoteCount, new Date().toISOString());
+    })();
+  };
+  /** Hands the pending parts to the import once the batch before them is done; `wait` also waits for them. */
+  const flush = async (wait: boolean): Promise<void> => {
+    const batch = pending;
+    const complete = studiesComplete;
+    pending = [];
+    pendingBytes = 0;
+    studiesComplete = [];
+    const before = importing;
+    const mine = before.then(() => (batch.length || complete.length ? importBatch(batch, complete) : undefined));
+    mine.catch(() => undefined); // awaited by the next flush; never an unhandled rejection meanwhile
+    importing = mine;
+    await (wait ? mine : before);
+  };
 
-      // A part is imported as soon as it is complete, so a cut keeps what arrived; the next run
-      // asks only for what is still missing (by instance when few are missing).
-      let pending: { bytes: Buffer; ids: ReturnType<typeof dicomUids> }[] = [];
-      let pendingBytes = 0;
-      const flush = async (): Promise<void> => {
-        if (!pending.length) return;
-        const batch = pending;
-        pending = [];
-        pendingBytes = 0;
-        {
-          const results = await o.importer.importParts(batch.map((b) => ({ name: b.ids.sopInstanceUid ?? 'instance', bytes: b.bytes })));
-          // One commit for the batch's rows (not one per instance).
-          db().transaction(() => batch.forEach((b, i) => {
-            const r = results[i];
-            const status = r?.status ?? 'refused';
-            if (status === 'refused') {
-              result.instancesRefused++;
-              o.logger.warn('sync.pull.refused', { study: studyUid, reason: r?.reason ?? null });
-            } else {
-              result.instancesImported++;
-              if (newInStudy++ === 0) {
-                result.studiesPulled++;
-                result.arrivedStudies.push({ studyInstanceUid: studyUid, studyId: r?.studyId ?? null });
-              }
-            }
-            // A refused file is recorded too: fetching it again would give the same bytes.
-            if (b.ids.sopInstanceUid) record.run(b.ids.sopInstanceUid, b.ids.studyInstanceUid ?? studyUid, b.ids.seriesInstanceUid ?? seriesUid, status, new Date().toISOString());
-          }))();
-        }
-      };
-      // Parts are imported in small batches as they complete, so a cut keeps what arrived; the
-      // next run asks only for what is still missing (by instance when few are missing).
-      const onPart = async (part: { bytes: Buffer }): Promise<void> => {
-        const ids = dicomUids(part.bytes);
-        if (ids.sopInstanceUid && known.get(ids.sopInstanceUid)) {
-          result.instancesSkipped++;
-          return;
-        }
-        pending.push({ bytes: part.bytes, ids });
-        pendingBytes += part.bytes.length;
-        // Batches bound the memory held: a few instances, or 256 MiB, whichever comes first.
-        if (pending.length >= IMPORT_BATCH || pendingBytes >= 256 * 2 ** 20) await flush();
-      };
-      try {
+  try {
+    for (const study of studies) {
+      o.signal?.throwIfAborted();
+      const studyUid = tagString(study, STUDY_UID);
+      if (!studyUid) continue;
+      const remoteCount = Number(tagString(study, STUDY_INSTANCES) ?? NaN);
+      const seen = studySeen.get(studyUid) as { remote_instances: number } | undefined;
+      if (seen && Number.isFinite(remoteCount) && seen.remote_instances === remoteCount) {
+        result.instancesSkipped += remoteCount;
+        continue;
+      }
+      const series = await o.client.qido(`/studies/${studyUid}/series`, { includefield: STATION });
+      for (const se of series) {
+        const seriesUid = tagString(se, SERIES_UID);
+        if (!seriesUid) continue;
+        const modality = tagString(se, MODALITY);
+        if (o.filters.modality && modality && modality !== o.filters.modality) continue;
+        if (o.filters.stationName && (tagString(se, STATION) ?? '').trim() !== o.filters.stationName) continue;
+        // A series with nothing of it here is fetched whole without listing its instances first.
+        const haveAny = !!knownInSeries.get(seriesUid);
+        const uids = haveAny ? (await o.client.qido(`/studies/${studyUid}/series/${seriesUid}/instances`)).map((i) => tagString(i, SOP_UID)).filter((u): u is string => !!u) : [];
+        const missing = uids.filter((u) => !known.get(u));
+        result.instancesSkipped += uids.length - missing.length;
+        if (haveAny && !missing.length) continue;
+
+        // A part goes to the import as soon as it is complete, so a cut keeps what arrived; the
+        // next run asks only for what is still missing (by instance when few are missing).
+        const onPart = async (part: { bytes: Buffer }): Promise<void> => {
+          const ids = dicomUids(part.bytes);
+          if (ids.sopInstanceUid && known.get(ids.sopInstanceUid)) {
+            result.instancesSkipped++;
+            return;
+          }
+          pending.push({ bytes: part.bytes, ids, studyUid, seriesUid });
+          pendingBytes += part.bytes.length;
+          // Batches bound the memory held: IMPORT_BATCH instances, or 64 MiB, whichever comes first.
+          if (pending.length >= IMPORT_BATCH || pendingBytes >= 64 * 2 ** 20) await flush(false);
+        };
         if (!haveAny || missing.length * 2 >= uids.length) {
           await o.client.retrieve(`/studies/${studyUid}/series/${seriesUid}`, onPart);
         } else {
           for (const uid of missing) await o.client.retrieve(`/studies/${studyUid}/series/${seriesUid}/instances/${uid}`, onPart);
         }
-      } finally {
-        await flush();
       }
+      if (Number.isFinite(remoteCount)) studiesComplete.push({ studyUid, remoteCount });
     }
-    if (Number.isFinite(remoteCount)) studyDone.run(studyUid, remoteCount, new Date().toISOString());
+  } finally {
+    // What arrived is imported and recorded even when the pull stops half-way.
+    await flush(true);
   }
   return result;
+}
+
+interface PendingPart {
+  bytes: Buffer;
+  ids: ReturnType<typeof dicomUids>;
+  studyUid: string;
+  seriesUid: string;
 }
