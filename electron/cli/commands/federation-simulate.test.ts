@@ -69,6 +69,15 @@ describe('tumorpredict federation simulate', () => {
     expect(r.stdout).toContain(`Federated minus centralised: ${report.gapPoints.toFixed(2)} points.`);
   }, 600_000);
 
+  it('refuses a split that leaves a site without images, before any workstation is made, saying what to change', () => {
+    // LGG FLAIR alone, split by patient with alpha 0.5 over three sites: seed 1 gives site-1 no patient.
+    const work = path.join(root, 'empty-site');
+    const r = cli('federation', 'simulate', '--sites', '3', '--rounds', '1', '--sources', 'lgg-flair', '--models', models, '--datasets', datasetsRoot(), '--work', work);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/The split gives site-1 no images \(3 sites, sources lgg-flair, alpha 0\.5, seed 1\)\. Use fewer sites, a larger --alpha/);
+    expect(fs.existsSync(path.join(work, 'coordinator'))).toBe(false);
+  });
+
   it('refuses a --limit that is not a positive whole number', () => {
     const r = cli('federation', 'simulate', '--sites', '2', '--rounds', '1', '--limit', '0', '--models', models);
     expect(r.code).not.toBe(0);

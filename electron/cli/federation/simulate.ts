@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_ROUND_SETTINGS, type AGGREGATION_RULE_NAMES, type RoundSummary } from '../../contract';
+import { DEFAULT_ROUND_SETTINGS, WorkstationError, type AGGREGATION_RULE_NAMES, type RoundSummary } from '../../contract';
 import { resolveConfig } from '../../services/config';
 import {
   DEFAULT_TRAIN_SETTINGS,
@@ -135,6 +135,15 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
     const cut = (list: SimItem[]): SimItem[] => list.map((it) => ({ it, k: crypto.createHash('sha256').update(`${opts.seed}:${it.file}`).digest('hex') })).sort((a, b) => (a.k < b.k ? -1 : 1)).slice(0, opts.limit!).map((x) => x.it);
     split.reference = cut(split.reference);
     split.sites = split.sites.map(cut);
+  }
+  // A site the split leaves without images cannot register a data set or train: say so before
+  // any workstation is made, with what to change.
+  const empty = split.sites.map((s, i) => (s.length ? null : `site-${i + 1}`)).filter((s): s is string => s !== null);
+  if (empty.length) {
+    throw new WorkstationError(
+      'INVALID_INPUT',
+      `The split gives ${empty.join(', ')} no images (${opts.sites} sites${opts.sources ? `, sources ${opts.sources.join(', ')}` : ''}, alpha ${opts.alpha}, seed ${opts.seed}). Use fewer sites, a larger --alpha (closer to an even split) or another --seed.`,
+    );
   }
   const nodes: Node[] = [];
   let server: { close(): Promise<void> } | null = null;
