@@ -34,6 +34,8 @@ let patient: Page;
 let rad: Page;
 let problems: { patient: string[]; radiologist: string[] };
 let files: { folder: string; jpeg: string };
+/** Controls covered by each keyboard sweep, by page. */
+const swept: Record<string, number> = {};
 
 async function seed(dataDir: string): Promise<void> {
   let ws: Workstation | null = null;
@@ -117,6 +119,87 @@ async function reachByTab(page: Page, target: Locator, max = 80): Promise<void> 
   throw new Error(`Tab did not reach the control in ${max} presses`);
 }
 
+interface Swept {
+  /** Controls on the page that Tab never reached: "tag testid/name". */
+  unreached: string[];
+  /** Controls that took the focus without a visible focus indicator. */
+  unmarked: string[];
+  controls: number;
+}
+
+/**
+ * Every control a person can use in `scope` (links, buttons, fields, anything with a tabindex;
+ * not disabled or hidden ones; one radio per group, as Tab reaches a group once) is reached by
+ * pressing Tab from the top of the page, and shows a focus indicator when it has the focus: an
+ * outline on it, or on the label it sits in (the file pickers), that it does not have unfocused.
+ */
+async function sweepByTab(page: Page, scope = '#app-main'): Promise<Swept> {
+  const expected = await page.evaluate((sel) => {
+    const root = document.querySelector(sel);
+    if (!root) throw new Error(`no ${sel} on the page`);
+    for (const old of document.querySelectorAll<HTMLElement>('[data-sweep]')) delete old.dataset.sweep;
+    const out: { key: string; group: string; label: string }[] = [];
+    let n = 0;
+    for (const el of root.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea, summary, [tabindex]')) {
+      if (el.closest('[inert]') || el.matches(':disabled') || el.getAttribute('tabindex') === '-1') continue;
+      if (el instanceof HTMLInputElement && el.type === 'hidden') continue;
+      // Not drawn: hidden, or inside a closed <details> (its content stays in the layout tree).
+      if (!el.checkVisibility({ visibilityProperty: true, contentVisibilityAuto: true })) continue;
+      const closed = el.closest('details:not([open])');
+      if (closed && !(el.closest('summary') && el.closest('summary')!.parentElement === closed)) continue;
+      const key = `k${n++}`;
+      el.dataset.sweep = key;
+      const group = el instanceof HTMLInputElement && el.type === 'radio' && el.name ? `radio:${el.name}` : key;
+      const name = el.dataset.testid ?? el.getAttribute('aria-label') ?? el.id ?? '';
+      out.push({ key, group, label: `${el.tagName.toLowerCase()} ${name || (el.textContent ?? '').trim().slice(0, 40)}`.trim() });
+    }
+    return out;
+  }, scope);
+  // How each control looks without the focus: an outline it always has is no focus indicator.
+  const outlinedUnfocused = new Set(
+    await page.evaluate(() => {
+      (document.activeElement as HTMLElement | null)?.blur();
+      return [...document.querySelectorAll<HTMLElement>('[data-sweep]')].filter((el) => getComputedStyle(el).outlineStyle !== 'none' || (el.closest('label') && getComputedStyle(el.closest('label')!).outlineStyle !== 'none')).map((el) => el.dataset.sweep!);
+    }),
+  );
+  const reached = new Map<string, boolean>();
+  const groups = new Set(expected.map((e) => e.group));
+  const seenGroups = new Set<string>();
+  for (let i = 0; i < expected.length * 2 + 60 && seenGroups.size < groups.size; i++) {
+    await page.keyboard.press('Tab');
+    const at = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el || !el.dataset.sweep) return null;
+      const s = getComputedStyle(el);
+      const label = el.closest('label');
+      const outlined = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || (label !== null && getComputedStyle(label).outlineStyle !== 'none');
+      return { key: el.dataset.sweep, outlined, how: `focus-visible ${el.matches(':focus-visible')}, outline ${s.outlineStyle} ${s.outlineWidth}` };
+    });
+    if (!at) continue;
+    const marked = at.outlined && !outlinedUnfocused.has(at.key);
+    if (!marked && process.env.TP_SWEEP_DEBUG) {
+      console.log(`unmarked ${at.key}: ${at.how}`);
+      await page.screenshot({ path: path.join(os.tmpdir(), `tp-sweep-${at.key}.png`) });
+    }
+    reached.set(at.key, (reached.get(at.key) ?? true) && marked);
+    seenGroups.add(expected.find((e) => e.key === at.key)!.group);
+  }
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  return {
+    unreached: expected.filter((e) => !seenGroups.has(e.group)).map((e) => e.label),
+    unmarked: expected.filter((e) => reached.get(e.key) === false).map((e) => e.label),
+    controls: expected.length,
+  };
+}
+
+/** Sweeps the page and expects every control reached and marked; returns how many there were. */
+async function everyControlByTab(page: Page, what: string, scope?: string): Promise<number> {
+  const swept = await sweepByTab(page, scope);
+  expect({ what, unreached: swept.unreached, unmarked: swept.unmarked }).toEqual({ what, unreached: [], unmarked: [] });
+  expect(swept.controls, `${what}: controls found`).toBeGreaterThan(0);
+  return swept.controls;
+}
+
 describe('the patient and the doctor, end to end', () => {
   it('the admin allows uploads from patient accounts on the Patient pages tab', async () => {
     await signIn(rad, ADMIN);
@@ -167,6 +250,7 @@ describe('the patient and the doctor, end to end', () => {
       expect(text).not.toContain(PRELIMINARY_NOTICE);
     }
     await expect(patient.getByTestId('my-upload-preliminary').count()).resolves.toBe(0);
+    swept['Send images (patient), two uploads listed'] = await everyControlByTab(patient, 'Send images');
   });
 
   it('the radiologist sees the Pending count and the bell rise, live', async () => {
@@ -185,6 +269,15 @@ describe('the patient and the doctor, end to end', () => {
     await rad.keyboard.press('Escape');
     await expect(rad.getByTestId('notification-panel').count()).resolves.toBe(0);
     await expect(rad.getByTestId('bell-button').evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+  });
+
+  it('every control of the Reviews page, with a pending item open, is reached by Tab and shows its focus', async () => {
+    await rad.getByTestId('review-row').first().click();
+    await rad.getByTestId('review-reason').waitFor();
+    // With the consultation-room form open, so its patient search is swept too.
+    await rad.getByText('Add images for a patient (consultation room)').click();
+    await rad.locator('#review-add-patient-search').waitFor();
+    swept['Reviews (radiologist), a pending item open'] = await everyControlByTab(rad, 'Reviews');
   });
 
   it('rejects the folder, whose files name another Patient ID, with a reason for the patient', async () => {
@@ -262,6 +355,11 @@ describe('the patient and the doctor, end to end', () => {
     } finally {
       await patient.emulateMedia({ media: 'screen' });
     }
+    swept['My results (patient), one signed result'] = await everyControlByTab(patient, 'My results');
+    await patient.getByTestId('bell-button').click();
+    await patient.getByTestId('notification-list').waitFor();
+    swept['Notification list (patient)'] = await everyControlByTab(patient, 'Notification list', '[data-testid="notification-panel"]');
+    await patient.keyboard.press('Escape');
   });
 
   it('an urgent message reaches the radiologist\'s bell and tops the inbox in red', async () => {
@@ -299,6 +397,35 @@ describe('the patient and the doctor, end to end', () => {
     await expect(patient.getByTestId('health-tip').first().innerText()).resolves.toMatch(/Sources:[\s\S]*NHS: MRI scan/);
     await nav(patient, 'My care team').click();
     await patient.getByTestId('care-team-empty').waitFor();
+  });
+
+  it('every control of the other new pages is reached by Tab and shows its focus', async () => {
+    // Each page is swept once its data is there (the element named), so its controls are drawn.
+    for (const [label, ready] of [['Messages', 'message'], ['Emergency', 'emergency-text'], ['Health tips', 'health-tip'], ['My care team', 'care-team-empty']] as const) {
+      await nav(patient, label).click();
+      await patient.getByTestId(ready).first().waitFor();
+      swept[`${label} (patient)`] = await everyControlByTab(patient, label);
+    }
+    await rad.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(rad, ADMIN);
+    for (const [tab, ready] of [['Users', 'user-patient'], ['Audit log', 'audit-table'], ['Settings', 'settings-form'], ['Patient pages', 'tips-table']] as const) {
+      await rad.getByRole('tab', { name: tab }).click();
+      await (ready === 'settings-form' ? rad.getByRole('form', { name: 'Settings' }) : rad.getByTestId(ready).first()).waitFor();
+      if (tab === 'Audit log') {
+        // The patient's own steps read as words too, with the recorded name kept as the tooltip.
+        const table = rad.getByTestId('audit-table');
+        await table.getByText('Patient read their results').first().waitFor();
+        await expect(table.innerText()).resolves.not.toContain('report.patientSummary');
+        await expect(table.getByText('Patient read their results').first().getAttribute('title')).resolves.toBe('report.patientSummary');
+      }
+      if (tab === 'Patient pages') {
+        await rad.getByRole('button', { name: 'Edit "What happens during an MRI scan"' }).click();
+        await rad.getByTestId('tip-preview').waitFor();
+      }
+      swept[`Administration > ${tab}${tab === 'Patient pages' ? ', a tip open in the editor' : ''}`] = await everyControlByTab(rad, tab);
+    }
+    // The figures for the notes: how many controls each sweep covered.
+    console.log(`keyboard sweep: ${JSON.stringify(swept)}`);
   });
 
   it('showed no console errors and no CSP violations', () => {
