@@ -22,7 +22,13 @@ export function goldenDir(): string {
   return process.env.TUMORPREDICT_GOLDEN ? path.resolve(process.env.TUMORPREDICT_GOLDEN) : path.join(appRoot(), 'native-models', 'training', 'golden');
 }
 
-export function readGolden<T>(name: 'preprocess.json' | 'outputs.json'): T {
+/** The models the repository ships, with the file of golden PyTorch outputs each was exported with. */
+export const SHIPPED_MODELS = [
+  { id: 'tumornet', version: '1.0.0', golden: 'tumornet-1.0.0-outputs.json' },
+  { id: 'tumornet-v2', version: '2.0.0', golden: 'outputs.json' },
+] as const;
+
+export function readGolden<T>(name: 'preprocess.json' | 'outputs.json' | 'tumornet-1.0.0-outputs.json'): T {
   const file = path.join(goldenDir(), name);
   if (!fs.existsSync(file)) throw new Error(`Golden vectors ${file} are missing; the training pipeline writes them. ${TRAIN_HINT}`);
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;

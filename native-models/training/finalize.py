@@ -204,8 +204,8 @@ def load_v1():
         return None
     with open(card) as f:
         c = json.load(f)
-    return dict(model=_V1(os.path.join(V1_DIR, "model.onnx")).eval(), T=float(c["calibration"]["temperature"]),
-                tau=float(c["calibration"]["reject_threshold"]), version=c["version"])
+    return dict(model=_V1(os.path.join(V1_DIR, "model.onnx")).eval(), T=float(c["temperature"]),
+                tau=float(c["reject_threshold"]), version=c["version"])
 
 
 def _load_folded(ckpt):

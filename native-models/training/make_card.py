@@ -364,6 +364,16 @@ def make_card(metrics_path, model_dir, log=print):
 
 
 if __name__ == "__main__":
-    mp = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "metrics.json")
-    md = sys.argv[2] if len(sys.argv) > 2 else os.path.abspath(os.path.join(HERE, "..", "tumornet-v2"))
+    # --with-loso: first copy the leave-one-source-out results that finished after the main run
+    # (native-models/training/loso/loso-SOURCE.json) into metrics.json, then write the card.
+    argv = [a for a in sys.argv[1:] if a != "--with-loso"]
+    mp = argv[0] if len(argv) > 0 else os.path.join(HERE, "metrics.json")
+    md = argv[1] if len(argv) > 1 else os.path.abspath(os.path.join(HERE, "..", "tumornet-v2"))
+    if "--with-loso" in sys.argv[1:]:
+        from finalize import collect_loso
+        with open(mp) as f:
+            M = json.load(f)
+        M["loso"] = collect_loso(os.path.join(HERE, "loso"))
+        with open(mp, "w") as f:
+            json.dump(M, f, indent=1)
     make_card(mp, md)

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countMacs } from './flops';
 import { parseModelCard, readCardJson } from './model-card';
-import { requireModelDir } from '../../testing/inference';
+import { requireModelDir, SHIPPED_MODELS } from '../../testing/inference';
 
 describe('model FLOPs', () => {
-  it('counts the same MACs per image from the layer graph as the card states', () => {
-    const dir = requireModelDir();
+  it.each(SHIPPED_MODELS)('$id $version: counts the same MACs per image from the layer graph as the card states', (model) => {
+    const dir = requireModelDir(model.id);
     const spec = parseModelCard(readCardJson(dir), dir);
     const graph = countMacs(JSON.parse(fs.readFileSync(path.join(dir, spec.tfjs!.file), 'utf8')) as { modelTopology: unknown });
     expect(spec.macsPerImage, 'model.macs_per_image in the card').not.toBeNull();
