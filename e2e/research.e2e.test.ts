@@ -7,6 +7,7 @@
 // data set (pydicom's test files) and exports a de-identified copy of it.
 // The other models are the shipped model with its calibration temperature set to 1 and to 3
 // (honest variants with different probabilities, not independently trained networks).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -260,6 +261,10 @@ describe('research workspace in the browser', () => {
     await form.waitFor();
     const dest = path.join(tmp, 'deid-copy');
     await form.getByLabel('Destination folder').fill(dest);
+    // The profile's options are explicit choices: dates removed, descriptions cleaned.
+    await form.getByLabel('Dates in the copies').selectOption('remove');
+    await form.getByLabel('Keep cleaned descriptions').check();
+    if (process.env.TP_SCREENSHOTS) await form.screenshot({ path: path.join(process.env.TP_SCREENSHOTS, 'deid-export.png') });
     await form.getByRole('button', { name: 'Export de-identified copy' }).click();
     const result = form.getByTestId('deid-export-result');
     await result.waitFor({ timeout: 60_000 });
@@ -270,6 +275,7 @@ describe('research workspace in the browser', () => {
       const bytes = fs.readFileSync(path.join(dest, 'mr', f)).toString('latin1');
       expect(bytes).not.toContain('CompressedSamples');
       expect(bytes).toContain('DICM');
+      expect(execFileSync('dcmdump', ['+P', '0028,0303', '+P', '0012,0063', path.join(dest, 'mr', f)], { encoding: 'utf8' })).toMatch(/\[REMOVED\][\s\S]*Clean Descriptors|Clean Descriptors[\s\S]*\[REMOVED\]/);
     }
     // The same folder again: it is no longer empty, and the page says so.
     await form.getByRole('button', { name: 'Export de-identified copy' }).click();

@@ -243,6 +243,18 @@ export const multiComparisonSchema = z.object({
 });
 export type MultiComparison = z.infer<typeof multiComparisonSchema>;
 
+/**
+ * The de-identification options (PS3.15 E.3), chosen for each export: dates removed (the Basic
+ * Profile alone), shifted by one secret offset per data set (Retain Longitudinal Temporal
+ * Information, Modified Dates) or kept (Full Dates); and Clean Descriptors (descriptions keep
+ * their known-safe words instead of being removed).
+ */
+export const deidOptionsSchema = z.object({
+  temporal: z.enum(['remove', 'modified', 'full']).default('modified'),
+  cleanDescriptors: z.boolean().default(false),
+});
+export type DeidOptionsInput = z.infer<typeof deidOptionsSchema>;
+
 /** What the de-identification profile did over a whole export (no values, only counts and attribute names). */
 export const deidSummarySchema = z.object({
   removed: z.array(z.string()),
@@ -308,7 +320,7 @@ export const researchChannels = {
   }),
   'datasets.exportDeidentified': channel({
     summary: 'Write de-identified copies (PS3.15 basic profile) of every file of a DICOM data set to a new or empty folder (progress as datasets.exportProgress events)',
-    request: z.object({ datasetId: id, destination: z.string().min(1).max(4096) }).strict(),
+    request: z.object({ datasetId: id, destination: z.string().min(1).max(4096), options: deidOptionsSchema.default({ temporal: 'modified', cleanDescriptors: false }) }).strict(),
     response: deidExportResultSchema,
   }),
   'datasets.cancelExport': channel({

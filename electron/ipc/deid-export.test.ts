@@ -181,8 +181,23 @@ describe('datasets.exportDeidentified', () => {
     const rows = auditRows();
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ actor: 'researcher1', outcome: 'success', object_id: dicomId });
-    expect(JSON.parse(rows[0]!.detail)).toEqual({ total: MR_COPIES + 2, written: MR_COPIES + 1, refused: 1, cancelled: false });
+    expect(JSON.parse(rows[0]!.detail)).toEqual({ total: MR_COPIES + 2, written: MR_COPIES + 1, refused: 1, cancelled: false, dates: 'modified', cleanDescriptors: false });
     for (const s of [PATIENT.name, PATIENT.id, 'CompressedSamples', dest]) expect(rows[0]!.detail).not.toContain(s);
+  }, 120_000);
+
+  it('the profile options chosen by the caller reach every file and the audit row: dates removed, descriptions cleaned', async () => {
+    const dest = path.join(dir, 'out-options');
+    const r = await call(researcher, 'datasets.exportDeidentified', { datasetId: dicomId, destination: dest, options: { temporal: 'remove', cleanDescriptors: true } });
+    expect(r.ok, r.message).toBe(true);
+    const files = listAll(dest);
+    const dumps = Object.values(pydicomDumpAll(dest, files));
+    expect(dumps.length).toBe(MR_COPIES + 1);
+    for (const d of dumps) expect(d.StudyDate).toBe(''); // Z in the Basic Profile: present, empty
+    const methods = execFileSync('dcmdump', ['+P', '0012,0063', '+P', '0028,0303', path.join(dest, files[0]!)], { encoding: 'utf8' });
+    expect(methods).toMatch(/\(0012,0063\) LO \[PS3\.15 E\.1 Basic Profile \+ Clean Descriptors\]/);
+    expect(methods).toMatch(/\(0028,0303\) CS \[REMOVED\]/);
+    expect(JSON.parse(auditRows().at(-1)!.detail)).toMatchObject({ dates: 'remove', cleanDescriptors: true });
+    expect(await call(researcher, 'datasets.exportDeidentified', { datasetId: dicomId, destination: path.join(dir, 'out-bad'), options: { temporal: 'sometimes' } })).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
   }, 120_000);
 
   it('refuses a non-empty folder, a file, a relative path, the data folder, the data set folder and a non-DICOM data set, writing nothing', async () => {

@@ -4,7 +4,7 @@
 // same comparison as the app).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { WorkstationError, type DeidExportResult, type RunSummary } from '../../contract';
 import { comparisonText, multiComparisonText, type Actor, type ResearchService } from '../../services/research';
 import { createWorkstation, type Workstation } from '../../ipc/compose';
@@ -109,7 +109,9 @@ export function registerResearch(program: Command): void {
   addCommonOptions(dataset.command('export-deid').description('write de-identified copies (PS3.15 basic profile) of a DICOM data set to a new or empty folder'))
     .argument('<dataset>', 'data set id')
     .argument('<out>', 'output folder (new or empty, outside the data folder)')
-    .action(async (id: string, out: string, opts: CommonOptions) => {
+    .addOption(new Option('--dates <how>', 'dates and times: remove (basic profile), modified (shifted by a secret per-data-set offset), full (kept)').choices(['remove', 'modified', 'full']).default('modified'))
+    .option('--clean-descriptors', 'Clean Descriptors option: descriptions keep their known-safe words instead of being removed')
+    .action(async (id: string, out: string, opts: CommonOptions & { dates: 'remove' | 'modified' | 'full'; cleanDescriptors?: boolean }) => {
       await withWorkstation(opts, async (ws) => {
         await ensureOpen(ws);
         const dest = path.resolve(out);
@@ -124,7 +126,11 @@ export function registerResearch(program: Command): void {
         process.on('SIGINT', onSigint);
         let r: DeidExportResult;
         try {
-          r = await ws.services.research.exportDeidentified(id, dest, actor(), { signal: controller.signal, onProgress: (p) => progress.update(p.done, p.total, p.refused) });
+          r = await ws.services.research.exportDeidentified(id, dest, actor(), {
+            signal: controller.signal,
+            onProgress: (p) => progress.update(p.done, p.total, p.refused),
+            deid: { temporal: opts.dates, cleanDescriptors: opts.cleanDescriptors === true },
+          });
         } finally {
           process.removeListener('SIGINT', onSigint);
         }

@@ -47,7 +47,7 @@ export function researchHandlers(services: Pick<Services, 'research'>): Pick<Han
     'datasets.get': (req) => r.getDataset(req.id),
     // Progress goes to the calling connection only, as the import's does; the first event carries the export id to cancel.
     'datasets.exportDeidentified': (req, ctx) =>
-      r.exportDeidentified(req.datasetId, req.destination, actor(ctx), { onProgress: (data) => ctx.connection.emit({ event: DEID_EXPORT_PROGRESS_EVENT, data }) }),
+      r.exportDeidentified(req.datasetId, req.destination, actor(ctx), { deid: req.options, onProgress: (data) => ctx.connection.emit({ event: DEID_EXPORT_PROGRESS_EVENT, data }) }),
     'datasets.cancelExport': (req) => ({ cancelled: r.cancelExport(req.exportId) }),
     'models.registry': async () => ({ models: await r.registry.list() }),
     'models.install': (req, ctx) => r.registry.install(req.path, actor(ctx)),

@@ -3,7 +3,7 @@ export { createDicomService, toViewerFrame, readDicomdir } from './service';
 export type { DicomService, DicomServiceOptions, ImportOptions } from './service';
 export { DEFAULT_LIMITS } from './limits';
 export type { DicomLimits } from './limits';
-export { parseDicomFile, SUPPORTED_TRANSFER_SYNTAXES } from './parse';
+export { checkDicomStructure, parseDicomFile, SUPPORTED_TRANSFER_SYNTAXES } from './parse';
 export type { DicomMeta, ParsedDicom } from './parse';
 export { decodeFrame } from './decode';
 export type { DecodedFrame } from './decode';

@@ -163,7 +163,12 @@ function us(ds: DataSet, tag: string): number | undefined {
  * Parses `bytes` (a whole file). Throws DicomRefusal, with a reason for the import report, for
  * anything that is not a DICOM image this workstation can store and show.
  */
-export function parseDicomFile(input: Uint8Array, limits: DicomLimits): ParsedDicom {
+/**
+ * The structure of a DICOM file checked with dicom-parser behind the guards (size, DICM marker or a
+ * raw data set, deflate output cap, element lengths within the file, sequence depth), without
+ * reading any attribute: what every reader of untrusted files runs first (import, de-identification).
+ */
+export function checkDicomStructure(input: Uint8Array, limits: DicomLimits): { dataSet: DataSet; assumedTs: string | null; bytes: Uint8Array } {
   if (input.length > limits.maxFileBytes) refuse(`the file is larger than the import limit (${Math.round(limits.maxFileBytes / 2 ** 20)} MiB)`);
   if (input.length < 12) refuse('the file is too short to be DICOM');
   const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.length);
@@ -204,8 +209,12 @@ export function parseDicomFile(input: Uint8Array, limits: DicomLimits): ParsedDi
   const depth = sequenceDepth(ds, limits.maxSequenceDepth);
   if (depth > limits.maxSequenceDepth) refuse(`its sequences are nested more than ${limits.maxSequenceDepth} deep`);
 
-  const meta = readMeta(ds, assumed, limits);
-  return { dataSet: ds, meta, bytes: inflated ?? bytes };
+  return { dataSet: ds, assumedTs: assumed, bytes: inflated ?? bytes };
+}
+
+export function parseDicomFile(input: Uint8Array, limits: DicomLimits): ParsedDicom {
+  const { dataSet, assumedTs, bytes } = checkDicomStructure(input, limits);
+  return { dataSet, meta: readMeta(dataSet, assumedTs, limits), bytes };
 }
 
 function readMeta(ds: DataSet, assumedTs: string | null, limits: DicomLimits): DicomMeta {

@@ -6,6 +6,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { WorkstationError, type DeidExportProgress, type DeidExportResult } from '../../contract';
 import { deidentifyPart10, type DeidKey, type DeidReport } from './deid';
+import type { DeidOptions } from './deid-profile';
 
 export interface DeidExportItem {
   idx: number;
@@ -89,6 +90,8 @@ export interface CopyOptions {
   datasetId: string;
   signal: AbortSignal;
   onProgress?: ((p: DeidExportProgress) => void) | undefined;
+  /** The profile's options (dates, Clean Descriptors). */
+  deid: DeidOptions;
 }
 
 /**
@@ -121,7 +124,7 @@ export async function copyDeidentified(items: readonly DeidExportItem[], key: De
     if (opts.signal.aborted) break;
     let bytes: Uint8Array;
     try {
-      const r = deidentifyPart10(await fsp.readFile(it.file), key);
+      const r = deidentifyPart10(await fsp.readFile(it.file), key, opts.deid);
       bytes = r.bytes;
       r.report.removed.forEach((x) => removed.add(x));
       r.report.emptied.forEach((x) => emptied.add(x));

@@ -80,7 +80,7 @@ describe('DICOM de-identification (PS3.15 basic profile) on CT_small.dcm', () =>
       expect(after[k], k).toBeUndefined();
     }
     expect(after['meta.SourceApplicationEntityTitle']).toBeUndefined();
-    expect(report.removed).toContain('InstitutionName');
+    expect(report.removed).toContain('Institution Name');
   });
 
   it('private tags are all removed', () => {

@@ -1,10 +1,16 @@
 // De-identification of DICOM for researchers: the PS3.15 Annex E Basic Application Level
-// Confidentiality Profile with the Retain Longitudinal Temporal Information (Modified Dates) option.
-// Names and IDs are replaced by per-data-set pseudonyms, dates shifted by a secret per-data-set
-// offset, UIDs replaced by a consistent hash-derived 2.25 UID, private tags and free text removed.
+// Confidentiality Profile as Table E.1-1 specifies it (deid-profile.ts), with an allow-list
+// default for what the table does not name, and the Retain Longitudinal Temporal Information and
+// Clean Descriptors options as explicit choices. Patient name and ID become per-data-set
+// pseudonyms, UIDs a consistent hash-derived 2.25 UID, dates move by a secret per-data-set offset
+// (Modified Dates), and the File Meta Information is replaced.
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import { WorkstationError } from '../../contract/errors';
+import { DEFAULT_LIMITS, DicomRefusal, checkDicomStructure } from '../dicom';
+import { DEFAULT_DEID_OPTIONS, KEEP, actionFor, cleanDescriptor, isPrivateTag, methodCodes, methodText, sequenceMayBeCleaned, tableRow, type DeidAction, type DeidOptions, type TableRow } from './deid-profile';
+
+export { DEFAULT_DEID_OPTIONS, type DeidOptions } from './deid-profile';
 
 interface DcmjsElement {
   vr: string;
@@ -23,73 +29,16 @@ try {
   /* older dcmjs without loglevel */
 }
 
-/** What the profile does to an attribute (PS3.15 Table E.1-1 action codes). */
-type Action = 'X' /* remove */ | 'Z' /* empty */ | 'D' /* dummy/pseudonym */ | 'U' /* new UID */;
-
-/**
- * The Basic Profile's actions for the attributes that occur in MR/CT/SC images (PS3.15 Table
- * E.1-1). UIDs are handled by VR (every non-standard UI value is replaced), dates by VR (shifted).
- */
-export const PROFILE: Readonly<Record<string, { name: string; action: Action }>> = {
-  '00080050': { name: 'AccessionNumber', action: 'Z' },
-  '00080080': { name: 'InstitutionName', action: 'X' },
-  '00080081': { name: 'InstitutionAddress', action: 'X' },
-  '00080090': { name: 'ReferringPhysicianName', action: 'Z' },
-  '00080092': { name: 'ReferringPhysicianAddress', action: 'X' },
-  '00080094': { name: 'ReferringPhysicianTelephoneNumbers', action: 'X' },
-  '00080096': { name: 'ReferringPhysicianIdentificationSequence', action: 'X' },
-  '00081010': { name: 'StationName', action: 'X' },
-  '00081030': { name: 'StudyDescription', action: 'X' },
-  '0008103E': { name: 'SeriesDescription', action: 'X' },
-  '00081040': { name: 'InstitutionalDepartmentName', action: 'X' },
-  '00081048': { name: 'PhysiciansOfRecord', action: 'X' },
-  '00081050': { name: 'PerformingPhysicianName', action: 'X' },
-  '00081060': { name: 'NameOfPhysiciansReadingStudy', action: 'X' },
-  '00081070': { name: 'OperatorsName', action: 'X' },
-  '00081080': { name: 'AdmittingDiagnosesDescription', action: 'X' },
-  '00082111': { name: 'DerivationDescription', action: 'X' },
-  '00100010': { name: 'PatientName', action: 'D' },
-  '00100020': { name: 'PatientID', action: 'D' },
-  '00100021': { name: 'IssuerOfPatientID', action: 'X' },
-  '00100030': { name: 'PatientBirthDate', action: 'Z' },
-  '00100032': { name: 'PatientBirthTime', action: 'X' },
-  '00100040': { name: 'PatientSex', action: 'Z' },
-  '00101000': { name: 'OtherPatientIDs', action: 'X' },
-  '00101001': { name: 'OtherPatientNames', action: 'X' },
-  '00101002': { name: 'OtherPatientIDsSequence', action: 'X' },
-  '00101005': { name: 'PatientBirthName', action: 'X' },
-  '00101010': { name: 'PatientAge', action: 'X' },
-  '00101020': { name: 'PatientSize', action: 'X' },
-  '00101030': { name: 'PatientWeight', action: 'X' },
-  '00101040': { name: 'PatientAddress', action: 'X' },
-  '00101060': { name: 'PatientMotherBirthName', action: 'X' },
-  '00102154': { name: 'PatientTelephoneNumbers', action: 'X' },
-  '00102160': { name: 'EthnicGroup', action: 'X' },
-  '00102180': { name: 'Occupation', action: 'X' },
-  '001021B0': { name: 'AdditionalPatientHistory', action: 'X' },
-  '00104000': { name: 'PatientComments', action: 'X' },
-  '00181000': { name: 'DeviceSerialNumber', action: 'X' },
-  '00181030': { name: 'ProtocolName', action: 'X' },
-  '00200010': { name: 'StudyID', action: 'Z' },
-  '00204000': { name: 'ImageComments', action: 'X' },
-  '00321032': { name: 'RequestingPhysician', action: 'X' },
-  '00321060': { name: 'RequestedProcedureDescription', action: 'X' },
-  '00400244': { name: 'PerformedProcedureStepStartDate', action: 'X' },
-  '00400253': { name: 'PerformedProcedureStepID', action: 'X' },
-  '00400254': { name: 'PerformedProcedureStepDescription', action: 'X' },
-  '00400275': { name: 'RequestAttributesSequence', action: 'X' },
-  '0040A124': { name: 'UID', action: 'U' },
-  '00700084': { name: 'ContentCreatorName', action: 'Z' },
-  '00880140': { name: 'StorageMediaFileSetUID', action: 'U' },
-  '30060024': { name: 'ReferencedFrameOfReferenceUID', action: 'U' },
-  '40084000': { name: 'ResultsComments', action: 'X' },
-};
-
 /** UIDs that identify the software or a standard, not a patient or study: kept. */
-const KEEP_UID_TAGS = new Set(['00020010' /* TransferSyntaxUID */, '00020012' /* ImplementationClassUID */, '00020002', '00080016', '00081150' /* SOP class UIDs */]);
 const STANDARD_UID_ROOT = '1.2.840.10008.';
+const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
+const DEFLATED_LE = '1.2.840.10008.1.2.1.99';
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+/** Our implementation's UID for the replaced File Meta Information (2.25 form of a fixed UUID). */
+const IMPLEMENTATION_CLASS_UID = '2.25.277149521183405125426138211474346112553';
 
-export const DEID_METHOD = 'PS3.15 E.1 Basic Application Level Confidentiality Profile; Retain Longitudinal Temporal Information with Modified Dates; TumorPredict';
+/** The De-identification Method (0012,0063) written with the default options. */
+export const DEID_METHOD = methodText(DEFAULT_DEID_OPTIONS);
 
 export interface DeidKey {
   /** Per-data-set secret (32 random bytes); never leaves the encrypted database. */
@@ -144,17 +93,6 @@ function patientNameText(v: unknown): string {
   return '';
 }
 
-function isPrivate(tag: string): boolean {
-  return parseInt(tag.slice(0, 4), 16) % 2 === 1;
-}
-
-/** Overlay comments/labels (60xx,4000 / 60xx,1500) and curve data (50xx) may hold burned-in text. */
-function isOverlayTextOrCurve(tag: string): boolean {
-  const g = tag.slice(0, 2).toUpperCase();
-  const e = tag.slice(4).toUpperCase();
-  return g === '50' || (g === '60' && (e === '4000' || e === '1500'));
-}
-
 export interface DeidReport {
   removed: string[];
   emptied: string[];
@@ -164,52 +102,168 @@ export interface DeidReport {
   privateRemoved: number;
 }
 
-function deidDict(dict: RawDict, key: DeidKey, days: number, report: DeidReport, patientId: string): void {
+interface WalkContext {
+  key: DeidKey;
+  days: number;
+  options: DeidOptions;
+  report: DeidReport;
+  patientId: string;
+}
+
+const tagLabel = (t: string): string => `(${t.slice(0, 4)},${t.slice(4)})`;
+const values = (el: DcmjsElement): string[] => (el.Value ?? []).map((v) => String(v ?? ''));
+
+/** A non-empty value of the VR that means nothing (the D action). */
+function dummy(vr: string): DcmjsElement {
+  switch (vr) {
+    case 'PN':
+      return { vr, Value: [{ Alphabetic: 'ANONYMIZED' }] };
+    case 'DA':
+      return { vr, Value: ['19000101'] };
+    case 'TM':
+      return { vr, Value: ['000000'] };
+    case 'DT':
+      return { vr, Value: ['19000101000000'] };
+    case 'IS':
+    case 'DS':
+    case 'US':
+    case 'SS':
+    case 'UL':
+    case 'SL':
+    case 'FL':
+    case 'FD':
+    case 'SV':
+    case 'UV':
+      return { vr, Value: [0] };
+    case 'OB':
+    case 'OW':
+    case 'OD':
+    case 'OF':
+    case 'OL':
+    case 'OV':
+    case 'UN':
+      return { vr, Value: [] };
+    default:
+      return { vr, Value: ['ANONYMIZED'] };
+  }
+}
+
+function replaceUids(el: DcmjsElement, ctx: WalkContext): void {
+  const vals = values(el);
+  el.Value = vals.map((v) => (v === '' || v.startsWith(STANDARD_UID_ROOT) ? v : replaceUid(ctx.key, v)));
+  ctx.report.uidsReplaced += vals.filter((v) => v !== '' && !v.startsWith(STANDARD_UID_ROOT)).length;
+}
+
+/** The Clean action on a date or time under Modified Dates: dates move by the data set's offset; times of day stay. */
+function shiftTemporal(el: DcmjsElement, ctx: WalkContext): void {
+  if (el.vr === 'TM') return;
+  const vals = values(el);
+  el.Value = vals.map((v) => (v === '' ? v : el.vr === 'DA' ? shiftDa(v, ctx.days) : shiftDt(v, ctx.days)));
+  ctx.report.datesShifted += vals.filter((v) => v !== '').length;
+}
+
+/** Bytes held by binary values, nested ones included (the parsed data set can never hold more than the file). */
+function valueBytes(dict: RawDict): number {
+  let n = 0;
+  for (const el of Object.values(dict)) {
+    for (const v of el.Value ?? []) {
+      if (v instanceof ArrayBuffer) n += v.byteLength;
+      else if (ArrayBuffer.isView(v)) n += v.byteLength;
+      else if (el.vr === 'SQ' && v && typeof v === 'object') n += valueBytes(v as RawDict);
+    }
+  }
+  return n;
+}
+
+function walkItems(el: DcmjsElement, ctx: WalkContext): void {
+  for (const item of (el.Value ?? []) as RawDict[]) if (item && typeof item === 'object') deidDict(item, ctx);
+}
+
+/** One attribute the table names, under its action. Returns false when the attribute is to be deleted. */
+function applyRow(dict: RawDict, tag: string, t: string, row: TableRow, action: DeidAction, ctx: WalkContext): void {
+  const el = dict[tag]!;
+  const { report } = ctx;
+  switch (action) {
+    case 'X':
+      delete dict[tag];
+      if (isPrivateTag(t)) report.privateRemoved++;
+      else report.removed.push(row.name);
+      return;
+    case 'Z':
+      if (t === '00100010' || t === '00100020') {
+        // Z allows a dummy: the per-data-set pseudonym keeps one patient one research subject.
+        dict[tag] = t === '00100010' ? { vr: 'PN', Value: [{ Alphabetic: pseudonym(ctx.key, 'name', ctx.patientId) }] } : { vr: el.vr, Value: [pseudonym(ctx.key, 'id', ctx.patientId)] };
+        report.replaced.push(row.name);
+      } else {
+        dict[tag] = { vr: el.vr, Value: [] };
+        report.emptied.push(row.name);
+      }
+      return;
+    case 'D':
+      if (el.vr === 'SQ') {
+        // A sequence keeps its items (cleaned by the same rules) only where the table gives it a
+        // clean option (structured content, graphics); otherwise one empty item stands in.
+        if (sequenceMayBeCleaned(row)) walkItems(el, ctx);
+        else dict[tag] = { vr: 'SQ', Value: [{}] };
+      } else if (el.vr === 'UI') {
+        replaceUids(el, ctx);
+      } else {
+        dict[tag] = dummy(el.vr);
+      }
+      report.replaced.push(row.name);
+      return;
+    case 'K':
+      if (el.vr === 'SQ') walkItems(el, ctx);
+      return;
+    case 'U':
+      if (el.vr === 'UI') replaceUids(el, ctx);
+      else if (el.vr === 'SQ') walkItems(el, ctx);
+      else dict[tag] = dummy(el.vr);
+      return;
+    case 'C': {
+      if (el.vr === 'SQ') return walkItems(el, ctx);
+      if (el.vr === 'DA' || el.vr === 'DT' || el.vr === 'TM') return shiftTemporal(el, ctx);
+      // A descriptor keeps its known-safe words; when none survive, the Basic Profile's action applies.
+      const cleaned = values(el).map((v) => cleanDescriptor(patientNameText(v) || v));
+      if (cleaned.length && cleaned.every((c) => c !== null)) {
+        el.Value = cleaned as string[];
+        report.replaced.push(row.name);
+        return;
+      }
+      const basic = row.basic.charAt(0) as DeidAction;
+      return applyRow(dict, tag, t, row, basic === 'C' ? 'X' : basic, ctx);
+    }
+  }
+}
+
+function deidDict(dict: RawDict, ctx: WalkContext): void {
+  const { options, report } = ctx;
   for (const tag of Object.keys(dict)) {
     const t = tag.toUpperCase();
     const el = dict[tag]!;
-    if (isPrivate(t)) {
+    // Group lengths are stale once anything changes; the writer does not need them.
+    if (t.endsWith('0000')) {
       delete dict[tag];
-      report.privateRemoved++;
       continue;
     }
-    if (isOverlayTextOrCurve(t)) {
-      delete dict[tag];
-      report.removed.push(t);
+    const row = tableRow(t);
+    if (row) {
+      applyRow(dict, tag, t, row, actionFor(row, options), ctx);
       continue;
     }
-    const rule = PROFILE[t];
-    if (rule?.action === 'X') {
-      delete dict[tag];
-      report.removed.push(rule.name);
-      continue;
-    }
-    if (rule?.action === 'Z') {
-      dict[tag] = { vr: el.vr, Value: [] };
-      report.emptied.push(rule.name);
-      continue;
-    }
-    if (rule?.action === 'D') {
-      if (t === '00100010') dict[tag] = { vr: 'PN', Value: [{ Alphabetic: pseudonym(key, 'name', patientId) }] };
-      else dict[tag] = { vr: el.vr, Value: [pseudonym(key, 'id', patientId)] };
-      report.replaced.push(rule.name);
-      continue;
-    }
+    // Not in Table E.1-1: UIDs, dates and times by their VR (E.1.1 note 4), the rest by the allow-list.
     if (el.vr === 'UI') {
-      if (KEEP_UID_TAGS.has(t)) continue;
-      const vals = (el.Value ?? []).map((v) => String(v ?? ''));
-      el.Value = vals.map((v) => (v === '' || v.startsWith(STANDARD_UID_ROOT) ? v : replaceUid(key, v)));
-      report.uidsReplaced += vals.filter((v) => v !== '' && !v.startsWith(STANDARD_UID_ROOT)).length;
-      continue;
-    }
-    if (el.vr === 'DA' || el.vr === 'DT') {
-      const vals = (el.Value ?? []).map((v) => String(v ?? ''));
-      el.Value = vals.map((v) => (v === '' ? v : el.vr === 'DA' ? shiftDa(v, days) : shiftDt(v, days)));
-      report.datesShifted += vals.filter((v) => v !== '').length;
-      continue;
-    }
-    if (el.vr === 'SQ') {
-      for (const item of (el.Value ?? []) as RawDict[]) if (item && typeof item === 'object') deidDict(item, key, days, report, patientId);
+      replaceUids(el, ctx);
+    } else if (el.vr === 'DA' || el.vr === 'DT' || el.vr === 'TM') {
+      if (options.temporal === 'remove') {
+        delete dict[tag];
+        report.removed.push(tagLabel(t));
+      } else if (options.temporal === 'modified') shiftTemporal(el, ctx);
+    } else if (KEEP.has(t)) {
+      if (el.vr === 'SQ') walkItems(el, ctx);
+    } else {
+      delete dict[tag];
+      report.removed.push(tagLabel(t));
     }
   }
 }
@@ -220,10 +274,20 @@ export interface DeidResult {
 }
 
 /**
- * De-identifies one Part 10 file. The pixel data are kept as they are (our data have no
- * burned-in text; a file that says BurnedInAnnotation YES is refused rather than passed on).
+ * De-identifies one Part 10 file under the options (default: Modified Dates, no Clean
+ * Descriptors). The pixel data are kept as they are: a file that says BurnedInAnnotation YES is
+ * refused rather than passed on (overlays, which may carry text, are removed by the table).
  */
-export function deidentifyPart10(input: Uint8Array, key: DeidKey): DeidResult {
+export function deidentifyPart10(input: Uint8Array, key: DeidKey, options: DeidOptions = DEFAULT_DEID_OPTIONS): DeidResult {
+  // The structure first, with the import's guards: dcmjs believes any element length, so a 4 KiB
+  // file claiming a 1 GiB element would cost a 1 GiB buffer and minutes of copying.
+  let inflatedLength = input.byteLength;
+  try {
+    inflatedLength = checkDicomStructure(input, DEFAULT_LIMITS).bytes.byteLength;
+  } catch (err) {
+    if (err instanceof DicomRefusal) throw new WorkstationError('INVALID_INPUT', `The file could not be read as DICOM (${err.message}), so it was not de-identified or shown.`, { cause: err });
+    throw err;
+  }
   let msg: ReturnType<DcmjsData['DicomMessage']['readFile']>;
   try {
     const ab = input.buffer.slice(input.byteOffset, input.byteOffset + input.byteLength) as ArrayBuffer;
@@ -231,35 +295,45 @@ export function deidentifyPart10(input: Uint8Array, key: DeidKey): DeidResult {
   } catch (err) {
     throw new WorkstationError('INVALID_INPUT', 'The file could not be read as DICOM, so it was not de-identified or shown.', { cause: err });
   }
+  if (valueBytes(msg.dict) > inflatedLength) {
+    throw new WorkstationError('INVALID_INPUT', 'The file could not be read as DICOM (its elements claim more bytes than the file holds), so it was not de-identified or shown.');
+  }
+  const sopClass = String(msg.meta['00020002']?.Value?.[0] ?? msg.dict['00080016']?.Value?.[0] ?? '');
+  if (sopClass === MEDIA_STORAGE_DIRECTORY) {
+    throw new WorkstationError('INVALID_INPUT', 'This is a DICOMDIR (an index of a disc or folder), not an image; it names files and patients and is not exported.');
+  }
   const burned = msg.dict['00280301']?.Value?.[0];
   if (typeof burned === 'string' && burned.trim().toUpperCase() === 'YES') {
     throw new WorkstationError('INVALID_INPUT', 'This image has text burned into its pixels (BurnedInAnnotation YES); it cannot be de-identified safely and was withheld.');
   }
-  const days = dateShiftDays(key);
   const report: DeidReport = { removed: [], emptied: [], replaced: [], uidsReplaced: 0, datesShifted: 0, privateRemoved: 0 };
   const pidValue = msg.dict['00100020']?.Value?.[0];
   const nameValue = msg.dict['00100010']?.Value?.[0];
   // The pseudonym is keyed on the patient ID (name as a fallback) so one patient stays one pseudonym.
   const patientId = typeof pidValue === 'string' && pidValue.trim() ? pidValue : patientNameText(nameValue) || 'unknown';
-  deidDict(msg.dict, key, days, report, patientId);
-  // The meta header carries the instance UID again; keep it in step with (0008,0018).
-  const meta = msg.meta;
-  const sop = meta['00020003'];
-  if (sop?.Value?.[0]) sop.Value = [replaceUid(key, String(sop.Value[0]))];
-  delete meta['00020016']; // SourceApplicationEntityTitle names the sending station
-  // Make sure the mandatory markers of a de-identified object are present.
+  deidDict(msg.dict, { key, days: dateShiftDays(key), options, report, patientId });
+  // The File Meta Information is replaced (PS3.15 E.1.1 step 7): only what a reader needs, with
+  // the instance UID in step with (0008,0018) and this application as the implementation.
+  const old = msg.meta;
+  const meta: RawDict = {};
+  for (const t of ['00020001', '00020002', '00020010']) if (old[t]) meta[t] = old[t]!;
+  // A deflated file is written inflated (dcmjs holds it inflated and does not deflate reliably).
+  if (String(old['00020010']?.Value?.[0] ?? '') === DEFLATED_LE) meta['00020010'] = { vr: 'UI', Value: [EXPLICIT_LE] };
+  const sop = old['00020003']?.Value?.[0];
+  if (sop) meta['00020003'] = { vr: 'UI', Value: [replaceUid(key, String(sop))] };
+  meta['00020012'] = { vr: 'UI', Value: [IMPLEMENTATION_CLASS_UID] };
+  meta['00020013'] = { vr: 'SH', Value: ['TUMORPREDICT'] };
+  // The mandatory markers of a de-identified object.
   if (!msg.dict['00100010']) msg.dict['00100010'] = { vr: 'PN', Value: [{ Alphabetic: pseudonym(key, 'name', patientId) }] };
   if (!msg.dict['00100020']) msg.dict['00100020'] = { vr: 'LO', Value: [pseudonym(key, 'id', patientId)] };
   msg.dict['00120062'] = { vr: 'CS', Value: ['YES'] };
-  msg.dict['00120063'] = { vr: 'LO', Value: [DEID_METHOD.slice(0, 64)] };
+  msg.dict['00120063'] = { vr: 'LO', Value: [methodText(options)] };
   msg.dict['00120064'] = {
     vr: 'SQ',
-    Value: [
-      { '00080100': { vr: 'SH', Value: ['113100'] }, '00080102': { vr: 'SH', Value: ['DCM'] }, '00080104': { vr: 'LO', Value: ['Basic Application Confidentiality Profile'] } },
-      { '00080100': { vr: 'SH', Value: ['113107'] }, '00080102': { vr: 'SH', Value: ['DCM'] }, '00080104': { vr: 'LO', Value: ['Retain Longitudinal Temporal Information Modified Dates Option'] } },
-    ],
+    Value: methodCodes(options).map((c) => ({ '00080100': { vr: 'SH', Value: [c.code] }, '00080102': { vr: 'SH', Value: ['DCM'] }, '00080104': { vr: 'LO', Value: [c.meaning] } })),
   };
-  msg.dict['00280303'] = { vr: 'CS', Value: ['MODIFIED'] }; // LongitudinalTemporalInformationModified
+  // Longitudinal Temporal Information Modified (0028,0303).
+  msg.dict['00280303'] = { vr: 'CS', Value: [options.temporal === 'modified' ? 'MODIFIED' : options.temporal === 'full' ? 'UNMODIFIED' : 'REMOVED'] };
   const out = new dcmjs.data.DicomDict(meta);
   out.dict = msg.dict;
   let bytes: ArrayBuffer;

@@ -29,6 +29,7 @@ import { multiComparisonCsv } from './compare-many';
 import { DEFAULT_READER_LIMITS, ReaderPool, type ReaderLimits } from './reader-pool';
 import { describeFilter, itemDetail, itemsCsv, selectItems, toRunItem, type ItemSort } from './run-items';
 import { copyDeidentified, checkDestination } from './deid-export';
+import { DEFAULT_DEID_OPTIONS, type DeidOptions } from './deid-profile';
 import { newDeidSecret } from './deid';
 import { createRegistry, type Actor } from './registry';
 import { comparisonHtml } from './report-html';
@@ -215,7 +216,12 @@ export function createResearchService(options: ResearchServiceOptions) {
      * (researchers never get the originals); the app's channel and the CLI both call this. Each
      * file is written atomically; the export stops between two files when cancelled.
      */
-    async exportDeidentified(datasetId: string, destination: string, actor: Actor, opts: { onProgress?: ((p: DeidExportProgress) => void) | undefined; signal?: AbortSignal | undefined } = {}): Promise<DeidExportResult> {
+    async exportDeidentified(
+      datasetId: string,
+      destination: string,
+      actor: Actor,
+      opts: { onProgress?: ((p: DeidExportProgress) => void) | undefined; signal?: AbortSignal | undefined; deid?: DeidOptions | undefined } = {},
+    ): Promise<DeidExportResult> {
       const ds = datasetRow(datasetId);
       if (ds.kind !== 'dicom') throw new WorkstationError('INVALID_INPUT', `The data set ${ds.name} is not a DICOM data set; its images carry no headers to de-identify.`);
       const dest = checkDestination(destination, { dataFolder: options.dataFolder, source: ds.source });
@@ -225,6 +231,7 @@ export function createResearchService(options: ResearchServiceOptions) {
         (r) => ({ idx: r.idx, itemId: r.item_id, label: r.label, file: r.file }),
       );
       const exportId = crypto.randomUUID();
+      const deid = opts.deid ?? DEFAULT_DEID_OPTIONS;
       const controller = new AbortController();
       const onAbort = (): void => controller.abort();
       opts.signal?.addEventListener('abort', onAbort);
@@ -232,7 +239,7 @@ export function createResearchService(options: ResearchServiceOptions) {
       const work = (async (): Promise<DeidExportResult> => {
         let result: DeidExportResult | null = null;
         try {
-          result = await copyDeidentified(items, { secret }, dest, { exportId, datasetId, signal: controller.signal, onProgress: opts.onProgress });
+          result = await copyDeidentified(items, { secret }, dest, { exportId, datasetId, signal: controller.signal, onProgress: opts.onProgress, deid });
           return result;
         } finally {
           exports.delete(exportId);
@@ -246,7 +253,10 @@ export function createResearchService(options: ResearchServiceOptions) {
             objectType: 'research-dataset',
             objectId: datasetId,
             outcome: result ? 'success' : 'failure',
-            detail: result ? { total: result.total, written: result.written, refused: result.refused.length, cancelled: result.cancelled } : { total: items.length },
+            // The profile's options too: which dates and descriptions left is part of the record.
+            detail: result
+              ? { total: result.total, written: result.written, refused: result.refused.length, cancelled: result.cancelled, dates: deid.temporal, cleanDescriptors: deid.cleanDescriptors }
+              : { total: items.length, dates: deid.temporal, cleanDescriptors: deid.cleanDescriptors },
           });
           logger.info('research.dataset.export-deid', { dataset: datasetId, exportId, written: result?.written ?? null, cancelled: result?.cancelled ?? null });
         }

@@ -1,7 +1,7 @@
 // "Export de-identified copy" of a DICOM data set: a destination folder, progress from the
 // datasets.exportProgress events, cancel, and a result line. Only de-identified copies leave.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { DEID_EXPORT_PROGRESS_EVENT, deidExportProgressSchema, type DeidExportProgress, type DeidExportResult } from '@contract/index';
+import { DEID_EXPORT_PROGRESS_EVENT, deidExportProgressSchema, type DeidExportProgress, type DeidExportResult, type DeidOptionsInput } from '@contract/index';
 import { api } from '../../api/client';
 
 const msg = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -15,6 +15,9 @@ function resultLine(r: DeidExportResult): string {
 
 export function DeidExportPanel({ datasetId, datasetName }: { datasetId: string; datasetName: string }) {
   const [destination, setDestination] = useState('');
+  // The profile's options, chosen for each export (PS3.15 E.3): how dates leave, and Clean Descriptors.
+  const [temporal, setTemporal] = useState<DeidOptionsInput['temporal']>('modified');
+  const [cleanDescriptors, setCleanDescriptors] = useState(false);
   const [busy, setBusy] = useState(false);
   const [progress, setProgress] = useState<DeidExportProgress | null>(null);
   const [result, setResult] = useState<DeidExportResult | null>(null);
@@ -50,7 +53,7 @@ export function DeidExportPanel({ datasetId, datasetName }: { datasetId: string;
     exportId.current = null;
     running.current = true;
     try {
-      setResult(await api.call('datasets.exportDeidentified', { datasetId, destination: destination.trim() }));
+      setResult(await api.call('datasets.exportDeidentified', { datasetId, destination: destination.trim(), options: { temporal, cleanDescriptors } }));
     } catch (err) {
       setError(msg(err));
     } finally {
@@ -73,6 +76,17 @@ export function DeidExportPanel({ datasetId, datasetName }: { datasetId: string;
         disabled={busy}
         required
       />
+      <label title="How dates and times leave: removed (basic profile), shifted by one secret offset per data set (intervals kept), or kept as they are">
+        Dates{' '}
+        <select aria-label="Dates in the copies" value={temporal} onChange={(e) => setTemporal(e.target.value as DeidOptionsInput['temporal'])} disabled={busy}>
+          <option value="modified">shifted (intervals kept)</option>
+          <option value="remove">removed</option>
+          <option value="full">kept as they are</option>
+        </select>
+      </label>
+      <label title="Clean Descriptors option: series and study descriptions keep their known-safe imaging words (T1, AXIAL, BRAIN...) instead of being removed">
+        <input type="checkbox" checked={cleanDescriptors} onChange={(e) => setCleanDescriptors(e.target.checked)} disabled={busy} /> Keep cleaned descriptions
+      </label>
       <button type="submit" disabled={busy || !destination.trim()} title="Write de-identified copies (PS3.15 basic profile) of every file to the folder (Enter)">
         Export de-identified copy
       </button>
