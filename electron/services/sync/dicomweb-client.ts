@@ -75,6 +75,9 @@ export function networkError(err: unknown, url: URL, sent: boolean): Workstation
   if (TLS_CODES.has(code) || /certificate|SSL|TLS/i.test(e?.message ?? '')) {
     return fail('tls', `The secure connection to ${where} failed: the server's certificate is not trusted (${code || 'TLS error'}). Add the hospital's CA certificate in the server settings, or ask IT to fix the server's certificate.`, { transient: false, cause: err });
   }
+  if (code === 'TP_TOO_LARGE') {
+    return fail('server', `The hospital server at ${where} sent a reply larger than the workstation reads for one request (${e.message}); it was not used. The server may ignore the page size: ask the PACS administrator, or narrow the sync filters.`, { transient: false, cause: err });
+  }
   if (code === 'ETIMEDOUT' || code === 'TP_TIMEOUT') {
     return fail('connect', `The hospital server at ${where} did not answer in time.`, { transient: true, cause: err, outcomeUnknown: sent });
   }
@@ -126,6 +129,9 @@ export function insecureHttpMessage(origin: string): string {
   return `The password or token is not sent over plain http (${origin}): anyone on the network could read it. Use the server's https:// address, or, if the hospital network is trusted, an administrator turns on "Allow credentials over plain http (insecure)" in the server settings.`;
 }
 
+/** Largest QIDO reply read (a page of 200 studies is about 100 KiB). */
+export const MAX_QIDO_REPLY_BYTES = 32 * 1024 * 1024;
+
 export function createDicomWebClient(conn: ServerConnection): DicomWebClient {
   const base = parseBaseUrl(conn.baseUrl);
   const basePath = base.pathname.replace(/\/+$/, '');
@@ -152,6 +158,11 @@ export function createDicomWebClient(conn: ServerConnection): DicomWebClient {
   };
 
   const urlFor = (pathname: string, params?: Record<string, string | number | undefined>): URL => {
+    // Paths are made of fixed words and UIDs: anything that could leave the DICOMweb root (dot
+    // segments, an encoded or query character) is refused, whoever built the path.
+    if (!/^[A-Za-z0-9/._-]*$/.test(pathname) || pathname.split('/').some((seg) => seg === '.' || seg === '..')) {
+      throw fail('server', 'The hospital server named an object with characters a DICOM UID cannot have; it was not requested.', { transient: false });
+    }
     const u = new URL(base.origin);
     u.pathname = basePath + (pathname.startsWith('/') ? pathname : '/' + pathname);
     for (const [k, v] of Object.entries(params ?? {})) if (v !== undefined && v !== '') u.searchParams.append(k, String(v));
@@ -208,7 +219,8 @@ export function createDicomWebClient(conn: ServerConnection): DicomWebClient {
     async qido(pathname, params) {
       const url = urlFor(pathname, params);
       const res = await send('GET', url, { accept: 'application/dicom+json' });
-      const body = await readBody(res, url);
+      // One search page is small (a few hundred results): a server that sends more ignores the page size.
+      const body = await readBody(res, url, MAX_QIDO_REPLY_BYTES);
       if (res.statusCode === 204) return [];
       if (res.statusCode !== 200) throw httpError(res.statusCode ?? 0, url, who, body.toString('utf8').slice(0, 500));
       return parseJson(body, url);

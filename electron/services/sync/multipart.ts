@@ -29,11 +29,17 @@ export function boundaryOf(contentType: string | undefined): string | null {
 export interface ReadPartsOptions {
   /** Called with each complete part, in order; the stream waits while it runs. */
   onPart: (part: ReceivedPart) => Promise<void>;
-  /** Largest single part accepted, in bytes (a server that streams forever is stopped); the import
-   *  path refuses larger DICOM files anyway. */
+  /** Largest single part accepted, in bytes (a server that streams forever is stopped; a part
+   *  whose Content-Length says more is refused before its first byte). */
   maxPartBytes?: number;
   maxHeaderBytes?: number;
+  /** Transport padding allowed after a boundary before its CRLF (RFC 2046 allows only whitespace). */
+  maxPaddingBytes?: number;
 }
+
+/** A part is held whole until it is imported: this bounds the memory one part can take. */
+export const DEFAULT_MAX_PART_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MAX_PADDING_BYTES = 1024;
 
 type State = 'preamble' | 'after-delimiter' | 'headers' | 'body' | 'done';
 
@@ -42,8 +48,9 @@ type State = 'preamble' | 'after-delimiter' | 'headers' | 'body' | 'done';
  * ends before the closing delimiter throws MultipartCutError (and drops the half part).
  */
 export async function readMultipart(stream: Readable | AsyncIterable<Buffer>, boundary: string, options: ReadPartsOptions): Promise<number> {
-  const maxPart = options.maxPartBytes ?? 1024 ** 3;
+  const maxPart = options.maxPartBytes ?? DEFAULT_MAX_PART_BYTES;
   const maxHeader = options.maxHeaderBytes ?? 16 * 1024;
+  const maxPadding = options.maxPaddingBytes ?? DEFAULT_MAX_PADDING_BYTES;
   const firstDelimiter = Buffer.from(`--${boundary}`, 'latin1');
   const delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
   let state: State = 'preamble';
@@ -70,6 +77,8 @@ export async function readMultipart(stream: Readable | AsyncIterable<Buffer>, bo
 
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      // What waits in buf is bounded in every state (a delimiter's length in the preamble and a
+      // body, the padding and header caps otherwise), so this concat is never quadratic.
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
       for (;;) {
         if (state === 'preamble') {
@@ -91,7 +100,11 @@ export async function readMultipart(stream: Readable | AsyncIterable<Buffer>, bo
           }
           // Transport padding, then CRLF.
           const eol = buf.indexOf('\r\n');
-          if (eol < 0) break;
+          if (eol < 0) {
+            if (buf.length > maxPadding) throw new MultipartCutError(`more than ${maxPadding} bytes of padding after a boundary`, parts);
+            break;
+          }
+          if (eol > maxPadding) throw new MultipartCutError(`more than ${maxPadding} bytes of padding after a boundary`, parts);
           buf = buf.subarray(eol + 2);
           state = 'headers';
           headers = {};
@@ -109,6 +122,8 @@ export async function readMultipart(stream: Readable | AsyncIterable<Buffer>, bo
             if (c > 0) headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
           }
           buf = buf.subarray(bare ? 2 : end + 4);
+          const declared = headers['content-length'] === undefined ? null : Number(headers['content-length']);
+          if (declared !== null && Number.isFinite(declared) && declared > maxPart) throw new MultipartCutError(`a part says it is ${declared} bytes, more than the ${maxPart} accepted`, parts);
           openPart();
           state = 'body';
         }
@@ -132,6 +147,8 @@ export async function readMultipart(stream: Readable | AsyncIterable<Buffer>, bo
         }
         if (state === 'done') break;
       }
+      // After the closing delimiter only an epilogue may follow: it is not read at all.
+      if (state === 'done') break;
     }
   } catch (err) {
     discard();

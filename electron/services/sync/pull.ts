@@ -61,6 +61,8 @@ export interface PullOptions {
   logger: Logger;
   /** QIDO page size. */
   pageSize?: number;
+  /** Most studies one pull looks at (a server that pages forever is stopped there). */
+  maxStudies?: number;
   signal?: AbortSignal;
   /** Counts are written here as they happen, so a run cut half-way still reports what it did. */
   result?: PullResult;
@@ -74,7 +76,12 @@ const STATION = '00081010';
 const STUDY_INSTANCES = '00201208';
 const IMPORT_BATCH = 64;
 
-async function allStudies(client: DicomWebClient, filters: SyncFilters, pageSize: number): Promise<DicomJson[]> {
+export const DEFAULT_MAX_STUDIES_PER_PULL = 10_000;
+
+/** A UID as DICOM defines it (digits and dots, at most 64): anything else from a server never reaches a request path. */
+export const isDicomUid = (s: string | null): boolean => s !== null && /^[0-9.]{1,64}$/.test(s);
+
+async function allStudies(client: DicomWebClient, filters: SyncFilters, pageSize: number, maxStudies: number, logger: Logger): Promise<DicomJson[]> {
   const date = filters.dateFrom || filters.dateTo ? `${filters.dateFrom ?? ''}-${filters.dateTo ?? ''}` : undefined;
   const out: DicomJson[] = [];
   for (let offset = 0; ; offset += pageSize) {
@@ -85,7 +92,12 @@ async function allStudies(client: DicomWebClient, filters: SyncFilters, pageSize
       limit: pageSize,
       offset,
     });
-    out.push(...page);
+    // A server that ignores the page size gives no more than one page's worth.
+    out.push(...page.slice(0, pageSize));
+    if (out.length >= maxStudies) {
+      logger.warn('sync.pull.capped', { studies: maxStudies });
+      return out.slice(0, maxStudies);
+    }
     if (page.length < pageSize) return out;
   }
 }
@@ -97,7 +109,7 @@ export function emptyPullResult(): PullResult {
 export async function pullStudies(o: PullOptions): Promise<PullResult> {
   const db = o.db;
   const result: PullResult = o.result ?? emptyPullResult();
-  const studies = await allStudies(o.client, o.filters, o.pageSize ?? 200);
+  const studies = await allStudies(o.client, o.filters, o.pageSize ?? 200, o.maxStudies ?? DEFAULT_MAX_STUDIES_PER_PULL, o.logger);
   result.studiesFound = studies.length;
   const known = db().prepare('SELECT 1 FROM sync_pulled_instances WHERE sop_instance_uid = ?');
   const record = db().prepare('INSERT INTO sync_pulled_instances (sop_instance_uid, study_instance_uid, series_instance_uid, import_status, pulled_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sop_instance_uid) DO NOTHING');
@@ -158,6 +170,10 @@ export async function pullStudies(o: PullOptions): Promise<PullResult> {
       o.signal?.throwIfAborted();
       const studyUid = tagString(study, STUDY_UID);
       if (!studyUid) continue;
+      if (!isDicomUid(studyUid)) {
+        o.logger.warn('sync.pull.bad-uid', { what: 'study', length: studyUid.length });
+        continue;
+      }
       const remoteCount = Number(tagString(study, STUDY_INSTANCES) ?? NaN);
       const seen = studySeen.get(studyUid) as { remote_instances: number } | undefined;
       if (seen && Number.isFinite(remoteCount) && seen.remote_instances === remoteCount) {
@@ -168,12 +184,16 @@ export async function pullStudies(o: PullOptions): Promise<PullResult> {
       for (const se of series) {
         const seriesUid = tagString(se, SERIES_UID);
         if (!seriesUid) continue;
+        if (!isDicomUid(seriesUid)) {
+          o.logger.warn('sync.pull.bad-uid', { what: 'series', length: seriesUid.length });
+          continue;
+        }
         const modality = tagString(se, MODALITY);
         if (o.filters.modality && modality && modality !== o.filters.modality) continue;
         if (o.filters.stationName && (tagString(se, STATION) ?? '').trim() !== o.filters.stationName) continue;
         // A series with nothing of it here is fetched whole without listing its instances first.
         const haveAny = !!knownInSeries.get(seriesUid);
-        const uids = haveAny ? (await o.client.qido(`/studies/${studyUid}/series/${seriesUid}/instances`)).map((i) => tagString(i, SOP_UID)).filter((u): u is string => !!u) : [];
+        const uids = haveAny ? (await o.client.qido(`/studies/${studyUid}/series/${seriesUid}/instances`)).map((i) => tagString(i, SOP_UID)).filter((u): u is string => isDicomUid(u)) : [];
         const missing = uids.filter((u) => !known.get(u));
         result.instancesSkipped += uids.length - missing.length;
         if (haveAny && !missing.length) continue;
