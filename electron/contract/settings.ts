@@ -22,6 +22,11 @@ export const settingsSchema = z.object({
   passwordRequireSymbol: z.boolean().default(false),
   /** Minutes a password reset code stays valid. */
   resetCodeMinutes: z.number().int().min(5).max(7 * 24 * 60).default(60),
+  /**
+   * Folder (absolute path) where a signed checkpoint of the audit chain is written each day, so a
+   * history rewritten later is found by `audit verify --checkpoint FILE`; null: none.
+   */
+  auditCheckpointFolder: z.string().max(4096).regex(/^(\/|[A-Za-z]:[\\/])/, 'an absolute folder path').nullable().default(null),
   /** Import the bundled demo study (derived images, made-up patients) while no study exists. */
   importDemoStudy: z.boolean().default(true),
   /**

@@ -11,7 +11,7 @@ import { createHandlerTable, type Handlers, type SessionResolver } from './handl
 import type { Services, Workstation } from './workstation-types';
 import { systemHandlers } from './handlers/system';
 import { createStore, createStoreSecretVault } from '../services/store';
-import { createAuditLog } from '../services/audit';
+import { createAuditLog, createCheckpointSchedule } from '../services/audit';
 import { createAuthService } from '../services/auth';
 import { createSettingsService } from '../services/settings';
 import { PERMISSIONS, isChannelName } from '../contract';
@@ -70,7 +70,8 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   const dbOf = () => store.db();
   // Secrets other than the database key live beside it (keychain, or encrypted in the database).
   const secrets = createStoreSecretVault(store, logger.child({ service: 'secrets' }));
-  const audit = createAuditLog(dbOf);
+  // The audit chain is MAC'd under the store's audit key, which is kept apart from the database key.
+  const audit = createAuditLog(dbOf, () => store.auditKey());
   const settings = createSettingsService(dbOf);
   const auth = createAuthService({ db: dbOf, audit, settings, logger: logger.child({ service: 'auth' }) });
   const sessions: SessionResolver = { resolve: (token) => auth.resolve(token) };
@@ -248,6 +249,12 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   });
   // The app and the host poll the hospital server; a one-shot CLI command does not.
   if (config.transport !== 'cli') sync.start();
+  // The daily signed audit checkpoint, into the folder an admin chose (setting auditCheckpointFolder).
+  const checkpoints = createCheckpointSchedule({ audit, ready: () => store.isOpen(), folder: () => settings.get().auditCheckpointFolder, logger: logger.child({ service: 'audit' }) });
+  if (config.transport !== 'cli') {
+    checkpoints.start();
+    store.onOpened(() => checkpoints.runDue());
+  }
   // First run: the bundled demo study, so the worklist shows something real (derived images,
   // made-up patient) until real studies arrive. The setting importDemoStudy (default on) allows it.
   // In passphrase mode the database opens later (first-run setup or unlock), hence the listener.
@@ -279,6 +286,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     services,
     table,
     async close() {
+      checkpoints.stop();
       await sync.stop();
       await aiResults.close();
       federation.close();

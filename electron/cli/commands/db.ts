@@ -41,7 +41,7 @@ export function registerDb(program: Command): void {
           process.stdout.write(`Restored ${file} (schema ${r.restoredSchemaVersion}).${r.previous ? ` The previous database is kept at ${r.previous}.` : ''}\n`);
           return;
         }
-        createAuditLog(() => after.db()).append({ ...actorFields(), action: 'db.restore', objectType: 'backup', outcome: 'success', detail: { schema: r.restoredSchemaVersion } });
+        createAuditLog(() => after.db(), () => after.auditKey()).append({ ...actorFields(), action: 'db.restore', objectType: 'backup', outcome: 'success', detail: { schema: r.restoredSchemaVersion } });
       } finally {
         after.close();
       }

@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import { WorkstationError, runtimeNameSchema } from '../../contract';
 import { createInferenceService, type ImageOutcome, type InferenceService } from '../../services/inference';
 import { silentLogger } from '../../services/log';
+import { csvCell } from '../../services/csv';
 import { addCommonOptions, configFrom, withWorkstation, type CommonOptions } from '../shared';
 import { createProgress } from '../progress';
 import { listImageFolder, type FolderEntry } from '../image-folder';
@@ -40,9 +41,9 @@ export interface ScanOptions extends CommonOptions {
   batch?: string;
 }
 
+/** One cell of a score CSV: numbers to 8 significant digits, through the product's one CSV cell writer (file names can start with "="). */
 export function csvField(v: string | number): string {
-  const s = typeof v === 'number' ? String(Number.isInteger(v) ? v : Number(v.toPrecision(8))) : v;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return csvCell(typeof v === 'number' ? (Number.isInteger(v) ? v : Number(v.toPrecision(8))) : v);
 }
 
 export function parseBatch(v: string | undefined): number | undefined {

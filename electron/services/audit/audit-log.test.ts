@@ -18,7 +18,7 @@ let audit: AuditLog;
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-audit-'));
   store = await createStore({ dataFolder: dir, keySource: 'passphrase', passphrase: PASS });
-  audit = createAuditLog(() => store.db());
+  audit = createAuditLog(() => store.db(), () => store.auditKey());
   for (let i = 1; i <= 10; i++) audit.append({ actorId: 'u1', actor: 'alice', action: i % 2 ? 'auth.login' : 'study.view', objectType: 'user', objectId: `o${i}`, outcome: i === 3 ? 'failure' : 'success', detail: { n: i } });
 });
 afterEach(() => {

@@ -1,7 +1,14 @@
-// The hash-chained, append-only audit log: appending a row, walking the chain to find the first
-// broken row, filtered listing and CSV export. Rows name objects by id, never patient data.
+// The MAC-chained, append-only audit log: appending a row, walking the chain to find the first
+// broken row (against a signed checkpoint too), filtered listing and CSV export. Each row carries
+// an HMAC under the audit key, which is kept apart from the database key, so dropping the triggers
+// and recomputing the chain needs a key the database does not hold. Rows written before the key
+// existed keep their plain sha256 chain, anchored by the first MAC'd row after them.
+// Rows name objects by id, never patient data.
 import crypto from 'node:crypto';
-import type { Db } from '../store';
+import { WorkstationError } from '../../contract';
+import type { AuditKeyState, Db } from '../store';
+import { csvDocument } from '../csv';
+import { checkCheckpointSignature, signCheckpoint, type AuditCheckpoint } from './checkpoint';
 
 export const GENESIS_HASH = '0'.repeat(64);
 export type AuditOutcome = 'success' | 'failure' | 'refused';
@@ -69,6 +76,13 @@ export function rowHash(r: Omit<RawRow, 'hash'>): string {
   return crypto.createHash('sha256').update(canonical, 'utf8').digest('hex');
 }
 
+/** A keyed row's hash: "h2:" and the HMAC-SHA256 under the audit key of the same fields. */
+export const KEYED_PREFIX = 'h2:';
+export function rowMac(key: Buffer, r: Omit<RawRow, 'hash'>): string {
+  const canonical = JSON.stringify([2, r.id, r.at, r.actor_id, r.actor, r.action, r.object_type, r.object_id, r.outcome, r.detail, r.prev_hash]);
+  return KEYED_PREFIX + crypto.createHmac('sha256', key).update(canonical, 'utf8').digest('hex');
+}
+
 export interface VerifyResult {
   ok: boolean;
   checked: number;
@@ -88,7 +102,10 @@ export interface AuditFilter {
 
 export interface AuditLog {
   append(entry: AuditEntry): AuditRow;
-  verify(): VerifyResult;
+  /** Walks the chain; with a checkpoint, also finds a history rewritten after it was made. */
+  verify(options?: { checkpoint?: AuditCheckpoint }): VerifyResult;
+  /** The chain's head, signed (needs the audit key). */
+  checkpoint(): AuditCheckpoint;
   list(filter: AuditFilter, page: { limit: number; offset: number }): { rows: AuditRow[]; total: number };
   exportCsv(filter: AuditFilter): { csv: string; rows: number };
 }
@@ -105,14 +122,13 @@ function where(filter: AuditFilter): { sql: string; args: unknown[] } {
   return { sql: parts.length ? 'WHERE ' + parts.join(' AND ') : '', args };
 }
 
-/** CSV cell: quoted, and a leading = + - @ neutralised so a spreadsheet never runs it as a formula. */
-function csvCell(v: unknown): string {
-  let s = v === null || v === undefined ? '' : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
-  return '"' + s.replace(/"/g, '""') + '"';
-}
-
-export function createAuditLog(db: () => Db): AuditLog {
+/**
+ * keyOf: the audit key from the store (the composition root passes store.auditKey). Without one
+ * (some tests), rows get the plain sha256 chain and verify can check only such rows.
+ */
+export function createAuditLog(db: () => Db, keyOf?: () => AuditKeyState): AuditLog {
+  const keyState = (): AuditKeyState | null => (keyOf ? keyOf() : null);
+  const head = (conn: Db): { last_id: number; last_hash: string } | undefined => conn.prepare('SELECT last_id, last_hash FROM audit_head WHERE one = 1').get() as { last_id: number; last_hash: string } | undefined;
   return {
     append(entry) {
       const conn = db();
@@ -134,7 +150,8 @@ export function createAuditLog(db: () => Db): AuditLog {
           detail: entry.detail ? JSON.stringify(entry.detail) : null,
           prev_hash: head.last_hash,
         };
-        const hash = rowHash(base);
+        const key = keyState()?.key ?? null;
+        const hash = key ? rowMac(key, base) : rowHash(base);
         conn
           .prepare('INSERT INTO audit_log (id, at, actor_id, actor, action, object_type, object_id, outcome, detail, prev_hash, hash) VALUES (@id, @at, @actor_id, @actor, @action, @object_type, @object_id, @outcome, @detail, @prev_hash, @hash)')
           .run({ ...base, hash });
@@ -142,8 +159,17 @@ export function createAuditLog(db: () => Db): AuditLog {
       });
       return conn.inTransaction ? tx() : tx.immediate();
     },
-    verify() {
+    verify(options = {}) {
       const conn = db();
+      const state = keyState();
+      const cp = options.checkpoint;
+      if (state?.problem) return { ok: false, checked: 0, firstBrokenId: null, reason: `the audit key cannot be trusted: ${state.problem}` };
+      if (cp) {
+        if (!state?.key) return { ok: false, checked: 0, firstBrokenId: null, reason: 'the checkpoint cannot be checked without this workstation\'s audit key' };
+        const bad = checkCheckpointSignature(state.key, cp);
+        if (bad) return { ok: false, checked: 0, firstBrokenId: null, reason: `checkpoint refused: ${bad}` };
+      }
+      const keyedFrom = state?.keyedFrom ?? null;
       let prevHash = GENESIS_HASH;
       let prevId = 0;
       let checked = 0;
@@ -156,17 +182,48 @@ export function createAuditLog(db: () => Db): AuditLog {
           return { ok: false, checked, firstBrokenId: r.id, reason: `row ${r.id} does not carry the hash of row ${prevId} (rows were deleted, inserted or reordered)` };
         }
         const { hash, ...rest } = r;
-        if (rowHash(rest) !== hash) {
-          return { ok: false, checked, firstBrokenId: r.id, reason: `row ${r.id} was changed after it was written (its hash does not match its fields)` };
+        const keyed = hash.startsWith(KEYED_PREFIX);
+        if (keyedFrom !== null && keyed !== r.id >= keyedFrom) {
+          return {
+            ok: false,
+            checked,
+            firstBrokenId: r.id,
+            reason: keyed
+              ? `row ${r.id} carries a MAC, but the keyed chain starts at row ${keyedFrom}`
+              : `row ${r.id} has a plain hash where the keyed chain (from row ${keyedFrom}) requires a MAC: it was rewritten without the audit key`,
+          };
+        }
+        if (keyed && !state?.key) return { ok: false, checked, firstBrokenId: r.id, reason: `row ${r.id} carries a MAC that cannot be checked without the audit key` };
+        if ((keyed ? rowMac(state!.key!, rest) : rowHash(rest)) !== hash) {
+          return { ok: false, checked, firstBrokenId: r.id, reason: `row ${r.id} was changed after it was written (its ${keyed ? 'MAC' : 'hash'} does not match its fields)` };
+        }
+        if (cp && r.id === cp.lastId && hash !== cp.headHash) {
+          return { ok: false, checked, firstBrokenId: r.id, reason: `row ${r.id} is not the row the checkpoint of ${cp.at} recorded: the history up to it was rewritten after the checkpoint` };
         }
         prevHash = hash;
         prevId = r.id;
       }
-      const head = conn.prepare('SELECT last_id, last_hash FROM audit_head WHERE one = 1').get() as { last_id: number; last_hash: string } | undefined;
-      if (!head || head.last_id !== prevId || head.last_hash !== prevHash) {
-        return { ok: false, checked, firstBrokenId: prevId + 1, reason: `the log ends at row ${prevId}, but row ${head?.last_id ?? '?'} was written: the last rows were deleted` };
+      const h = head(conn);
+      if (!h || h.last_id !== prevId || h.last_hash !== prevHash) {
+        return { ok: false, checked, firstBrokenId: prevId + 1, reason: `the log ends at row ${prevId}, but row ${h?.last_id ?? '?'} was written: the last rows were deleted` };
+      }
+      if (cp && (prevId < cp.lastId || checked < cp.rows)) {
+        return { ok: false, checked, firstBrokenId: prevId + 1, reason: `the log ends at row ${prevId}, but the checkpoint of ${cp.at} recorded ${cp.rows} rows up to row ${cp.lastId}: rows were deleted after it` };
       }
       return { ok: true, checked, firstBrokenId: null, reason: null };
+    },
+    checkpoint() {
+      const state = keyState();
+      const key = state?.key ?? null;
+      const keyedFrom = state?.keyedFrom ?? null;
+      if (!key || keyedFrom === null || state?.problem) throw new WorkstationError('UNAVAILABLE', `A checkpoint needs the audit key${state?.problem ? `, which cannot be trusted: ${state.problem}` : ''}.`);
+      const conn = db();
+      // One read transaction: the head and the count are of the same moment.
+      return conn.transaction(() => {
+        const h = head(conn)!;
+        const rows = (conn.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n;
+        return signCheckpoint(key, { lastId: h.last_id, headHash: h.last_hash, rows, keyedFrom, at: new Date().toISOString() });
+      })();
     },
     list(filter, page) {
       const conn = db();
@@ -178,13 +235,11 @@ export function createAuditLog(db: () => Db): AuditLog {
     exportCsv(filter) {
       const conn = db();
       const w = where(filter);
-      const lines = ['id,at,actor,actor_id,action,object_type,object_id,outcome,detail,prev_hash,hash'];
-      let n = 0;
+      const rows: (string | number | null)[][] = [];
       for (const r of conn.prepare(`SELECT * FROM audit_log ${w.sql} ORDER BY id`).iterate(...w.args) as IterableIterator<RawRow>) {
-        lines.push([r.id, r.at, r.actor, r.actor_id, r.action, r.object_type, r.object_id, r.outcome, r.detail, r.prev_hash, r.hash].map(csvCell).join(','));
-        n++;
+        rows.push([r.id, r.at, r.actor, r.actor_id, r.action, r.object_type, r.object_id, r.outcome, r.detail, r.prev_hash, r.hash]);
       }
-      return { csv: lines.join('\r\n') + '\r\n', rows: n };
+      return { csv: csvDocument(['id', 'at', 'actor', 'actor_id', 'action', 'object_type', 'object_id', 'outcome', 'detail', 'prev_hash', 'hash'], rows, { quoteAll: true }), rows: rows.length };
     },
   };
 }

@@ -4,6 +4,7 @@
 import { WorkstationError, type Comparison, type GroupMetrics, type RunMetricsDto, type RunSummary } from '../../contract';
 import { bootstrapRun, wilson } from './intervals';
 import type { Db } from '../store';
+import { csvCell } from '../csv';
 import { bootstrapAuc, computeMetrics, fmt, mcnemar, type ScoredItem } from './metrics';
 import type { RunSettings } from './runs';
 
@@ -201,22 +202,21 @@ export function comparisonText(c: Comparison): string {
   return lines.join('\n');
 }
 
-/** The one CSV cell writer of the research exports. */
+/** The one CSV cell writer of the research exports: the product's one (item ids come from file names, which can start with "="). */
 export function csvField(v: string | number | null): string {
-  const s = v === null ? '' : typeof v === 'number' ? String(v) : v;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return csvCell(v);
 }
 
 /** The table, the tests and every item's predictions by both runs, as one CSV. */
 export function comparisonCsv(c: Comparison, ra: StoredResult[], rb: StoredResult[]): string {
   const lines: string[] = [];
-  lines.push(['section', 'metric', 'a', 'b', 'b_minus_a'].join(','));
+  lines.push(['section', 'metric', 'a', 'b', 'b_minus_a'].map(csvField).join(','));
   for (const r of c.table) lines.push(['metrics', r.metric, r.a, r.b, r.diff].map(csvField).join(','));
   lines.push(['test', 'mcnemar_p', c.mcnemar.pValue, c.mcnemar.method, `b=${c.mcnemar.b};c=${c.mcnemar.c}`].map(csvField).join(','));
   lines.push(['test', 'bootstrap_macro_auc_diff', c.bootstrap.diff.value, `${c.bootstrap.diff.lo}`, `${c.bootstrap.diff.hi}`].map(csvField).join(','));
   lines.push('');
   const classes = classesOf(c.a);
-  lines.push(['item', 'truth', 'a_label', 'a_confidence', ...classes.map((k) => `a_p_${k}`), 'b_label', 'b_confidence', ...classes.map((k) => `b_p_${k}`), 'a_dice', 'b_dice'].join(','));
+  lines.push(['item', 'truth', 'a_label', 'a_confidence', ...classes.map((k) => `a_p_${k}`), 'b_label', 'b_confidence', ...classes.map((k) => `b_p_${k}`), 'a_dice', 'b_dice'].map(csvField).join(','));
   const bmap = new Map(rb.map((r) => [r.idx, r]));
   for (const x of ra) {
     const y = bmap.get(x.idx);

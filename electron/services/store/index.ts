@@ -13,3 +13,5 @@ export { loadTextKeychain, keychainFailure, keychainCause } from './keys';
 export type { TextKeychain } from './keys';
 export { createSecretVault, createStoreSecretVault, secretsKey } from './secret-vault';
 export type { SecretVault, SecretVaultOptions, SecretHolder } from './secret-vault';
+export { AUDIT_KEY_FILE } from './audit-key';
+export type { AuditKeyState } from './audit-key';

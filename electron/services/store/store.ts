@@ -23,6 +23,7 @@ import {
 } from './keys';
 import { currentSchemaVersion, loadMigrations, migrate, type Migration, type MigrateOptions } from './migrator';
 import { backupDatabase, type BackupResult } from './backup';
+import { loadAuditKeyBytes, settleAuditKey, type AuditKeyState } from './audit-key';
 
 export const DB_FILE = 'workstation.db';
 
@@ -62,6 +63,8 @@ export interface Store {
   backup(file: string): Promise<BackupResult>;
   /** The key of this data folder (for verifying backups and restore); throws when locked. */
   key(): Buffer;
+  /** The audit log's MAC key (kept apart from the database key) and where the keyed chain starts; throws when locked. */
+  auditKey(): AuditKeyState;
   readonly knownSchemaVersion: number;
   /** Runs the listener each time the database opens later (first-run setup, passphrase unlock). */
   onOpened(listener: () => void): () => void;
@@ -82,6 +85,9 @@ export async function createStore(options: StoreOptions): Promise<Store> {
   let db: Db | null = null;
   const openedListeners = new Set<() => void>();
   let key: Buffer | null = null;
+  // The audit MAC key: its bytes are found before the database opens, settled right after.
+  let auditBytes: Awaited<ReturnType<typeof loadAuditKeyBytes>> | null = null;
+  let auditKeyState: AuditKeyState | null = null;
   let mode: KeyMode | null = null;
   let problem: string | null = null;
   let needsPassphrase: StoreStatus['needsPassphrase'] = null;
@@ -105,6 +111,10 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     }
     db = conn;
     key = k;
+    auditKeyState = auditBytes
+      ? settleAuditKey(dataFolder, auditBytes, mode === 'keychain' ? 'keychain' : 'passphrase', () => (conn.prepare('SELECT last_id FROM audit_head WHERE one = 1').get() as { last_id: number }).last_id)
+      : { key: null, keyedFrom: null, problem: 'the audit key could not be loaded' };
+    auditBytes = null;
     problem = null;
     needsPassphrase = null;
     logger?.info('store.opened', { mode, schema: currentSchemaVersion(conn) });
@@ -153,10 +163,12 @@ export async function createStore(options: StoreOptions): Promise<Store> {
           k = crypto.randomBytes(32);
           await keychain.put(account, k);
         }
+        auditBytes = await loadAuditKeyBytes(dataFolder, { mode: 'keychain', keychain, account });
         writeKeyParams(dataFolder, { format: 1, mode: 'keychain', cipher: 'sqlcipher-v4', keychain: { service: KEYCHAIN_SERVICE, account, createdAt: new Date().toISOString() } });
         openWith(k, true);
       } else {
         const k = await keychain.get(account);
+        if (k) auditBytes = await loadAuditKeyBytes(dataFolder, { mode: 'keychain', keychain, account });
         if (!k) {
           const moved = params?.keychain?.account && params.keychain.account !== account;
           throw new WorkstationError(
@@ -211,7 +223,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
       checkPassphraseRules(passphrase);
       const existing = readKeyParams(dataFolder);
       const p = existing ?? newPassphraseParams();
-      const k = await deriveKey(passphrase, p);
+      const [k, a] = await Promise.all([deriveKey(passphrase, p), loadAuditKeyBytes(dataFolder, { mode: 'passphrase', passphrase })]);
       // Re-checked after the slow derivation: another process may have made the database meanwhile.
       if (db) throw alreadyOpen();
       if (fs.existsSync(dbPath) && fs.statSync(dbPath).size > 0) {
@@ -219,12 +231,14 @@ export async function createStore(options: StoreOptions): Promise<Store> {
       }
       if (!existing) writeKeyParams(dataFolder, p, { exclusive: true });
       else if (readKeyParams(dataFolder)?.kdf?.salt !== p.kdf?.salt) throw new WorkstationError('CONFLICT', 'The key parameters of this data folder changed during setup; restart the workstation.');
+      auditBytes = a;
       openWith(k, true);
       return;
     }
     const p = readKeyParams(dataFolder);
     if (!p || p.mode !== 'passphrase') throw new WorkstationError('UNAVAILABLE', 'The key parameters of this database are missing.');
-    const k = await deriveKey(passphrase, p);
+    const [k, a] = await Promise.all([deriveKey(passphrase, p), loadAuditKeyBytes(dataFolder, { mode: 'passphrase', passphrase })]);
+    auditBytes = a;
     try {
       openWith(k, false);
     } catch (err) {
@@ -263,6 +277,10 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     onOpened(listener) {
       openedListeners.add(listener);
       return () => openedListeners.delete(listener);
+    },
+    auditKey() {
+      if (!db || !auditKeyState) throw new WorkstationError('UNAVAILABLE', problem ?? 'The database is not open.');
+      return auditKeyState;
     },
     key() {
       if (!key) throw new WorkstationError('UNAVAILABLE', problem ?? 'The database is not open.');
