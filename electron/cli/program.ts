@@ -5,6 +5,7 @@ import { appVersion } from '../services/config';
 import { registerServe } from './commands/serve';
 import { registerDoctor } from './commands/doctor';
 import { registerBench } from './commands/bench';
+import { registerFuzz } from './commands/fuzz';
 import { registerImport } from './commands/import';
 import { registerScore } from './commands/score';
 import { registerSegment } from './commands/segment';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerDoctor(program);
   registerBench(program);
+  registerFuzz(program);
   registerImport(program);
   registerScore(program);
   registerSegment(program);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { appRoot } from '../../services/config';
 import { BENCH_SUITES } from '../bench';
+import { runSuites } from '../bench/run-suites';
 
 export function registerBench(program: Command): void {
   program
@@ -22,17 +23,15 @@ export function registerBench(program: Command): void {
         date: new Date().toISOString(),
         suites: {},
       };
-      for (const suite of suites) {
-        const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `tp-bench-${suite.name}-`));
-        console.log(`\n== ${suite.name}: ${suite.description}`);
-        try {
-          (results.suites as Record<string, unknown>)[suite.name] = await suite.run({ workDir, log: (l) => console.log('  ' + l), quick: !!opts.quick });
-        } finally {
-          fs.rmSync(workDir, { recursive: true, force: true });
-        }
-      }
+      const outcome = await runSuites(suites, { quick: !!opts.quick, log: (l) => console.log(l) });
+      results.suites = outcome.suites;
+      results.failed = outcome.failed;
       fs.mkdirSync(path.dirname(opts.out), { recursive: true });
       fs.writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');
       console.log(`\nFigures written to ${opts.out}`);
+      if (outcome.failed.length) {
+        console.log(`${outcome.failed.length} suite(s) failed: ${outcome.failed.map((f) => `${f.name} (${f.error.split('\n')[0]!.slice(0, 120)})`).join('; ')}`);
+        process.exitCode = 1;
+      }
     });
 }

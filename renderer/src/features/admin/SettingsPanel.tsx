@@ -62,6 +62,17 @@ export function SettingsPanel() {
           {label}
         </label>
       ))}
+      <div>
+        <label htmlFor="set-auditCheckpointFolder">Daily audit checkpoint folder (absolute path; empty: none)</label>
+        <input
+          id="set-auditCheckpointFolder"
+          type="text"
+          placeholder="/mnt/audit-share/workstation-1"
+          title="Each day a signed checkpoint of the audit log is written here (keep it off this machine); `tumorpredict audit verify --checkpoint FILE` then finds a history rewritten after it"
+          value={s.auditCheckpointFolder ?? ''}
+          onChange={(e) => setS({ ...s, auditCheckpointFolder: e.target.value.trim() === '' ? null : e.target.value })}
+        />
+      </div>
       {info && <RuntimeField info={info} value={s.inferenceRuntime} onChange={(v) => setS({ ...s, inferenceRuntime: v })} />}
       {error && <p role="alert" className="error">{error}</p>}
       {saved && <p role="status" className="ok">Settings saved.</p>}
