@@ -295,7 +295,7 @@ describe('DICOM data sets', () => {
       expect(txt).not.toContain('CompressedSamples');
       expect(txt).toContain('YES');
     }
-    expect(res.report.removed).toContain('InstitutionName');
+    expect(res.report.removed).toContain('Institution Name'); // the PS3.15 Table E.1-1 attribute name
     await expectError(() => research.exportDeidentified(research.listDatasets().find((x) => x.kind === 'folders')!.id, out, RESEARCHER), 'INVALID_INPUT', /not a DICOM data set/);
   }, 60_000);
 });
