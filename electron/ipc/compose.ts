@@ -142,7 +142,13 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     tracking: { patient: (id) => tracking.patient(id) },
     // The source series go with a signed report where the sync setting says so.
     sourceImages: { shouldSend: (studyInstanceUid) => sync.sendsSourceImages(studyInstanceUid) },
-    onSigned: (e) => notifications.notifyPatient(e.patientId, { kind: 'report-signed', title: 'A new result is ready', body: 'Your signed report is in My results.', page: 'patient', objectId: e.reportId }),
+    onSigned: (e) =>
+      notifications.notifyPatient(
+        e.patientId,
+        e.addendum
+          ? { kind: 'report-signed', title: 'A note was added to your result', body: 'Your doctor added a note to a signed report. It is in My results, under the report.', page: 'patient', objectId: e.reportId }
+          : { kind: 'report-signed', title: 'A new result is ready', body: 'Your signed report is in My results.', page: 'patient', objectId: e.reportId },
+      ),
     logger: logger.child({ service: 'reports' }),
   });
 

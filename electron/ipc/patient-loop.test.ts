@@ -411,10 +411,16 @@ describe('the admin pages read like sentences', () => {
 });
 
 describe('key images of signed reports', () => {
+  let bReportId: string;
+  let bEventsBefore: number;
+  beforeAll(() => {
+    bEventsBefore = notificationEvents(events.b).length;
+  });
   it('a patient reads their own, never another patient\'s or an unsigned one', async () => {
     const { rows } = await ok<{ rows: StudySummary[] }>(rad, 'studies.list', { search: 'DEMO-MENINGIOMA' });
     const original = rows.find((r) => !r.description?.startsWith('Uploaded for review'))!;
     const draft = await ok<Report>(rad, 'reports.open', { studyId: original.studyId });
+    bReportId = draft.id;
     const png = tinyPng();
     const withImage = await ok<Report>(rad, 'reports.addKeyImage', { reportId: draft.id, pngBase64: png, caption: 'Key slice' });
     const keyImageId = withImage.keyImages[0]!.id;
@@ -429,6 +435,17 @@ describe('key images of signed reports', () => {
     expect(s.addenda).toEqual([expect.objectContaining({ seq: 1, text: 'Compared with the outside images: unchanged.', intro: expect.stringMatching(/^On \d{1,2} \w+ \d{4}, Dr Rad added this note to the report:$/) })]);
     expect((await ok<{ pngBase64: string }>(patientB, 'reports.keyImage', { reportId: draft.id, keyImageId })).pngBase64).toBe(png);
     expect(await call(patientA, 'reports.keyImage', { reportId: draft.id, keyImageId })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+  });
+
+  it('the patient was told of the signature and then of the addendum, live, without its words; the other patient was not', async () => {
+    const about = (await list(patientB)).filter((n) => n.objectId === bReportId);
+    expect(about.map((n) => [n.kind, n.title]).sort()).toEqual([
+      ['report-signed', 'A new result is ready'],
+      ['report-signed', 'A note was added to your result'],
+    ]);
+    for (const n of about) expect(`${n.title} ${n.body}`).not.toMatch(/unchanged|outside images|MENINGIOMA|Dr Rad/);
+    expect(notificationEvents(events.b).slice(bEventsBefore).map((e) => e.latest?.title)).toEqual(['A new result is ready', 'A note was added to your result']);
+    expect((await list(patientA)).filter((n) => n.objectId === bReportId)).toEqual([]);
   });
 });
 

@@ -325,7 +325,7 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
         segment: seg,
         measurements: r.signed_measurements ? (JSON.parse(r.signed_measurements) as ReportMeasurement[]) : [],
       });
-      return tx(() => {
+      const amended = tx(() => {
         if (addendumRows(r.id).length + 1 !== seq) throw new WorkstationError('CONFLICT', 'Another addendum was added at the same moment; reload the report and add yours again.');
         db()
           .prepare('INSERT INTO report_addenda (id, report_id, seq, text, signed_by, signed_by_name, signed_at, content_hash, pdf_sop_uid, sr_sop_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
@@ -337,6 +337,8 @@ export function createReportLifecycle(ctx: ReportContext, reading: Pick<ReportRe
         auditRow(actor, 'report.addAddendum', r.id, 'success', { meaning: SIGNATURE_MEANINGS.addendum, signer: signedByName, identity: signer.method, confirmedAt: signer.at, seq, hash, srSopInstanceUid: srUid, predecessorSrSopInstanceUid: predecessor });
         return toReport(reportRow(r.id), actor.role);
       });
+      ctx.notifySigned({ reportId: r.id, studyId: r.study_id, patientId: r.patient_id, addendum: seq });
+      return amended;
     },
 
     addKeyImage({ reportId, png, caption, instanceId }, actor) {

@@ -52,6 +52,14 @@ export interface SignerIdentity {
   confirmIdentity(session: Actor, input: SignatureCredentials): Promise<SignerConfirmation>;
 }
 
+/** A report signed (addendum absent) or amended with its addendum number `addendum`. */
+export interface SignedEvent {
+  reportId: string;
+  studyId: string;
+  patientId: string;
+  addendum?: number;
+}
+
 export interface ReportsServiceOptions {
   db: () => Db;
   /** Confirms the signer's identity for each signature and addendum (there is no signing without it). */
@@ -70,8 +78,11 @@ export interface ReportsServiceOptions {
   tracking?: { patient(studyId: string): Tracking } | null;
   /** Whether signing also queues the study's source series (the sync setting; absent: never). */
   sourceImages?: { shouldSend(studyInstanceUid: string): boolean } | null;
-  /** After a report is signed (notifications hook, wired in compose.ts); must not throw. */
-  onSigned?: (e: { reportId: string; studyId: string; patientId: string }) => void;
+  /**
+   * After a report is signed, or a signed one gets an addendum (`addendum`: its number)
+   * (notifications hook, wired in compose.ts); must not throw.
+   */
+  onSigned?: (e: SignedEvent) => void;
   /** Queue the signed report's DICOM objects for the hospital server (default: on). */
   queueForSync?: boolean;
   /** The DICOM index's series and instances, for the SEG of the AI mask (null: no SEG is queued). */
@@ -199,8 +210,8 @@ export interface ReportContext {
   check(action: ReportAction, state: LifecycleState, actor: Actor, objectId: string): void;
   /** Runs fn in an IMMEDIATE transaction (the write lock first, so checks and writes see one state). */
   tx<T>(fn: () => T): T;
-  /** Tells the onSigned hook (after the signing transaction committed); never throws. */
-  notifySigned(e: { reportId: string; studyId: string; patientId: string }): void;
+  /** Tells the onSigned hook (after the signing or addendum transaction committed); never throws. */
+  notifySigned(e: SignedEvent): void;
 }
 
 export function createReportContext(options: ReportsServiceOptions): ReportContext {
