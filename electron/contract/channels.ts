@@ -9,6 +9,7 @@ import { auditChannels } from './audit';
 import { settingsChannels } from './settings';
 import { inferenceChannels } from './inference';
 import { syncChannels } from './sync';
+import { dimseChannels } from './dimse';
 import { researchChannels } from './research';
 import { aiChannels } from './ai';
 import { reportsChannels } from './reports';
@@ -27,6 +28,7 @@ export const CHANNELS = {
   ...authChannels, ...usersChannels, ...auditChannels, ...settingsChannels,
   ...inferenceChannels,
   ...syncChannels,
+  ...dimseChannels,
   ...researchChannels,
   ...aiChannels,
   ...reportsChannels,

@@ -13,6 +13,7 @@ export * from './audit';
 export * from './settings';
 export * from './inference';
 export * from './sync';
+export * from './dimse';
 export * from './dicom';
 export * from './ai';
 export * from './reports';

@@ -59,6 +59,13 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'outbox.list': ['admin', 'radiologist'],
   'outbox.retry': ['admin'],
   'outbox.cancel': ['admin'],
+  // DIMSE (interoperability issue): the SCP and the PACS are an admin's settings; searching and
+  // retrieving studies shows and brings patient data, a radiologist's work.
+  'dimse.getSettings': ['admin'],
+  'dimse.setSettings': ['admin'],
+  'dimse.echo': ['admin'],
+  'pacs.find': ['radiologist'],
+  'pacs.retrieve': ['radiologist'],
   // Stored AI results and study runs (viewer issue): the radiologist reads studies.
   'ai.studyResult': ['radiologist'],
   'ai.studyStatuses': ['radiologist'],

@@ -22,7 +22,9 @@ import { settingsHandlers } from './handlers/settings';
 import { inferenceHandlers } from './handlers/inference';
 import { createSecretStore, createSyncService, dicomServiceImporter } from '../services/sync';
 import { syncHandlers } from './handlers/sync';
-import { createDicomService, defaultDemoFolder } from '../services/dicom';
+import { dimseHandlers } from './handlers/dimse';
+import { createDimseService } from '../services/dimse';
+import { createDicomService, defaultDemoFolder, SUPPORTED_TRANSFER_SYNTAXES } from '../services/dicom';
 import { dicomHandlers } from './handlers/dicom';
 import { createAiResultsService } from '../services/ai-results';
 import { createReportsService } from '../services/reports';
@@ -214,10 +216,21 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     },
   });
 
+  // DIMSE: the C-STORE SCP (pushes from scanners and PACS into the normal import path) and the
+  // PACS as SCU (echo, C-FIND, C-MOVE to the SCP); retrieved studies get the AI run.
+  const dimse = createDimseService({
+    db: dbOf,
+    audit,
+    logger: logger.child({ service: 'dimse' }),
+    importer: dicomServiceImporter(dicom, 'system:dimse'),
+    supportedSyntaxes: Object.keys(SUPPORTED_TRANSFER_SYNTAXES),
+    runAi: (studyId, who) => aiResults.runStudy(studyId, { actor: who.name, actorId: who.id }),
+  });
+
   // Health tips, the care team and the emergency numbers for patients.
   const care = createCareService({ db: dbOf, audit, settings: () => settings.get() });
 
-  const services: Services = { config, logger, system, store, secrets, audit, auth, settings, inference, sync, dicom, aiResults, reports, research, messages, measurements, tracking, federation, uploads, notifications, care };
+  const services: Services = { config, logger, system, store, secrets, audit, auth, settings, inference, sync, dimse, dicom, aiResults, reports, research, messages, measurements, tracking, federation, uploads, notifications, care };
   const handlers: Handlers = {
     ...systemHandlers(services),
     ...authHandlers(services),
@@ -226,6 +239,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     ...settingsHandlers(services),
     ...inferenceHandlers(services),
     ...syncHandlers(services),
+    ...dimseHandlers(services),
     ...dicomHandlers(services),
     ...aiHandlers(services),
     ...reportsHandlers(services),
@@ -261,6 +275,12 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     checkpoints.start();
     store.onOpened(() => checkpoints.runDue());
   }
+  // The app and the host listen for DIMSE pushes when enabled (once the database is open); a CLI command does not.
+  const startDimse = (): void => void dimse.start().catch((err: unknown) => logger.warn('dimse.start-failed', { err }));
+  if (config.transport !== 'cli') {
+    if (store.isOpen()) startDimse();
+    else store.onOpened(startDimse);
+  }
   // First run: the bundled demo study, so the worklist shows something real (derived images,
   // made-up patient) until real studies arrive. The setting importDemoStudy (default on) allows it.
   // In passphrase mode the database opens later (first-run setup or unlock), hence the listener.
@@ -294,6 +314,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     async close() {
       checkpoints.stop();
       await sync.stop();
+      await dimse.stop();
       await aiResults.close();
       federation.close();
       await uploads.idle();

@@ -10,6 +10,7 @@ import type { AuditLog } from '../services/audit';
 import type { AuthService } from '../services/auth';
 import type { SettingsService } from '../services/settings';
 import type { SyncService } from '../services/sync';
+import type { DimseService } from '../services/dimse';
 import type { DicomService } from '../services/dicom';
 import type { AiResultsService } from '../services/ai-results';
 import type { ReportsService } from '../services/reports';
@@ -34,6 +35,8 @@ export interface Services {
   settings: SettingsService;
   inference: InferenceService;
   sync: SyncService;
+  /** DIMSE: the C-STORE SCP and the PACS as SCU. */
+  dimse: DimseService;
   dicom: DicomService;
   aiResults: AiResultsService;
   reports: ReportsService;

@@ -20,6 +20,8 @@ export interface OrthancOptions {
   username?: string;
   password?: string;
   aet?: string;
+  /** DICOM peers Orthanc knows (C-MOVE destinations, allowed to find and move): name -> AE, host, port. */
+  modalities?: Record<string, { aeTitle: string; host: string; port: number }>;
 }
 
 export interface OrthancServer {
@@ -108,6 +110,7 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
     // Let dcmsend from any AE store (tests act as the modality).
     DicomCheckCalledAet: false,
     UnknownSopClassAccepted: true,
+    DicomModalities: Object.fromEntries(Object.entries(options.modalities ?? {}).map(([k, m]) => [k, [m.aeTitle, m.host, m.port]])),
   };
   const configFile = path.join(dir, 'orthanc.json');
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
