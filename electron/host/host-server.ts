@@ -10,7 +10,8 @@ import type { Workstation } from '../ipc/compose';
 import { createConnection, type Connection } from '../ipc/handler-table';
 import { contentSecurityPolicy, SECURITY_HEADERS } from './csp';
 import { readStaticFile } from './static-files';
-import { createHostAccess, parseOriginForm } from './host-access';
+import { parseOriginForm } from '../services/http';
+import { createHostAccess } from './host-access';
 
 export interface HostOptions {
   workstation: Workstation;

@@ -6,6 +6,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WorkstationError } from '../../contract';
+import { parseOriginForm } from '../http';
 import type { Coordinator, SiteRow } from './coordinator';
 import { audit, type Actor, type FederationDeps } from './deps';
 import { MAX_PACKAGE_BYTES } from './package';
@@ -75,8 +76,7 @@ export async function startCoordinatorServer(deps: FederationDeps, coord: Coordi
     return site;
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'https://coordinator');
+  const handle = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const site = authenticate(req);
     const actor: Actor = { userId: null, username: `site:${site.site_id}` };
     const m = /^\/v1\/rounds\/(\d{1,9})\/(candidate|evaluation)$/.exec(url.pathname);
@@ -116,7 +116,15 @@ export async function startCoordinatorServer(deps: FederationDeps, coord: Coordi
   };
 
   const server = https.createServer({ key, cert: setup.certificate, minVersion: 'TLSv1.2' }, (req, res) => {
-    void serial(() => handle(req, res)).catch((err: unknown) => {
+    // Only origin-form targets, parsed without throwing, before any token is looked at or the
+    // queue is entered (the host does the same): "GET http://[" is a 400, not a failure of ours.
+    const url = parseOriginForm(req.url);
+    if (!url) {
+      deps.logger.warn('federation.refused', { why: 'request-target', status: 400 });
+      sendError(res, new WorkstationError('INVALID_INPUT', 'Only origin-form request targets ("/v1/...") are served here.'));
+      return;
+    }
+    void serial(() => handle(req, res, url)).catch((err: unknown) => {
       if (err instanceof SyntaxError) err = new WorkstationError('INVALID_INPUT', 'The request body is not valid JSON.');
       if (!(err instanceof WorkstationError)) {
         deps.logger.error('federation.request-failed', { err });
