@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Comparison, RunSummary } from '../../contract';
 import { comparisonCsv, type StoredResult } from '../research/compare';
+import { itemsCsv } from '../research/run-items';
 import { csvCell, csvDocument } from '.';
 import { HOSTILE, parseLine, runnable } from '../../testing/csv';
 
@@ -28,5 +29,15 @@ describe('the one CSV cell writer', () => {
     const lines = csv.split('\n').filter((l) => l !== '');
     expect(lines.filter(runnable)).toEqual([]);
     expect(csv).toContain('-0.1'); // the difference is still a number to the spreadsheet
+  });
+
+  it('the items CSV of a run writes its header through the same writer: a class name with a comma or quote stays one column', () => {
+    const classes = ['glioma', 'low,grade "LGG"'];
+    const run = { id: 'run-1', modelId: 'tumornet', modelVersion: '1.0.0', settings: { classes } } as unknown as RunSummary;
+    const items: StoredResult[] = [{ idx: 0, itemId: '=HYPERLINK("x")', truth: 'glioma', ok: true, label: 'glioma', confidence: 0.9, probs: { glioma: 0.9, 'low,grade "LGG"': 0.1 }, dice: null, ms: 1, error: null, source: null, sequence: null }];
+    const [header, row] = itemsCsv(run, items).split('\n');
+    expect(parseLine(header!)).toEqual(['item', 'truth', 'predicted', 'confidence', 'correct', 'source', 'sequence', 'p_glioma', 'p_low,grade "LGG"', 'dice', 'model', 'model_version', 'run']);
+    expect(parseLine(row!)).toHaveLength(parseLine(header!).length);
+    expect(runnable(row!)).toBe(false);
   });
 });

@@ -56,7 +56,7 @@ export function describeFilter(f: ItemFilter): string {
 /** The items as CSV: one row each, in the list's order, with every class probability. */
 export function itemsCsv(run: RunSummary, items: readonly StoredResult[]): string {
   const classes = classesOf(run);
-  const lines = [['item', 'truth', 'predicted', 'confidence', 'correct', 'source', 'sequence', ...classes.map((c) => `p_${c}`), 'dice', 'model', 'model_version', 'run'].join(',')];
+  const lines = [['item', 'truth', 'predicted', 'confidence', 'correct', 'source', 'sequence', ...classes.map((c) => `p_${c}`), 'dice', 'model', 'model_version', 'run'].map(csvField).join(',')];
   for (const r of items) {
     lines.push(
       [r.itemId, r.truth, r.label, r.confidence, r.label === r.truth ? 'yes' : 'no', r.source, r.sequence, ...classes.map((c) => r.probs[c] ?? null), r.dice, run.modelId, run.modelVersion, run.id]
