@@ -76,8 +76,16 @@ export const syncSettingsViewSchema = syncSettingsSchema.extend({
 });
 export type SyncSettingsView = z.infer<typeof syncSettingsViewSchema>;
 
-export const syncSetSettingsRequestSchema = syncSettingsSchema
-  .partial()
+/**
+ * A change: only the fields given. (Not `.partial()`: zod fills a partial object's missing
+ * fields with their defaults, so changing one field through a channel reset the server address.)
+ */
+const syncSettingsPatchShape = Object.fromEntries(
+  Object.entries(syncSettingsSchema.shape).map(([k, v]) => [k, (v instanceof z.ZodDefault ? v.unwrap() : v).optional()]),
+) as unknown as { [K in keyof typeof syncSettingsSchema.shape]: z.ZodOptional<z.ZodType<SyncSettings[K], SyncSettings[K]>> };
+
+export const syncSetSettingsRequestSchema = z
+  .object(syncSettingsPatchShape)
   .extend({
     /** New password (basic) or token (bearer), kept in the secret vault bound to this server; null removes it. */
     secret: z.string().min(1).max(16_384).nullable().optional(),

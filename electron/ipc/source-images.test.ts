@@ -119,7 +119,9 @@ describe('source images in the outbox', () => {
   }, 240_000);
 
   it('turned off by the admin, a local study sends no images (audited as a settings change)', async () => {
-    await ok(admin, 'sync.setSettings', { sendSourceImages: { localStudies: false, pulledStudies: false } });
+    const changed = await ok<{ baseUrl: string; authType: string; sendSourceImages: unknown }>(admin, 'sync.setSettings', { sendSourceImages: { localStudies: false, pulledStudies: false } });
+    // A change of one field keeps the others (the server address, its auth type).
+    expect(changed).toMatchObject({ baseUrl: orthanc.dicomWebUrl, authType: 'basic', sendSourceImages: { localStudies: false, pulledStudies: false } });
     const signed = await signStudy('DEMO-PITUITARY');
     expect(outboxOf(signed.study.studyInstanceUid).map((r) => r.kind)).not.toContain('image');
     const row = ws.services.store.db().prepare(`SELECT detail FROM audit_log WHERE action = 'sync.setSettings' ORDER BY id DESC LIMIT 1`).get() as { detail: string };
