@@ -3,9 +3,10 @@ import type { BenchSuite } from './types';
 import { dicomBench } from './dicom';
 import { storeBench } from './store';
 import { inferenceBench } from './inference';
+import { inferenceInt8Bench } from './inference-int8';
 import { syncBench } from './sync';
 import { viewerBench } from './viewer';
 import { researchBench } from './research';
 import { federationBench } from './federation';
 
-export const BENCH_SUITES: BenchSuite[] = [dicomBench, storeBench, inferenceBench, syncBench, viewerBench, researchBench, federationBench];
+export const BENCH_SUITES: BenchSuite[] = [dicomBench, storeBench, inferenceBench, inferenceInt8Bench, syncBench, viewerBench, researchBench, federationBench];

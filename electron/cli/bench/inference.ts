@@ -38,7 +38,7 @@ interface CpuPeak {
   how: string;
 }
 
-function cpuPeak(): CpuPeak {
+export function cpuPeak(): CpuPeak {
   const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
   const model = /model name\s*:\s*(.*)/.exec(info)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
   const mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(info)?.[1] ?? os.cpus()[0]?.speed ?? 0);
@@ -77,7 +77,7 @@ function rssSampler(): { stop(): number } {
  * same run, as the FLOP/s this CPU actually delivers to a well-shaped kernel (the nominal peak
  * assumes every cycle issues two 512-bit FMAs).
  */
-async function gemmCeiling(cores: number, seconds: number): Promise<{ size: number; threads: number; gflops: number }> {
+export async function gemmCeiling(cores: number, seconds: number): Promise<{ size: number; threads: number; gflops: number }> {
   const ort = await import('onnxruntime-node');
   const n = 1024;
   const session = await ort.InferenceSession.create(gemmModel(n, n, n), { intraOpNumThreads: cores, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
@@ -93,7 +93,7 @@ async function gemmCeiling(cores: number, seconds: number): Promise<{ size: numb
  * Rate of `step` (which handles `per` items a call): the best of `slices` equal time slices, so a
  * burst of load from other processes on a shared machine costs one slice, not the figure.
  */
-async function bestRate(step: () => Promise<unknown>, per: number, seconds: number, slices = 3): Promise<number> {
+export async function bestRate(step: () => Promise<unknown>, per: number, seconds: number, slices = 3): Promise<number> {
   let best = 0;
   for (let i = 0; i < slices; i++) {
     let done = 0;

@@ -72,6 +72,9 @@ function rewriteHead(model: LoadedModel, head: HeadWeights): Map<string, Uint8Ar
   checkHeadsAgree(model);
   const out = new Map(model.files);
   out.set(spec.onnx.file, writeOnnxHead(model.files.get(spec.onnx.file)!, spec.head, head));
+  // The int8 file keeps the head in float under the same initializer names: it takes the new head too.
+  const int8 = spec.onnxInt8 ? model.files.get(spec.onnxInt8.file) : undefined;
+  if (spec.onnxInt8 && int8) out.set(spec.onnxInt8.file, writeOnnxHead(int8, spec.head, head));
   const t = tfjsParts(model);
   if (t && spec.head.tfjs) {
     for (const [p, b] of writeTfjsHead(t.json, t.shards, spec.head, head)) out.set(t.base === '.' ? p : `${t.base}/${p}`, b);

@@ -25,6 +25,12 @@ export interface ModelSpec {
   preprocess: PreprocessSpec;
   onnx: { file: string; input: string; logits: string; mask: string } | null;
   tfjs: { file: string; input: string | null; logits: string | null; mask: string | null } | null;
+  /**
+   * A statically quantized (int8) ONNX file beside the float one, with the card's verdict:
+   * `chosen` when its validation accuracy and mask Dice met the card's condition. Same inputs,
+   * outputs and head initializers as the float file.
+   */
+  onnxInt8?: { file: string; chosen: boolean } | null;
   /** Multiply-accumulates per image, when the card states them. */
   macsPerImage: number | null;
   /** The classification head and its input, when the card names them (federated head training). */
@@ -201,6 +207,10 @@ export function parseModelCard(card: Json, dir: string): ModelSpec {
       }
     : null;
   if (!onnx && !tfjs) throw cardProblem(dir, 'it names neither an ONNX nor a TensorFlow.js model file');
+  // The int8 file counts only when the card lists it with its sha256 (so its bytes are verified).
+  const int8O = obj(card.int8);
+  const int8File = str(int8O?.file);
+  const onnxInt8 = onnx && int8File && files.some((f) => f.path === int8File) ? { file: int8File, chosen: int8O?.chosen === true } : null;
   const macsPerImage = num(pick(card, 'compute.macs', 'compute.macs_per_image', 'macs', 'macs_per_image', 'architecture.macs', 'model.macs', 'model.macs_per_image'));
   return {
     id,
@@ -215,6 +225,7 @@ export function parseModelCard(card: Json, dir: string): ModelSpec {
     preprocess,
     onnx,
     tfjs,
+    onnxInt8,
     macsPerImage,
     head: readHead(card, classes.length, dir),
     files,

@@ -88,6 +88,12 @@ export interface InferenceServiceOptions {
   /** Intra-op threads per worker; defaults to cores / poolSize (at least 1). */
   threadsPerWorker?: number;
   defaultBatchSize?: number;
+  /**
+   * ONNX precision: 'auto' (default) runs the card's int8 file when the card chose it (its
+   * validation accuracy and mask Dice met the card's condition), 'float' always the float file,
+   * 'int8' the int8 file whenever there is one (the bench compares the two).
+   */
+  precision?: 'auto' | 'float' | 'int8';
 }
 
 function cores(): number {
@@ -112,6 +118,13 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   const poolSize = Math.max(1, options.poolSize ?? cores());
   const threadsPerWorker = Math.max(1, options.threadsPerWorker ?? Math.floor(cores() / poolSize));
   const defaultBatch = options.defaultBatchSize ?? 8;
+  const precision = options.precision ?? 'auto';
+  /** The ONNX file onnxruntime-node runs for `spec` under the precision option. */
+  const onnxFileFor = (spec: ModelSpec): string | undefined => {
+    const int8 = spec.onnxInt8;
+    if (int8 && (precision === 'int8' || (precision === 'auto' && int8.chosen))) return int8.file;
+    return spec.onnx?.file;
+  };
   const models = new Map<string, Promise<LoadedModel>>();
   const pools = new Map<string, { pool: WorkerPool; modelId: string; engine: EngineName }>();
   const claimsCache = new Map<string, { mtimeMs: number; size: number; claims: ModelClaims | null }>();
@@ -206,10 +219,14 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       const device = runtimes.find((r) => r.name === engine)?.device ?? 'cpu';
       // Each worker gets only the verified bytes its runtime reads (ONNX, or the TF.js files).
       const tfjsDir = path.posix.dirname(model.spec.tfjs?.file ?? '.');
+      const onnxFile = onnxFileFor(model.spec);
       const wanted = (f: string): boolean =>
-        engine === 'onnxruntime-node' ? f === model.spec.onnx?.file : f !== model.spec.onnx?.file && (tfjsDir === '.' || f.startsWith(tfjsDir + '/'));
+        engine === 'onnxruntime-node' ? f === onnxFile : !f.endsWith('.onnx') && (tfjsDir === '.' || f.startsWith(tfjsDir + '/'));
       const files = new Map([...model.files].filter(([f]) => wanted(f)));
-      const pool = new WorkerPool({ engine, device, size: poolSize, threadsPerWorker, spec: model.spec, files, logger });
+      // The worker reads the file its spec names: the int8 one when it is the one to run.
+      const spec = engine === 'onnxruntime-node' && model.spec.onnx && onnxFile ? { ...model.spec, onnx: { ...model.spec.onnx, file: onnxFile } } : model.spec;
+      if (onnxFile !== model.spec.onnx?.file && engine === 'onnxruntime-node') logger.info('inference.int8', { model: model.spec.id, file: onnxFile, precision });
+      const pool = new WorkerPool({ engine, device, size: poolSize, threadsPerWorker, spec, files, logger });
       entry = { pool, modelId: model.spec.id, engine };
       pools.set(key, entry);
     }

@@ -1,0 +1,70 @@
+// The int8 file beside the float ONNX file: the service runs it when the card chose it (or when
+// asked for it), the float file otherwise, and never an int8 file the card does not list with
+// its sha256. The stand-in int8 file here is a broken ONNX file whose hash the card lists, so a
+// session over it fails: a run that succeeds proves the float file ran, one that fails with the
+// ONNX runtime's error proves the int8 file was loaded. (The real quantized file of a model is
+// made by native-models/training/quantize.py and checked against the float one on val there.)
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../log';
+import { parseModelCard, readCardJson } from './model-card';
+import { createInferenceService } from './service';
+import { mriImages, requireModelDir } from '../../testing/inference';
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const d of roots) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function modelWithInt8(opts: { chosen: boolean; listed: boolean }): { root: string; dir: string } {
+  const src = requireModelDir();
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-int8-'));
+  roots.push(root);
+  const dir = path.join(root, path.basename(src));
+  fs.cpSync(src, dir, { recursive: true });
+  const bytes = fs.readFileSync(path.join(dir, 'model.onnx')).subarray(0, 4096); // not a loadable model
+  fs.writeFileSync(path.join(dir, 'model.int8.onnx'), bytes);
+  const cardPath = path.join(dir, 'model-card.json');
+  const card = JSON.parse(fs.readFileSync(cardPath, 'utf8')) as { files: Record<string, unknown>; int8?: unknown };
+  if (opts.listed) card.files['model.int8.onnx'] = { sha256: crypto.createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+  card.int8 = { file: 'model.int8.onnx', chosen: opts.chosen };
+  fs.writeFileSync(cardPath, JSON.stringify(card));
+  return { root, dir };
+}
+
+async function scoreOne(root: string, precision: 'auto' | 'float' | 'int8'): Promise<'ran' | string> {
+  const svc = createInferenceService({ config: { modelsFolder: root, runtime: 'onnxruntime-node' }, logger: silentLogger, poolSize: 1, threadsPerWorker: 1, precision });
+  try {
+    const [out] = await svc.classify([{ id: 'a', source: { kind: 'file', path: mriImages('glioma', 1)[0]! } }], { runtime: 'onnxruntime-node' });
+    return out?.ok ? 'ran' : `refused: ${out?.ok === false ? out.reason : '?'}`;
+  } catch (err) {
+    return `failed: ${(err as Error).message}`;
+  } finally {
+    await svc.close();
+  }
+}
+
+describe('int8 model file', () => {
+  it('runs the int8 file when the card chose it, the float file when asked for float', async () => {
+    const { root, dir } = modelWithInt8({ chosen: true, listed: true });
+    expect(parseModelCard(readCardJson(dir), dir).onnxInt8).toEqual({ file: 'model.int8.onnx', chosen: true });
+    expect(await scoreOne(root, 'auto')).not.toBe('ran'); // the (broken) int8 file was loaded
+    expect(await scoreOne(root, 'float')).toBe('ran');
+  });
+
+  it('runs the float file when the card did not choose int8, unless int8 is asked for', async () => {
+    const { root } = modelWithInt8({ chosen: false, listed: true });
+    expect(await scoreOne(root, 'auto')).toBe('ran');
+    expect(await scoreOne(root, 'int8')).not.toBe('ran');
+  });
+
+  it('ignores an int8 file the card does not list with its sha256', async () => {
+    const { root, dir } = modelWithInt8({ chosen: true, listed: false });
+    expect(parseModelCard(readCardJson(dir), dir).onnxInt8).toBeNull();
+    expect(await scoreOne(root, 'auto')).toBe('ran');
+    expect(await scoreOne(root, 'int8')).toBe('ran');
+  });
+});
