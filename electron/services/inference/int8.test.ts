@@ -39,7 +39,7 @@ async function scoreOne(root: string, precision: 'auto' | 'float' | 'int8'): Pro
   const svc = createInferenceService({ config: { modelsFolder: root, runtime: 'onnxruntime-node' }, logger: silentLogger, poolSize: 1, threadsPerWorker: 1, precision });
   try {
     const [out] = await svc.classify([{ id: 'a', source: { kind: 'file', path: mriImages('glioma', 1)[0]! } }], { runtime: 'onnxruntime-node' });
-    return out?.ok ? 'ran' : `refused: ${out?.ok === false ? out.reason : '?'}`;
+    return out?.ok ? 'ran' : `refused: ${out?.ok === false ? out.error.message : '?'}`;
   } catch (err) {
     return `failed: ${(err as Error).message}`;
   } finally {
