@@ -10,9 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log';
-import { parseModelCard, readCardJson } from './model-card';
+import { createAdapter } from './adapters';
+import { parseModelCard, readCardJson, readVerifiedFiles } from './model-card';
+import { classify } from './postprocess';
 import { createInferenceService } from './service';
-import { mriImages, requireModelDir } from '../../testing/inference';
+import { b64ToF32, mriImages, readGolden, requireModelDir, SHIPPED_MODELS } from '../../testing/inference';
 
 const roots: string[] = [];
 afterAll(() => {
@@ -67,4 +69,31 @@ describe('int8 model file', () => {
     expect(await scoreOne(root, 'auto')).toBe('ran');
     expect(await scoreOne(root, 'int8')).toBe('ran');
   });
+
+  // A shipped int8 file (made by quantize.py, chosen by its card on val) gives the golden cases'
+  // decisions: the same label and the same reject decision as the PyTorch float model.
+  for (const model of SHIPPED_MODELS) {
+    const dir = requireModelDir(model.id);
+    const spec = parseModelCard(readCardJson(dir), dir);
+    it.skipIf(!spec.onnxInt8)(`${model.id}: the int8 file gives the golden cases' labels and reject decisions`, async () => {
+      const golden = readGolden<{ cases: { name: string; input_f32_b64: string; predicted: string; rejected: boolean }[] }>(model.golden);
+      const files = await readVerifiedFiles(dir, spec);
+      const int8Spec = { ...spec, onnx: { ...spec.onnx!, file: spec.onnxInt8!.file } };
+      const adapter = await createAdapter('onnxruntime-node', int8Spec, files, { threads: 1, device: 'cpu' });
+      try {
+        const hw = spec.preprocess.height * spec.preprocess.width;
+        const batch = new Float32Array(golden.cases.length * hw);
+        golden.cases.forEach((c, i) => batch.set(b64ToF32(c.input_f32_b64), i * hw));
+        const out = await adapter.run(batch, golden.cases.length);
+        const C = spec.classes.length;
+        golden.cases.forEach((c, i) => {
+          const cls = classify(Array.from(out.logits.subarray(i * C, (i + 1) * C)), spec);
+          expect(cls.label === 'not recognised', `${c.name} reject`).toBe(c.rejected);
+          if (!c.rejected) expect(cls.label, c.name).toBe(c.predicted);
+        });
+      } finally {
+        await adapter.dispose();
+      }
+    }, 300_000);
+  }
 });
