@@ -11,15 +11,13 @@ interface Job {
 }
 const job = workerData as Job;
 const seeds = loadSeedFiles();
-let decoded = 0;
-let refused = 0;
 for (let i = job.from; i < job.to; i++) {
   parentPort!.postMessage({ kind: 'start', i });
   try {
-    if ((await fuzzOne(mutate(seeds[i % seeds.length]!, attemptRng(job.seed, i)))) === 'decoded') decoded++;
-    else refused++;
+    // Each outcome is sent as it happens: a worker ended by the watchdog loses none of them.
+    parentPort!.postMessage({ kind: 'result', i, outcome: await fuzzOne(mutate(seeds[i % seeds.length]!, attemptRng(job.seed, i))) });
   } catch (err) {
     parentPort!.postMessage({ kind: 'crash', i, error: err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : String(err).slice(0, 300) });
   }
 }
-parentPort!.postMessage({ kind: 'done', decoded, refused });
+parentPort!.postMessage({ kind: 'done' });

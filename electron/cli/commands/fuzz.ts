@@ -25,7 +25,7 @@ export function registerFuzz(program: Command): void {
       }
       console.log(`Fuzzing: ${opts.iterations} attempts, seed ${opts.seed}, ${opts.workers} worker(s), hang limit ${opts.hangMs} ms`);
       const r = await runDicomFuzz({ iterations: opts.iterations, seed: opts.seed, workers: opts.workers, hangMs: opts.hangMs, log: (l) => console.log('  ' + l) });
-      console.log(`Done in ${r.seconds} s (${Math.round(r.iterations / Math.max(r.seconds, 0.1))} attempts/s): ${r.decoded} decoded, ${r.refused} refused, ${r.crashes.length} crash(es), ${r.hangs.length} hang(s); peak memory ${r.peakRssMiB} MiB (whole process).`);
+      console.log(`Done in ${r.seconds} s (${Math.round(r.iterations / Math.max(r.seconds, 0.1))} attempts/s): ${r.decoded} decoded, ${r.refused} refused, ${r.crashes.length} crash(es), ${r.hangs.length} hang(s) (${r.slowOnce.length} attempt(s) past the limit once, done when run again alone); peak memory ${r.peakRssMiB} MiB (whole process).`);
       for (const c of r.crashes.slice(0, 20)) console.log(`  crash: attempt ${c.i} (${c.file}): ${c.error}`);
       for (const h of r.hangs.slice(0, 20)) console.log(`  hang:  attempt ${h.i} (${h.file})`);
       fs.mkdirSync(path.dirname(opts.out), { recursive: true });
