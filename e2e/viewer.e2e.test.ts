@@ -325,6 +325,8 @@ describe('worklist and viewer in the browser', () => {
     // The shipped model recognises few of this template's slices: most are not recognised.
     expect(Number(m![1])).toBeGreaterThan(12);
     await expect(page.getByTestId('ai-study-finding-headline').innerText()).resolves.toBe('Most slices could not be analysed');
+    // A T1 series, outside what the default model was validated on (its card: T1 post-contrast only): said next to the result.
+    await expect(page.getByTestId('ai-sequence-warning').innerText()).resolves.toMatch(/looks like T1 \(from [^)]*T1[\s\S]*The model was validated on T1 post-contrast only/);
     // No class with a percentage is given as the finding (the minority's classes are only counted).
     expect(await page.getByTestId('ai-study-finding-headline').innerText()).not.toMatch(/%/);
     await expect(finding.innerText()).resolves.toMatch(/Jump to the strongest analysed slice/);
