@@ -138,6 +138,19 @@ def make_card(metrics_path, model_dir, log=print):
         for s, r in sorted(loso.items()):
             a(f"- `{r.get('command', '')}` ({r['training'].get('epochs_run', '?')} epochs)")
         a("")
+        # Say so when the leave-one-out runs were trained on fewer images than the shipped model.
+        seen = [int(r["training"].get("epochs_run") or 0) * int((r["training"].get("args") or {}).get("samples_per_epoch") or 0)
+                for r in loso.values()]
+        main_args = tr.get("args") or {}
+        main_seen = int(tr.get("epochs_run") or 0) * int(main_args.get("samples_per_epoch") or 0)
+        init = tr.get("init") or {}
+        if init.get("epoch"):
+            main_seen += int(init["epoch"]) * int(main_args.get("samples_per_epoch") or 0)
+        if seen and main_seen and max(seen) < main_seen:
+            a(f"These runs saw at most {max(seen):,} training images each (a shorter schedule, for the time on these "
+              f"2 CPU cores), the shipped model about {main_seen:,}"
+              + (f" (stage 1: {init['epoch']} epochs to its best checkpoint, then {tr.get('epochs_run')} fine-tuning epochs)" if init.get("epoch") else "")
+              + ": the figures above are a conservative guide to the shipped model on a new source.\n")
     else:
         a("No leave-one-source-out run has been recorded yet; the grouped-split figures below overstate what a new "
           "site will see.\n")
