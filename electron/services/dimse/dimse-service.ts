@@ -83,8 +83,16 @@ export function createDimseService(o: DimseServiceOptions): DimseService {
       scp = null;
     }
     scpError = null;
-    const s = readSettings();
-    if (!started || !s.scpEnabled) return;
+    // Stopping (or a workstation closing before its database was ever opened) reads nothing.
+    if (!started) return;
+    let s: DimseSettings;
+    try {
+      s = readSettings();
+    } catch (err) {
+      scpError = err instanceof Error ? err.message : String(err);
+      return;
+    }
+    if (!s.scpEnabled) return;
     try {
       scp = await startStoreScp(
         {
