@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkstationError } from '../../contract';
 import { appRoot } from '../../services/config';
+import { parseCsvLine } from '../../services/csv';
 import type { FolderEntry } from '../image-folder';
 import { createProgress } from '../progress';
 import { printScoreSummary } from '../score-report';
@@ -274,27 +275,4 @@ export async function scoreOnSlurm(dir: string, entries: FolderEntry[], opts: Sl
   printScoreSummary(opts.out, rows, merged.skipped.length);
   process.stderr.write(`Merged ${plural(shards, 'shard')} from ${paths.root}.\n`);
   return 0;
-}
-
-/** Splits one CSV line as score writes it (RFC 4180 quotes). */
-export function parseCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let q = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (q) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') q = false;
-      else cur += ch;
-    } else if (ch === '"') q = true;
-    else if (ch === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out;
 }

@@ -8,9 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { WorkstationError } from '../../contract/errors';
+import { parseCsvLine } from '../csv';
 import { decodeFrame, parseDicomFile, type DicomLimits } from '../dicom';
 import { decodeImage, sniffFormat, type RawImage } from '../inference';
 import { walkFiles } from './folder-walk';
+
+/** One CSV line's cells, trimmed. */
+const csvLine = (line: string): string[] => parseCsvLine(line).map((c) => c.trim());
 
 export type DatasetKind = 'folders' | 'csv' | 'dicom';
 
@@ -117,29 +121,6 @@ export function contentHash(items: readonly Pick<DatasetItem, 'itemId' | 'label'
     h.update(`${it.itemId}\t${it.label ?? ''}\t${it.sha256}\t${it.maskSha256 ?? ''}${groups}\n`);
   }
   return h.digest('hex');
-}
-
-/** Splits one CSV line (RFC 4180 quotes). */
-function csvLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let q = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (q) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') q = false;
-      else cur += ch;
-    } else if (ch === '"') q = true;
-    else if (ch === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out.map((s) => s.trim());
 }
 
 /** Grey 8-bit thumbnail (area average) of any decoded image, at most `size` pixels a side, as a PNG data URL. */
