@@ -7,6 +7,7 @@ import { decodeFrame } from '../services/dicom/decode';
 import { DEFAULT_LIMITS, type DicomLimits } from '../services/dicom/limits';
 import { parseDicomFile } from '../services/dicom/parse';
 import { DicomRefusal } from '../services/dicom/refusal';
+import { mulberry32 } from '../services/random';
 
 export const PYDICOM_TEST_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 export const FUZZ_SEED_FILES = ['MR_small.dcm', 'CT_small.dcm', 'MR_small_RLE.dcm', 'MR_small_jpeg_ls_lossless.dcm', 'MR_small_jp2klossless.dcm', 'SC_rgb_jpeg_dcmtk.dcm',
@@ -19,16 +20,7 @@ export function loadSeedFiles(): Buffer[] {
 }
 
 /** mulberry32: a tiny seeded PRNG, so a failure replays exactly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** The PRNG of attempt i of a run: any one attempt replays alone (`npm run fuzz -- --replay I`). */
 export const attemptRng = (seed: number, i: number): (() => number) => rng((Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(i, 0xc2b2ae35)) >>> 0);

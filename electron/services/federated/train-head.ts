@@ -3,6 +3,7 @@
 // Gaussian noise, Poisson sampling) for the privacy accountant. Plain Float32Array arithmetic;
 // it yields to the event loop every few milliseconds so progress and cancel stay live.
 import { WorkstationError } from '../../contract';
+import { mulberry32 } from '../random';
 import type { HeadWeights } from './model-head';
 
 export interface DpSettings {
@@ -76,16 +77,7 @@ export interface TrainOptions {
 }
 
 /** mulberry32: small, fast and seeded, so the same settings train the same head. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded = mulberry32;
 
 /** Standard normal draws (Box-Muller, both values used). */
 export function gaussian(rand: () => number): () => number {

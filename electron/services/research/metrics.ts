@@ -1,6 +1,7 @@
 // Evaluation metrics for research runs: accuracy, per-class precision/recall/F1, one-vs-rest ROC
 // and AUC, confusion matrix, calibration (ECE, reliability bins), mask Dice, and paired tests.
 // Pure functions over plain arrays; an undefined value (a class with no examples) is null, never NaN.
+import { mulberry32 } from '../random';
 
 /** One scored item with its ground truth. `pred` may be a label outside `classes` ("not recognised"). */
 export interface ScoredItem {
@@ -269,16 +270,7 @@ export function mcnemar(aCorrect: readonly boolean[], bCorrect: readonly boolean
 }
 
 /** Small fast seeded PRNG (mulberry32) so bootstrap intervals are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 function percentile(sorted: readonly number[], p: number): number {
   // Linear interpolation between closest ranks (numpy's default).
