@@ -38,4 +38,15 @@ describe('inference handlers', () => {
       expect(mayCall(null, ch)).toBe(false);
     }
   });
+
+  it("modelClaims reads each shipped card's headline and validated sequences, and null for a model that is not installed", () => {
+    const v1 = inference.modelClaims('tumornet');
+    expect(v1?.headline).toMatchObject({ figure: 'accuracy on TCGA-LGG, a source it never trained on', n: 1663 });
+    expect(v1?.validatedSequences).toEqual(['t1ce']);
+    const v2 = inference.modelClaims('tumornet-v2');
+    expect(v2?.headline).toMatchObject({ figure: 'leave-one-source-out accuracy', n: 8876 });
+    expect(v2?.validatedSequences).toEqual(['flair', 't1', 't1ce']);
+    expect(inference.modelClaims('no-such-model')).toBeNull();
+    expect(inference.modelClaims('../tumornet')).toBeNull();
+  });
 });

@@ -70,7 +70,7 @@ export interface InferenceService {
   gpu(): { found: boolean; detail: string };
   status(): InferenceStatus;
   listModels(): Promise<ModelSummary[]>;
-  /** What an installed model's card claims (headline figure, validated sequences); null when not installed. Read once per card file. */
+  /** What an installed model's card claims (headline figure, validated sequences); null when not installed or unreadable. */
   modelClaims(modelId: string): ModelClaims | null;
   /** Reads, verifies (sha256) and caches a model; refuses a mismatch. */
   loadModel(modelId?: string): Promise<LoadedModel>;
@@ -127,7 +127,6 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   };
   const models = new Map<string, Promise<LoadedModel>>();
   const pools = new Map<string, { pool: WorkerPool; modelId: string; engine: EngineName }>();
-  const claimsCache = new Map<string, { mtimeMs: number; size: number; claims: ModelClaims | null }>();
   let closed = false;
 
   function modelDirs(): string[] {
@@ -308,29 +307,11 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       };
     },
     modelClaims(modelId: string): ModelClaims | null {
-      let dir: string;
       try {
-        dir = modelDir(modelId);
+        return cardClaims(readCardJson(modelDir(modelId)));
       } catch {
         return null;
       }
-      let st: fs.Stats;
-      try {
-        st = fs.statSync(path.join(dir, 'model-card.json'));
-      } catch {
-        return null;
-      }
-      const hit = claimsCache.get(modelId);
-      if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.claims;
-      let claims: ModelClaims | null = null;
-      try {
-        const c = cardClaims(readCardJson(dir));
-        claims = { ...(c.headline ? { headline: c.headline } : {}), ...(c.validatedSequences ? { validatedSequences: c.validatedSequences } : {}) };
-      } catch {
-        claims = null;
-      }
-      claimsCache.set(modelId, { mtimeMs: st.mtimeMs, size: st.size, claims });
-      return claims;
     },
     async listModels() {
       const out: ModelSummary[] = [];
