@@ -12,14 +12,11 @@ import json
 import os
 import sys
 
+from make_card import HEAD, SEQ_NAMES, pct, row
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 V1 = os.path.abspath(os.path.join(HERE, "..", "tumornet"))
 MARK = "## Measured after release: a source it never trained on"
-SEQ_WORDS = {"t1": "T1", "t1ce": "T1 post-contrast", "flair": "FLAIR"}
-
-
-def pct(x):
-    return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
 def main(argv):
@@ -46,14 +43,9 @@ def main(argv):
         md = f.read()
     if MARK in md:
         md = md[: md.index(MARK)].rstrip() + "\n"
-    rows = ["| test | n | accuracy | worst class recall | tumors called notumor | ... with p >= 0.9 | rejected |",
-            "|---|---|---|---|---|---|---|"]
-    def row(name, r):
-        return (f"| {name} | {r['n']} | {pct(r['accuracy'])} | {pct(r.get('worst_class_recall'))} | "
-                f"{pct(r.get('tumor_called_notumor'))} | {pct(r.get('tumor_called_notumor_confident'))} | {pct(r.get('rejected'))} |")
-    rows.append(row("TCGA-LGG, all", allr))
+    rows = [HEAD, row("TCGA-LGG, all", allr)]
     for q, r in v1.get("tcga_lgg_per_sequence", {}).items():
-        rows.append(row(f"TCGA-LGG, {SEQ_WORDS.get(q, q)}", r))
+        rows.append(row(f"TCGA-LGG, {SEQ_NAMES.get(q, q)}", r))
     md += (f"\n{MARK}\n\n"
            "The figures above are on a split of the same sources it was trained on and overstate what a new site "
            "will see. On TCGA-LGG (Buda et al.; lower-grade gliomas in FLAIR, T1 and T1 post-contrast, with "
