@@ -1,25 +1,21 @@
 // `tumorpredict sync`: the real bin in a child process on a passphrase-mode data folder:
 // configure (secret from stdin, never argv), status, and a connection test that fails at the
 // step where nothing answers, with exit code 1.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliTimeout, runBin } from '../../testing/cli';
 
-const root = path.resolve(import.meta.dirname, '../../..');
-const bin = path.join(root, 'bin', 'tumorpredict.js');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-cli-sync-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+const env = { ...process.env, TUMORPREDICT_KEY_SOURCE: 'passphrase', TUMORPREDICT_PASSPHRASE: 'cli sync test passphrase' };
 
-function cli(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [bin, ...args, '--data', dataDir], { cwd: root, env: { ...process.env, TUMORPREDICT_KEY_SOURCE: 'passphrase', TUMORPREDICT_PASSPHRASE: 'cli sync test passphrase' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-    child.stdin?.end(stdin ?? '');
-  });
+/** One start of the bin (seconds on a loaded machine: each test's timeout is a budget per start). */
+async function cli(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await runBin([...args, '--data', dataDir], { env, input: stdin });
+  return { code: r.status ?? -1, stdout: r.out, stderr: r.err };
 }
 
 async function closedPort(): Promise<number> {
@@ -36,7 +32,7 @@ describe('tumorpredict sync', () => {
     const r = await cli(['sync', 'status', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ configured: false, enabled: false, outbox: { waiting: 0 } });
-  });
+  }, cliTimeout(1));
 
   it('configures the server and names the failing step of a connection test', async () => {
     const port = await closedPort();
@@ -51,11 +47,11 @@ describe('tumorpredict sync', () => {
     expect(now.stderr).toContain('connection refused');
     const st = await cli(['sync', 'status']);
     expect(st.stdout).toContain('Last error: Nothing answers');
-  });
+  }, cliTimeout(4));
 
   it('refuses a bad auth type with a sentence', async () => {
     const r = await cli(['sync', 'configure', '--auth', 'kerberos']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--auth must be none, basic or bearer');
-  });
+  }, cliTimeout(1));
 });

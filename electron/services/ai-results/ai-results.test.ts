@@ -151,10 +151,8 @@ describe('study runs', () => {
     expect(again.instances.map((i) => [i.instanceId, i.label, i.areaPx]).sort()).toEqual(r.instances.map((i) => [i.instanceId, i.label, i.areaPx]).sort());
     expect(service().statuses([studyId])[0]).toMatchObject({ status: 'done', label: 'glioma' });
     // A stored result is returned as is unless forced.
-    const t0 = performance.now();
     const cached = await service().runStudy(studyId, { actor: 'test', actorId: null });
     expect(cached.startedAt).toBe(r.startedAt);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(0);
   });
 
   it('cancels a run, keeps what was scored and says so', async () => {

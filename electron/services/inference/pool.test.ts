@@ -1,10 +1,12 @@
 // The worker pool: batches run off the main event loop (it stays responsive), a batch can be
 // cancelled and the pool keeps working afterwards, one bad image never sinks the rest.
+// No assertion here is on a duration: responsiveness is the order of events on the main loop,
+// a cancellation is what reached the workers.
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { WorkstationError } from '../../contract';
 import { silentLogger } from '../log';
+import { IN_FLIGHT, WorkerPool } from './pool';
 import type { InferenceInput } from './protocol';
 import { createInferenceService } from './service';
 import { mriImages, requireModelDir } from '../../testing/inference';
@@ -26,21 +28,28 @@ describe('inference worker pool', () => {
     expect(st.loaded).toEqual([{ modelId: 'tumornet', runtime: 'onnxruntime-node', workers: st.poolSize }]);
   });
 
-  it('keeps the main event loop responsive while scoring (max delay < 200 ms)', async () => {
-    const h = monitorEventLoopDelay({ resolution: 5 });
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 10);
-    h.enable();
-    const t0 = performance.now();
-    const out = await svc.classify(inputs(240), { batchSize: 8, wantMask: true });
-    const elapsed = performance.now() - t0;
-    h.disable();
-    clearInterval(timer);
-    expect(out.filter((o) => o.ok).length).toBe(240);
-    const maxMs = h.max / 1e6;
-    expect(maxMs, `max event-loop delay ${maxMs.toFixed(1)} ms over ${elapsed.toFixed(0)} ms`).toBeLessThan(200);
-    // The 10 ms timer kept firing through the batch (at least a third of its nominal ticks).
-    expect(ticks).toBeGreaterThan(elapsed / 10 / 3);
+  it('scores off the main event loop: the loop keeps turning while each batch is scored', async () => {
+    // A chain of setImmediate callbacks counts the loop's turns; each batch result notes the count.
+    // Scoring on the main thread would show no turn before the first result (one blocking run) or
+    // one turn per batch (a run that yields between batches); workers leave the loop free, so it
+    // turns many times while each batch is in a worker.
+    let turns = 0;
+    let spinning = true;
+    const spin = (): void => {
+      if (!spinning) return;
+      turns++;
+      setImmediate(spin);
+    };
+    const turnsAtResult: number[] = [];
+    const run = svc.classify(inputs(48), { batchSize: 8, wantMask: true, onProgress: () => turnsAtResult.push(turns) });
+    setImmediate(spin);
+    const out = await run.finally(() => (spinning = false));
+    expect(out.filter((o) => o.ok).length).toBe(48);
+    expect(turnsAtResult).toHaveLength(6);
+    expect(turnsAtResult[0], 'loop turns before the first batch came back').toBeGreaterThan(1);
+    const gaps = turnsAtResult.slice(1).map((t, i) => t - turnsAtResult[i]!);
+    // Two results may arrive in one turn (two workers); most gaps hold several turns.
+    expect(gaps.filter((g) => g > 1).length, `loop turns between batch results: ${gaps.join(', ')}`).toBeGreaterThanOrEqual(Math.ceil(gaps.length / 2));
   });
 
   it('reports progress and cancels a batch on abort; the pool keeps working afterwards', async () => {
@@ -62,11 +71,47 @@ describe('inference worker pool', () => {
     expect((err as WorkstationError).details).toMatchObject({ cancelled: true, total: 400 });
     expect((err as WorkstationError).message).toMatch(/cancelled after \d+ of 400/);
     expect(Math.max(...seen)).toBeLessThan(400);
-    // Let the in-flight batches drain; the queue must be empty, not still scoring the rest.
-    await new Promise((r) => setTimeout(r, 300));
-    expect(svc.status().busy).toBe(false);
+    // The in-flight batches drain and the pool goes idle (the wait is a condition, not a duration).
+    await vi.waitFor(() => expect(svc.status().busy).toBe(false), { timeout: 120_000, interval: 20 });
     const after = await svc.classify(inputs(6), { batchSize: 4 });
     expect(after.every((o) => o.ok)).toBe(true);
+  });
+
+  it('a cancelled run sends no more batches to the workers: only those already in flight finish', async () => {
+    const model = await svc.loadModel();
+    const pool = new WorkerPool({ engine: 'onnxruntime-node', device: 'cpu', size: 1, threadsPerWorker: 1, spec: model.spec, files: model.files, logger: silentLogger });
+    try {
+      await pool.start();
+      const controller = new AbortController();
+      let sentAtAbort = -1;
+      const err = await pool
+        .run(inputs(400), {
+          batchSize: 4,
+          signal: controller.signal,
+          onProgress: (pr) => {
+            if (pr.done >= 8 && sentAtAbort < 0) {
+              controller.abort();
+              sentAtAbort = pool.batchesSent;
+            }
+          },
+        })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(err).toMatchObject({ code: 'CONFLICT', details: { cancelled: true, total: 400 } });
+      // Two batches answered, at most IN_FLIGHT more waiting in the worker: the other 96 stay queued.
+      expect(sentAtAbort).toBeGreaterThanOrEqual(2);
+      expect(sentAtAbort).toBeLessThanOrEqual(2 + IN_FLIGHT);
+      await vi.waitFor(() => expect(pool.busy).toBe(false), { timeout: 120_000, interval: 20 });
+      // Draining the in-flight batches dispatched none of the cancelled ones.
+      expect(pool.batchesSent).toBe(sentAtAbort);
+      const after = await pool.run(inputs(6), { batchSize: 4 });
+      expect(after.outcomes.map((o) => o.ok)).toEqual([true, true, true, true, true, true]);
+      expect(pool.batchesSent).toBe(sentAtAbort + 2);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('an already-aborted signal scores nothing', async () => {

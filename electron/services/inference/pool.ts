@@ -62,7 +62,7 @@ interface Slot {
  * Batches queued per worker: with two, the next batch is already waiting in the worker when one
  * finishes, so small batches do not leave the worker idle for a message round trip.
  */
-const IN_FLIGHT = 2;
+export const IN_FLIGHT = 2;
 
 /** A worker that dies after loading is replaced, but not endlessly (a crash loop fails the batches). */
 const MAX_RESPAWNS = 4;
@@ -153,6 +153,7 @@ export class WorkerPool {
   private started: Promise<void> | null = null;
   private entry: WorkerEntry | null = null;
   private respawns = 0;
+  private sent = 0;
   threads = 0;
   loadMs = 0;
 
@@ -164,6 +165,11 @@ export class WorkerPool {
 
   get engine(): EngineName {
     return this.opts.engine;
+  }
+
+  /** Batches posted to a worker so far (a cancelled run's queued batches never are). */
+  get batchesSent(): number {
+    return this.sent;
   }
 
   get busy(): boolean {
@@ -262,6 +268,7 @@ export class WorkerPool {
       while (job && job.cancelled) job = this.queue.shift();
       if (!job) return;
       slot.jobs.push(job);
+      this.sent++;
       const msg: ToWorker = { type: 'job', jobId: job.id, items: job.items, wantMask: job.wantMask, wantProbMap: job.wantProbMap, wantFeatures: job.wantFeatures };
       slot.worker.postMessage(msg);
     }

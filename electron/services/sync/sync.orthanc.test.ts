@@ -188,8 +188,8 @@ describe('pull', () => {
     const run = await sync.syncNow(ADMIN);
     await sync.setSettings({ autoRunModel: false }, ADMIN);
     expect(run).toMatchObject({ ok: true, instancesImported: 1 });
-    // Auto-run on arrival gets the study's local id from the import report.
-    await new Promise((r) => setTimeout(r, 10));
+    // Auto-run on arrival gets the study's local id from the import report (the hook runs after the sync).
+    await waitFor('the arrival hook', () => arrived.length > 0);
     const local = store.db().prepare('SELECT id FROM studies WHERE study_instance_uid = ?').get(studyA.studyInstanceUid) as { id: string };
     expect(arrived).toEqual([{ studyInstanceUid: studyA.studyInstanceUid, studyId: local.id }]);
     expect(instancesOf(studyA.studyInstanceUid)).toBe(4);
@@ -304,14 +304,19 @@ describe('push', () => {
     const item = sync.enqueue({ kind: 'sr', content: sr.bytes, label: 'AI finding SR' });
     const hooked = failedItems.length;
     proxy.setFault({ kind: 'status', status: 500 }, (r) => r.method === 'POST');
+    const before = Date.now();
     expect(await sync.pushNow(ADMIN)).toEqual({ pushed: 0, failed: 1 });
+    const after = Date.now();
     proxy.setFault({ kind: 'none' });
     // A retry is coming: the admins are not told of a failure yet.
     expect(failedItems.length).toBe(hooked);
     const queued = sync.outbox.get(item.id);
     expect(queued).toMatchObject({ state: 'queued', attempts: 1 });
     expect(queued.lastError).toContain('HTTP 500');
-    expect(Date.parse(queued.nextAttemptAt!)).toBeGreaterThan(Date.now() - 50);
+    // The first retry waits half to all of the 200 ms base after the failed attempt, whenever
+    // within this push that attempt happened (bounds from the policy, not from how fast we ran).
+    expect(Date.parse(queued.nextAttemptAt!)).toBeGreaterThanOrEqual(before + 100);
+    expect(Date.parse(queued.nextAttemptAt!)).toBeLessThanOrEqual(after + 200);
     await waitFor('the backoff', () => Date.parse(queued.nextAttemptAt!) <= Date.now());
     await sync.pushNow(ADMIN);
     expect(sync.outbox.get(item.id)).toMatchObject({ state: 'sent', attempts: 2 });
