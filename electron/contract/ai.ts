@@ -72,14 +72,37 @@ export const aiStudyResultSchema = z.object({
 });
 export type AiStudyResult = z.infer<typeof aiStudyResultSchema>;
 
+/**
+ * Where a study stands in the background scoring of arriving studies (settings
+ * backgroundScoring): queued (waiting for its turn), skipped (not a study the model reads, e.g.
+ * not MR), failed (no image could be scored), off (not scored, and the setting is off); null:
+ * nothing to add to `status` (scored, running, or never queued).
+ */
+export const aiBackgroundStateSchema = z.enum(['queued', 'skipped', 'failed', 'off']);
+export type AiBackgroundState = z.infer<typeof aiBackgroundStateSchema>;
+
 /** One row per study for the worklist's AI column. */
 export const aiStudyStatusSchema = z.object({
   studyId: z.string(),
   status: aiStatusSchema,
   label: z.string().nullable(),
   confidence: z.number().nullable(),
+  background: aiBackgroundStateSchema.nullable().default(null),
+  /** Why a study was skipped or failed in the background, as a sentence; null otherwise. */
+  reason: z.string().nullable().default(null),
 });
 export type AiStudyStatus = z.infer<typeof aiStudyStatusSchema>;
+
+/**
+ * Payload of the `ai.background` event, pushed to every signed-in radiologist when a study's
+ * background scoring changes (queued, running, scored, skipped, failed, off). Ids only.
+ */
+export const aiBackgroundEventSchema = z.object({
+  studyId: z.string(),
+  state: z.enum(['queued', 'running', 'scored', 'skipped', 'failed', 'off']),
+});
+export type AiBackgroundEvent = z.infer<typeof aiBackgroundEventSchema>;
+export const AI_BACKGROUND_EVENT = 'ai.background';
 
 /** Payload of the `ai.progress` event pushed to the connection that started a run. */
 export const aiProgressSchema = z.object({

@@ -34,6 +34,12 @@ export const settingsSchema = z.object({
    * next AI run on; a --runtime flag or TUMORPREDICT_RUNTIME given at start wins over it.
    */
   inferenceRuntime: runtimePreferenceSchema.default('auto'),
+  /**
+   * Score every study as it arrives (import, hospital-server sync, DIMSE, patient uploads), one
+   * at a time, behind the viewer's own requests, so opening it shows the result at once. Off
+   * cancels the study being scored and empties the queue.
+   */
+  backgroundScoring: z.boolean().default(true),
   /** Patients may send images for review from their own account (the care team always may, for them). */
   patientUploadsFromAccount: z.boolean().default(false),
   /** What a patient sees of an upload before review: only "received", or the preliminary AI result too. */

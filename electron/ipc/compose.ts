@@ -26,7 +26,7 @@ import { dimseHandlers } from './handlers/dimse';
 import { createDimseService } from '../services/dimse';
 import { createDicomService, defaultDemoFolder, SUPPORTED_TRANSFER_SYNTAXES } from '../services/dicom';
 import { dicomHandlers } from './handlers/dicom';
-import { createAiResultsService } from '../services/ai-results';
+import { createAiResultsService, createBackgroundScoring } from '../services/ai-results';
 import { createReportsService } from '../services/reports';
 import { reportsHandlers } from './handlers/reports';
 import { aiHandlers } from './handlers/ai';
@@ -44,7 +44,7 @@ import { federationHandlers } from './handlers/federation';
 import { createNotificationsService } from '../services/notifications';
 import { createUploadsService } from '../services/uploads';
 import { createCareService } from '../services/care';
-import { NOTIFICATIONS_EVENT } from '../contract';
+import { AI_BACKGROUND_EVENT, NOTIFICATIONS_EVENT } from '../contract';
 import { createLiveEvents } from './live-events';
 import { uploadsHandlers } from './handlers/uploads';
 import { notificationsHandlers } from './handlers/notifications';
@@ -103,12 +103,15 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   });
 
   // DICOM import, index and decoding; its worker threads start on first use.
-  const dicom = createDicomService({ db: dbOf, dataFolder: config.dataFolder, logger: logger.child({ service: 'dicom' }), audit });
+  // Every committed import batch (files, uploads, sync, DIMSE) feeds the background scoring queue
+  // (declared below; the first import runs after it exists).
+  const dicom = createDicomService({ db: dbOf, dataFolder: config.dataFolder, logger: logger.child({ service: 'dicom' }), audit, onStudiesImported: (ids) => aiBackground.arrived(ids) });
 
   // Hospital-server sync: polls and sends only while enabled and the database is open.
   const sync = createSyncService({ db: dbOf, ready: () => store.isOpen(), audit, logger: logger.child({ service: 'sync' }), dataFolder: config.dataFolder, importer: dicomServiceImporter(dicom), secrets: createSecretStore(secrets), readBlob: (hash) => dicom.blobs.get(hash),
-    // Optional auto-run of the model on each study that arrives (a setting; off by default).
-    onStudyArrived: (study) => (study.studyId ? aiResults.runStudy(study.studyId, { actor: 'system:sync', actorId: null }) : undefined),
+    // Optional auto-run of the model on each study that arrives (sync's own setting; off by
+    // default), at background priority; with backgroundScoring on the queue scores them anyway.
+    onStudyArrived: (study) => (study.studyId ? aiResults.runStudy(study.studyId, { actor: 'system:sync', actorId: null, priority: 'background' }) : undefined),
     onOutboxFailed: (item) =>
       // One unread notice per admin, however many items the server refused (a signing queues the
       // PDF, SR, SEG and the source series); it points at the first, the outbox lists them all.
@@ -125,6 +128,24 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     // Clinical runs use the model an admin activated in the research registry (declared below;
     // only called once a run starts).
     clinicalModelId: () => research.registry.activeModelId(),
+  });
+
+  // Background scoring of arriving studies (setting backgroundScoring, default on): one study at
+  // a time behind the viewer's requests; each change is pushed to the radiologists' windows.
+  const aiBackground = createBackgroundScoring({
+    db: dbOf,
+    ai: aiResults,
+    study: (studyId) => dicom.index.get(studyId),
+    currentModel: async () => {
+      const id = (await research.registry.activeModelId()) ?? inference.status().defaultModel;
+      if (!id) return null;
+      const m = await inference.loadModel(id);
+      return { id: m.spec.id, version: m.spec.version };
+    },
+    enabled: () => settings.get().backgroundScoring,
+    ready: () => store.isOpen(),
+    logger: logger.child({ service: 'ai-background' }),
+    onChange: (e) => live.toRole('radiologist', { event: AI_BACKGROUND_EVENT, data: e }),
   });
 
   // Reports: drafts filled from the stored AI results; signing queues the PDF, SR and the AI's SEG in sync's outbox.
@@ -199,7 +220,9 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     audit,
     logger: logger.child({ service: 'uploads' }),
     dicom,
-    ai: aiResults,
+    // Uploads are always scored, whatever backgroundScoring says: the reviewing radiologist's
+    // queue shows the result (a patient sees it only as patientSeesBeforeReview allows).
+    ai: { runStudy: (studyId, o) => aiResults.runStudy(studyId, { ...o, priority: 'background' }), statuses: (ids) => aiResults.statuses(ids) },
     reports,
     settings: () => settings.get(),
     onSubmitted: (u) =>
@@ -224,13 +247,14 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     logger: logger.child({ service: 'dimse' }),
     importer: dicomServiceImporter(dicom, 'system:dimse'),
     supportedSyntaxes: Object.keys(SUPPORTED_TRANSFER_SYNTAXES),
-    runAi: (studyId, who) => aiResults.runStudy(studyId, { actor: who.name, actorId: who.id }),
+    // A retrieve someone waits for runs interactive; a push (no person) at background priority.
+    runAi: (studyId, who) => aiResults.runStudy(studyId, { actor: who.name, actorId: who.id, priority: who.id === null ? 'background' : 'interactive' }),
   });
 
   // Health tips, the care team and the emergency numbers for patients.
   const care = createCareService({ db: dbOf, audit, settings: () => settings.get() });
 
-  const services: Services = { config, logger, system, store, secrets, audit, auth, settings, inference, sync, dimse, dicom, aiResults, reports, research, messages, measurements, tracking, federation, uploads, notifications, care };
+  const services: Services = { config, logger, system, store, secrets, audit, auth, settings, inference, sync, dimse, dicom, aiResults, aiBackground, reports, research, messages, measurements, tracking, federation, uploads, notifications, care };
   const handlers: Handlers = {
     ...systemHandlers(services),
     ...authHandlers(services),
@@ -304,6 +328,13 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
   };
   if (store.isOpen()) applyRuntimeSetting();
   else store.onOpened(applyRuntimeSetting);
+  // The background queue starts with the studies left unscored (a restart, a new model); not for
+  // a one-shot CLI command.
+  const startBackground = (): void => void aiBackground.start().catch((err: unknown) => logger.warn('ai.background.start-failed', { err }));
+  if (config.transport !== 'cli') {
+    if (store.isOpen()) startBackground();
+    else store.onOpened(startBackground);
+  }
   logger.info('workstation.started', { runtime: inference.activeRuntime(), gpu: gpu.found });
 
   return {
@@ -315,6 +346,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
       checkpoints.stop();
       await sync.stop();
       await dimse.stop();
+      await aiBackground.close();
       await aiResults.close();
       federation.close();
       await uploads.idle();

@@ -12,7 +12,7 @@ import type { SettingsService } from '../services/settings';
 import type { SyncService } from '../services/sync';
 import type { DimseService } from '../services/dimse';
 import type { DicomService } from '../services/dicom';
-import type { AiResultsService } from '../services/ai-results';
+import type { AiResultsService, BackgroundScoring } from '../services/ai-results';
 import type { ReportsService } from '../services/reports';
 import type { ResearchService } from '../services/research';
 import type { MessagesService } from '../services/messages';
@@ -39,6 +39,8 @@ export interface Services {
   dimse: DimseService;
   dicom: DicomService;
   aiResults: AiResultsService;
+  /** The background scoring queue of arriving studies. */
+  aiBackground: BackgroundScoring;
   reports: ReportsService;
   research: ResearchService;
   messages: MessagesService;

@@ -9,11 +9,11 @@ function who(ctx: CallContext): { actor: string; actorId: string | null } {
   return { actor: ctx.session.username, actorId: ctx.session.userId };
 }
 
-export function aiHandlers(services: Pick<Services, 'aiResults'>): Pick<Handlers, 'ai.studyResult' | 'ai.studyStatuses' | 'ai.runStudy' | 'ai.cancel' | 'ai.mask'> {
-  const { aiResults } = services;
+export function aiHandlers(services: Pick<Services, 'aiResults' | 'aiBackground'>): Pick<Handlers, 'ai.studyResult' | 'ai.studyStatuses' | 'ai.runStudy' | 'ai.cancel' | 'ai.mask'> {
+  const { aiResults, aiBackground } = services;
   return {
     'ai.studyResult': (req) => aiResults.studyResult(req.studyId),
-    'ai.studyStatuses': (req) => ({ statuses: aiResults.statuses(req.studyIds) }),
+    'ai.studyStatuses': (req) => ({ statuses: aiBackground.annotate(aiResults.statuses(req.studyIds)) }),
     'ai.runStudy': (req, ctx) =>
       aiResults.runStudy(req.studyId, { ...who(ctx), force: req.force, onProgress: (data) => ctx.connection.emit({ event: AI_PROGRESS_EVENT, data }) }),
     'ai.cancel': (req) => ({ cancelled: aiResults.cancel(req.studyId) }),

@@ -7,7 +7,7 @@ import type { Services } from '../workstation-types';
 import { sessionOf } from './auth';
 
 export function settingsHandlers(services: Services): Pick<Handlers, 'settings.get' | 'settings.update'> {
-  const { settings, audit, inference, auth } = services;
+  const { settings, audit, inference, auth, aiBackground } = services;
   return {
     'settings.get': () => settings.get(),
     'settings.update': (req, ctx) => {
@@ -24,6 +24,8 @@ export function settingsHandlers(services: Services): Pick<Handlers, 'settings.g
       }
       const { settings: next, changed } = settings.update(req, s.username);
       if (changed.includes('inferenceRuntime')) inference.setPreferredRuntime(next.inferenceRuntime);
+      // Off cancels the study being scored and empties the queue; on queues the unscored ones.
+      if (changed.includes('backgroundScoring')) aiBackground.settingChanged();
       if (changed.length) audit.append({ actorId: s.userId, actor: s.username, action: 'settings.update', objectType: 'settings', outcome: 'success', detail: { keys: changed.join(',') } });
       return next;
     },

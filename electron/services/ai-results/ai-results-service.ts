@@ -20,7 +20,7 @@ import {
   type StudyDetail,
 } from '../../contract';
 import type { AuditEntry } from '../audit';
-import { aggregateSeries, type ClassifyOptions, type ImageOutcome, type InferenceInput, type InferenceService, type RawImage } from '../inference';
+import { aggregateSeries, type RunPriority, type ClassifyOptions, type ImageOutcome, type InferenceInput, type InferenceService, type RawImage } from '../inference';
 import type { Logger } from '../log';
 import type { Db } from '../store';
 
@@ -55,6 +55,12 @@ export interface RunOptions {
   /** Re-run even when a finished result is stored. */
   force?: boolean;
   onProgress?: (p: AiProgress) => void;
+  /**
+   * 'background' (the queue of arriving studies) lets every interactive inference go ahead; a
+   * person who asks for a study whose background run is under way joins it and lifts it to
+   * 'interactive' from its next chunk on. Default 'interactive'.
+   */
+  priority?: RunPriority;
 }
 
 export interface AiResultsService {
@@ -63,6 +69,8 @@ export interface AiResultsService {
   /** Runs (or joins the run already under way) and resolves with the stored result. */
   runStudy(studyId: string, opts: RunOptions): Promise<AiStudyResult>;
   cancel(studyId: string): boolean;
+  /** Cancels a run only while it is a background one nobody has joined (false otherwise). */
+  cancelBackground(studyId: string): boolean;
   /** The stored mask of one frame of an instance (0 for single-frame images). */
   mask(instanceId: string, frame?: number): AiMask;
   /** Cancels runs under way and waits for them to stop. */
@@ -97,6 +105,7 @@ interface ActiveRun {
   listeners: Set<(p: AiProgress) => void>;
   done: number;
   total: number;
+  priority: RunPriority;
 }
 
 /** Turns a viewer frame (base64 modality values) into the pixels the model's preprocessing reads. */
@@ -338,7 +347,7 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
           inputs.push({ id: String(i), source: { kind: 'pixels', image: frameToRawImage(r.f) }, pixelSpacingMm: r.f.pixelSpacing });
         });
         const outcomes = inputs.length
-          ? await inference.classify(inputs, { ...options.classifyOptions, ...(modelId ? { modelId } : {}), wantMask: true, signal: run.controller.signal })
+          ? await inference.classify(inputs, { ...options.classifyOptions, ...(modelId ? { modelId } : {}), wantMask: true, signal: run.controller.signal, priority: run.priority })
           : [];
         for (const o of outcomes) {
           if (o.ok && !model) model = { id: o.result.modelId, version: o.result.modelVersion, runtime: o.result.runtime };
@@ -406,12 +415,13 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
         const f = status === 'done' || status === 'cancelled'
           ? studyFinding(series.filter((s) => s.study_id === studyId).map(toSeriesResult))
           : null;
-        return { studyId, status, label: f?.label ?? null, confidence: f?.confidence ?? null };
+        return { studyId, status, label: f?.label ?? null, confidence: f?.confidence ?? null, background: null, reason: null };
       });
     },
     async runStudy(studyId, opts) {
       const existing = active.get(studyId);
       if (existing) {
+        if (opts.priority !== 'background') existing.priority = 'interactive';
         if (opts.onProgress) existing.listeners.add(opts.onProgress);
         try {
           return await existing.promise;
@@ -424,7 +434,7 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
         const row = runRow(studyId);
         if (row?.status === 'done') return studyResult(studyId);
       }
-      const run: ActiveRun = { controller: new AbortController(), promise: null as unknown as Promise<AiStudyResult>, listeners: new Set(), done: 0, total: 0 };
+      const run: ActiveRun = { controller: new AbortController(), promise: null as unknown as Promise<AiStudyResult>, listeners: new Set(), done: 0, total: 0, priority: opts.priority ?? 'interactive' };
       if (opts.onProgress) run.listeners.add(opts.onProgress);
       active.set(studyId, run);
       run.promise = execute(studyId, run, opts).finally(() => {
@@ -435,6 +445,12 @@ export function createAiResultsService(options: AiResultsOptions): AiResultsServ
     cancel(studyId) {
       const run = active.get(studyId);
       if (!run) return false;
+      run.controller.abort();
+      return true;
+    },
+    cancelBackground(studyId) {
+      const run = active.get(studyId);
+      if (!run || run.priority !== 'background') return false;
       run.controller.abort();
       return true;
     },

@@ -100,7 +100,7 @@ describe('study runs', () => {
   it('says not-run before a run and refuses unknown studies and unscored masks', () => {
     const ai = service();
     expect(ai.studyResult(studyId).status).toBe('not-run');
-    expect(ai.statuses([studyId])).toEqual([{ studyId, status: 'not-run', label: null, confidence: null }]);
+    expect(ai.statuses([studyId])).toEqual([{ studyId, status: 'not-run', label: null, confidence: null, background: null, reason: null }]);
     expect(() => ai.studyResult('no-such-study')).toThrow(WorkstationError);
     const instanceId = dicom.index.get(studyId).series[0]!.instances[0]!.instanceId;
     try {

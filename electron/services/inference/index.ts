@@ -11,4 +11,4 @@ export { aggregateSeries, type SliceResult } from './aggregate';
 export { NOT_RECOGNISED, softmaxT, classify } from './postprocess';
 export { parseModelCard, readCardJson, readVerifiedFiles, REPORTED_CLASSES, sha256File, type ModelSpec, type HeadSpec } from './model-card';
 export { countMacs, type LayerCount } from './flops';
-export { bundledEntry } from './pool';
+export { bundledEntry, type RunPriority } from './pool';

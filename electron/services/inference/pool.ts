@@ -25,8 +25,16 @@ export interface PoolOptions {
   logger: Logger;
 }
 
+/**
+ * 'interactive' (default): a person waits (the viewer, a report, a research run started by hand).
+ * 'background': the scoring of arriving studies; its batches go only to an idle worker, after
+ * every queued interactive batch, and never fill the whole pool, so a viewer request overtakes it.
+ */
+export type RunPriority = 'interactive' | 'background';
+
 export interface RunOptions {
   batchSize: number;
+  priority?: RunPriority | undefined;
   signal?: AbortSignal | undefined;
   wantMask?: boolean;
   /** Also return the model's raw mask probability maps ([H*W] per image; parity tests). */
@@ -44,6 +52,7 @@ interface Job {
   wantMask: boolean;
   wantProbMap: boolean;
   wantFeatures: boolean;
+  background: boolean;
   resolve(r: { outcomes: WorkerOutcome[]; probMaps?: Float32Array[] | undefined }): void;
   cancelled: boolean;
 }
@@ -148,6 +157,8 @@ function spawnWorker(entry: WorkerEntry): Worker {
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
+  /** Background batches: sent only when no interactive batch waits (see RunPriority). */
+  private readonly backgroundQueue: Job[] = [];
   private nextJob = 1;
   private closed = false;
   private started: Promise<void> | null = null;
@@ -173,7 +184,7 @@ export class WorkerPool {
   }
 
   get busy(): boolean {
-    return this.queue.length > 0 || this.slots.some((s) => s.jobs.length > 0);
+    return this.queue.length > 0 || this.backgroundQueue.length > 0 || this.slots.some((s) => s.jobs.length > 0);
   }
 
   /** Starts every worker and loads the model in each; resolves when the first is ready. */
@@ -266,18 +277,36 @@ export class WorkerPool {
       if (!slot) return;
       let job = this.queue.shift();
       while (job && job.cancelled) job = this.queue.shift();
-      if (!job) return;
-      slot.jobs.push(job);
-      this.sent++;
-      const msg: ToWorker = { type: 'job', jobId: job.id, items: job.items, wantMask: job.wantMask, wantProbMap: job.wantProbMap, wantFeatures: job.wantFeatures };
-      slot.worker.postMessage(msg);
+      if (!job) break;
+      this.send(slot, job);
     }
+    // Background batches: one per idle worker, never on every worker of a pool of two or more
+    // (one stays free for the viewer), and only when no interactive batch is waiting.
+    const maxBackground = Math.max(1, this.slots.length - 1);
+    for (;;) {
+      if (this.queue.length > 0) return;
+      const inFlight = this.slots.reduce((n, s) => n + s.jobs.filter((j) => j.background).length, 0);
+      if (inFlight >= maxBackground) return;
+      const slot = this.slots.find((s) => s.alive && s.isReady && s.jobs.length === 0);
+      if (!slot) return;
+      let job = this.backgroundQueue.shift();
+      while (job && job.cancelled) job = this.backgroundQueue.shift();
+      if (!job) return;
+      this.send(slot, job);
+    }
+  }
+
+  private send(slot: Slot, job: Job): void {
+    slot.jobs.push(job);
+    this.sent++;
+    const msg: ToWorker = { type: 'job', jobId: job.id, items: job.items, wantMask: job.wantMask, wantProbMap: job.wantProbMap, wantFeatures: job.wantFeatures };
+    slot.worker.postMessage(msg);
   }
 
   /** With no worker left alive or loading, queued batches fail instead of waiting forever. */
   private failQueueIfNoWorkers(): void {
     if (this.slots.some((s) => s.alive)) return;
-    const jobs = this.queue.splice(0);
+    const jobs = [...this.queue.splice(0), ...this.backgroundQueue.splice(0)];
     for (const j of jobs) {
       j.resolve({ outcomes: j.items.map((it) => ({ id: it.id, ok: false, error: { code: 'UNAVAILABLE', message: 'The inference workers stopped and could not be restarted.', reason: 'worker-start' } })) });
     }
@@ -320,6 +349,7 @@ export class WorkerPool {
           wantMask: !!opts.wantMask,
           wantProbMap: !!opts.wantProbMaps,
           wantFeatures: !!opts.wantFeatures,
+          background: opts.priority === 'background',
           cancelled: false,
           resolve: (r) => {
             if (finished || job.cancelled) return;
@@ -349,7 +379,7 @@ export class WorkerPool {
           },
         };
         jobs.push(job);
-        this.queue.push(job);
+        (job.background ? this.backgroundQueue : this.queue).push(job);
       }
       this.pump();
     });
@@ -362,8 +392,9 @@ export class WorkerPool {
    */
   async close(): Promise<void> {
     this.closed = true;
-    for (const j of this.queue) j.cancelled = true;
+    for (const j of [...this.queue, ...this.backgroundQueue]) j.cancelled = true;
     this.queue.length = 0;
+    this.backgroundQueue.length = 0;
     await this.started?.catch(() => {});
     await Promise.all(
       this.slots.map(async (s) => {

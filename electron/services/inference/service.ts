@@ -8,7 +8,7 @@ import type { WorkstationConfig } from '../config';
 import type { Logger } from '../log';
 import type { EngineName } from './adapters';
 import { parseModelCard, readCardJson, readVerifiedFiles, type ModelSpec } from './model-card';
-import { WorkerPool } from './pool';
+import { WorkerPool, type RunPriority } from './pool';
 import type { InferenceInput, WorkerOutcome } from './protocol';
 import { detectGpu, detectRuntimes, pickRuntime } from './runtimes';
 
@@ -46,6 +46,8 @@ export interface ClassifyOptions {
   wantFeatures?: boolean;
   onProgress?: (p: { done: number; total: number; failed: number }) => void;
   onOutcome?: (o: ImageOutcome) => void;
+  /** 'background' for the scoring of arriving studies: any interactive call goes ahead (pool.ts). */
+  priority?: RunPriority;
 }
 
 export interface LoadedModel {
@@ -366,6 +368,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       const { outcomes, probMaps } = await pool.run(inputs, {
         batchSize: opts.batchSize ?? defaultBatch,
         signal: opts.signal,
+        priority: opts.priority,
         wantMask: !!opts.wantMask,
         wantProbMaps: !!opts.wantProbMaps,
         wantFeatures: !!opts.wantFeatures,

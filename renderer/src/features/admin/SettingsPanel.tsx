@@ -20,6 +20,7 @@ const FLAGS: { key: keyof Settings; label: string }[] = [
   { key: 'passwordRequireDigit', label: 'Require a digit' },
   { key: 'passwordRequireSymbol', label: 'Require a symbol' },
   { key: 'importDemoStudy', label: 'Import the demo study while no study exists' },
+  { key: 'backgroundScoring', label: 'Score studies in the background as they arrive' },
 ];
 
 export function SettingsPanel() {
