@@ -63,7 +63,7 @@ describe('worklist and viewer in the browser', () => {
     await table.getByText('DEMO, GLIOMA').waitFor({ timeout: 60_000 });
     const row = table.locator('tbody tr', { hasText: 'DEMO, GLIOMA' });
     await expect(row.innerText()).resolves.toMatch(/DEMO-GLIOMA[\s\S]*2024-01-01[\s\S]*MR[\s\S]*glioma/i);
-    await expect(row.getByTestId('ai-status-cell').innerText()).resolves.toMatch(/Not run|Running|Glioma|Not recognised|No tumor|Meningioma|Pituitary/);
+    await expect(row.getByTestId('ai-status-cell').innerText()).resolves.toMatch(/Not run|Queued|Scoring|Glioma|Not recognised|No tumor|Meningioma|Pituitary/);
   });
 
   it('imports a folder of real DICOM through the upload UI and finds it in the worklist', async () => {

@@ -2,7 +2,7 @@
 // report status; sort, filter and search; keyboard selection; Enter or double-click opens the
 // study in the viewer. Import (files, folder, drag and drop) sits above the list.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { AiStudyStatus, StudySummary } from '@contract/index';
+import { AI_BACKGROUND_EVENT, AI_NOTICE, aiBackgroundEventSchema, type AiStudyStatus, type StudySummary } from '@contract/index';
 import { api } from '../../api/client';
 import { useNavigation } from '../../app/navigation';
 import { labelText, percent } from '../viewer/ai-format';
@@ -22,12 +22,31 @@ function dicomDate(isoDate: string): string | undefined {
   return /^\d{4}-\d{2}-\d{2}$/.test(isoDate) ? isoDate.replaceAll('-', '') : undefined;
 }
 
+/** The AI column in words (never colour alone): a finding, or where the study stands in scoring. */
 export function aiStatusText(s: AiStudyStatus | undefined): string {
-  if (!s || s.status === 'not-run') return 'Not run';
-  if (s.status === 'running') return 'Running…';
-  if (s.status === 'failed') return 'Failed';
-  const finding = s.label ? `${labelText(s.label)}${s.confidence !== null && s.label !== 'not recognised' ? ' ' + percent(s.confidence) : ''}` : '—';
+  if (!s) return 'Not run';
+  if (s.status === 'running') return 'Scoring…';
+  if (s.background === 'queued') return 'Queued';
+  if (s.background === 'skipped') return 'Skipped';
+  if (s.background === 'failed' || s.status === 'failed') return 'Failed';
+  if (s.background === 'off') return 'Off: not scored';
+  if (s.status === 'not-run') return 'Not run';
+  const finding = s.label ? `${labelText(s.label)}${s.confidence !== null && s.label !== 'not recognised' ? ' ' + percent(s.confidence) : ''}` : 'No finding';
   return s.status === 'cancelled' ? `${finding} (partial)` : finding;
+}
+
+/** The cell's accessible name: what the column says, with why a study was skipped or failed. */
+export function aiStatusLabel(s: AiStudyStatus | undefined): string {
+  const text = aiStatusText(s);
+  const scored = s && (s.status === 'done' || s.status === 'cancelled') && !s.background;
+  return `AI: ${scored ? `scored, ${text}` : text}${s?.reason ? `. ${s.reason}` : ''}`;
+}
+
+/** The CSS class of the cell: the background state when there is one, else the run status. */
+function aiClass(s: AiStudyStatus | undefined): string {
+  if (!s) return 'ai-not-run';
+  if (s.status === 'running') return 'ai-running';
+  return `ai-${s.background ?? s.status}`;
 }
 
 const REPORT_STATUS_TEXT: Record<string, string> = {
@@ -123,7 +142,30 @@ export function WorklistPage() {
     };
   }, [rows]);
 
-  // AI status of the visible studies; polled while a run is under way.
+  // AI status of the visible studies: fetched again when the background queue says a study
+  // changed (ai.background events), and polled while one is queued or being scored (a run
+  // started elsewhere sends no event).
+  const [aiTick, setAiTick] = useState(0);
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const visible = new Set(rows.map((r) => r.studyId));
+    const off = api.onEvent((evt) => {
+      if (evt.event !== AI_BACKGROUND_EVENT) return;
+      const e = aiBackgroundEventSchema.safeParse(evt.data);
+      if (!e.success) return;
+      // A burst of events (a queue rebuilt) costs one call.
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        // A study not on the list yet has just arrived (sync, DIMSE): the list is read again.
+        if (!visible.has(e.data.studyId) && e.data.state === 'queued') setReload((n) => n + 1);
+        else setAiTick((n) => n + 1);
+      }, 250);
+    });
+    return () => {
+      off();
+      if (timer) clearTimeout(timer);
+    };
+  }, [rows]);
   useEffect(() => {
     if (rows.length === 0) return;
     let live = true;
@@ -133,7 +175,7 @@ export function WorklistPage() {
         (r) => {
           if (!live) return;
           setAi(new Map(r.statuses.map((s) => [s.studyId, s])));
-          if (r.statuses.some((s) => s.status === 'running')) timer = setTimeout(fetchStatuses, 2000);
+          if (r.statuses.some((s) => s.status === 'running' || s.background === 'queued')) timer = setTimeout(fetchStatuses, 3000);
         },
         () => {},
       );
@@ -143,7 +185,7 @@ export function WorklistPage() {
       live = false;
       if (timer) clearTimeout(timer);
     };
-  }, [rows]);
+  }, [rows, aiTick]);
 
   const open = useCallback(
     (row: StudySummary | undefined) => {
@@ -279,8 +321,9 @@ export function WorklistPage() {
                   <td>{r.modalities.join(', ') || '—'}</td>
                   <td className="desc">{r.description ?? '—'}</td>
                   <td className="num">{r.instanceCount}</td>
-                  <td className={`ai-status ai-${s?.status ?? 'not-run'}`} data-testid="ai-status-cell">
+                  <td className={`ai-status ${aiClass(s)}`} data-testid="ai-status-cell" aria-label={aiStatusLabel(s)} title={s?.reason ?? undefined}>
                     {aiStatusText(s)}
+                    {s?.reason && <span className="ai-reason">{s.reason}</span>}
                   </td>
                   <td className={`report-status report-${reportStatus.get(r.studyId) ?? 'none'}`} data-testid="report-status-cell">
                     {REPORT_STATUS_TEXT[reportStatus.get(r.studyId) ?? 'none'] ?? '—'}
@@ -308,7 +351,7 @@ export function WorklistPage() {
         <button type="button" disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)} title="Next page">
           Next
         </button>
-        <span className="muted small">AI results are not a medical device. Keys: / search · ↑/↓ select · Enter open · Alt+O import files · Alt+Shift+O import folder</span>
+        <span className="muted small">{AI_NOTICE} Keys: / search · ↑/↓ select · Enter open · Alt+O import files · Alt+Shift+O import folder</span>
       </div>
     </section>
   );
