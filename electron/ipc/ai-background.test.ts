@@ -203,6 +203,28 @@ describe('background scoring of arriving studies', () => {
     await ok(admin, 'dimse.setSettings', { scpEnabled: false });
   }, 300_000);
 
+  it('a radiologist who opens a study being scored in the background joins that run, and it goes on at interactive priority', async () => {
+    gate = newGate();
+    // Ten images: two chunks of eight and two.
+    const joined = await importFiles(makeMrStudy(path.join(dir, 'joined'), 10).files);
+    await gate.reached;
+    expect(ws.services.aiBackground.current()).toBe(joined);
+    const before = { ...calls };
+    const opened = call(rad, 'ai.runStudy', { studyId: joined, force: false });
+    // Let the call reach the run (the handler table's checks are synchronous work, a few turns).
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    gate.open();
+    gate = null;
+    const r = await opened;
+    expect(r.ok, r.message).toBe(true);
+    expect((r.result as AiStudyResult).instances).toHaveLength(10);
+    // The first chunk was the background one held above; the second ran as the radiologist's.
+    expect(calls.interactive - before.interactive).toBe(1);
+    expect(calls.background - before.background).toBe(0);
+    expect(runRow(joined)).toMatchObject({ status: 'done', started_by: 'system:background', total: 10 });
+    await ws.services.aiBackground.idle();
+  }, 300_000);
+
   it('a restart queues the study left unscored', async () => {
     await setScoring(false);
     const left = await importFiles(makeMrStudy(path.join(dir, 'left'), 2).files);
