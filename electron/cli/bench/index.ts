@@ -5,8 +5,9 @@ import { storeBench } from './store';
 import { inferenceBench } from './inference';
 import { inferenceInt8Bench } from './inference-int8';
 import { syncBench } from './sync';
+import { aiBackgroundBench } from './ai-background';
 import { viewerBench } from './viewer';
 import { researchBench } from './research';
 import { federationBench } from './federation';
 
-export const BENCH_SUITES: BenchSuite[] = [dicomBench, storeBench, inferenceBench, inferenceInt8Bench, syncBench, viewerBench, researchBench, federationBench];
+export const BENCH_SUITES: BenchSuite[] = [dicomBench, storeBench, inferenceBench, inferenceInt8Bench, aiBackgroundBench, syncBench, viewerBench, researchBench, federationBench];
