@@ -115,8 +115,49 @@ export const pacsStudySchema = z.object({
 });
 export type PacsStudy = z.infer<typeof pacsStudySchema>;
 
+/**
+ * How the Hospital server page reaches the hospital's archive: DIMSE (C-FIND, C-MOVE) when a PACS
+ * is configured in the DIMSE settings, otherwise DICOMweb (QIDO-RS, WADO-RS) through the hospital
+ * server of the sync settings; 'none' when neither is configured.
+ */
+export const pacsTransportSchema = z.enum(['dimse', 'dicomweb', 'none']);
+export type PacsTransport = z.infer<typeof pacsTransportSchema>;
+
+export const pacsSourceSchema = z.object({
+  transport: pacsTransportSchema,
+  /** The server in words ("ORTHANC at pacs.example.org:104", or the DICOMweb address); null with 'none'. */
+  server: z.string().nullable(),
+  /** Whether a retrieve can work now (DIMSE needs this workstation's receiver listening). */
+  canRetrieve: z.boolean(),
+  /** Why not, or what to do (no server configured, receiver off). */
+  message: z.string().nullable(),
+});
+export type PacsSource = z.infer<typeof pacsSourceSchema>;
+
+/** A retrieve's id, chosen by the caller so that it can cancel the retrieve while it runs. */
+export const retrieveIdSchema = z.string().regex(/^[A-Za-z0-9-]{8,64}$/, 'a retrieve id: 8 to 64 letters, digits or -');
+
+/** Payload of the `pacs.progress` event pushed to the connection that started the retrieve. */
+export const pacsProgressSchema = z.object({
+  retrieveId: z.string(),
+  studyInstanceUid: z.string(),
+  transport: z.enum(['dimse', 'dicomweb']),
+  /** retrieving: instances arrive; analysing: the AI runs on the study; done: finished, cancelled or failed. */
+  phase: z.enum(['retrieving', 'analysing', 'done']),
+  /** Sub-operations (DIMSE) or instances (DICOMweb) completed, still to come (null when the server does not say), failed. */
+  completed: z.number().int(),
+  remaining: z.number().int().nullable(),
+  failed: z.number().int(),
+  warnings: z.number().int(),
+});
+export type PacsProgress = z.infer<typeof pacsProgressSchema>;
+export const PACS_PROGRESS_EVENT = 'pacs.progress';
+
 export const pacsRetrieveResultSchema = z.object({
   studyInstanceUid: z.string(),
+  transport: z.enum(['dimse', 'dicomweb']),
+  /** Stopped by pacs.cancel: what arrived before stays in the worklist; the AI did not run. */
+  cancelled: z.boolean(),
   /** The C-MOVE's own counts (sub-operations). */
   completed: z.number().int(),
   failed: z.number().int(),
@@ -138,10 +179,20 @@ export const dimseChannels = {
     request: empty,
     response: z.object({ ok: z.boolean(), message: z.string() }),
   }),
-  'pacs.find': channel({ summary: 'Search the PACS for studies (C-FIND, study level)', request: pacsQuerySchema, response: z.object({ studies: z.array(pacsStudySchema), truncated: z.boolean() }) }),
+  'pacs.source': channel({ summary: 'Which hospital archive the Hospital server page searches, and over which transport (DIMSE or DICOMweb)', request: empty, response: pacsSourceSchema }),
+  'pacs.find': channel({
+    summary: 'Search the hospital archive for studies (C-FIND at study level, or QIDO-RS)',
+    request: pacsQuerySchema,
+    response: z.object({ studies: z.array(pacsStudySchema), truncated: z.boolean(), transport: z.enum(['dimse', 'dicomweb']) }),
+  }),
   'pacs.retrieve': channel({
-    summary: 'Retrieve a study from the PACS into the worklist (C-MOVE to this workstation), then run the AI on it',
-    request: z.object({ studyInstanceUid: z.string().regex(/^[0-9]+(\.[0-9]+)*$/).max(64), runAi: z.boolean().default(true) }).strict(),
+    summary: 'Retrieve a study into the worklist (C-MOVE to this workstation, or WADO-RS), with pacs.progress events, then run the AI on it',
+    request: z.object({ studyInstanceUid: z.string().regex(/^[0-9]+(\.[0-9]+)*$/).max(64), runAi: z.boolean().default(true), retrieveId: retrieveIdSchema.optional() }).strict(),
     response: pacsRetrieveResultSchema,
+  }),
+  'pacs.cancel': channel({
+    summary: 'Stop a retrieve this user started (C-CANCEL, or the transfer closed); what arrived stays',
+    request: z.object({ retrieveId: retrieveIdSchema }).strict(),
+    response: z.object({ cancelled: z.boolean() }),
   }),
 };

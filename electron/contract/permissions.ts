@@ -64,8 +64,10 @@ export const PERMISSIONS: { readonly [C in ChannelName]: Access } = {
   'dimse.getSettings': ['admin'],
   'dimse.setSettings': ['admin'],
   'dimse.echo': ['admin'],
+  'pacs.source': ['radiologist'],
   'pacs.find': ['radiologist'],
   'pacs.retrieve': ['radiologist'],
+  'pacs.cancel': ['radiologist'],
   // Stored AI results and study runs (viewer issue): the radiologist reads studies.
   'ai.studyResult': ['radiologist'],
   'ai.studyStatuses': ['radiologist'],
@@ -194,6 +196,7 @@ export const PAGES = [
   { id: 'viewer', label: 'Viewer', roles: ['radiologist'] },
   { id: 'reports', label: 'Reports', roles: ['radiologist'] },
   { id: 'reviews', label: 'Reviews', roles: ['radiologist'] },
+  { id: 'pacs', label: 'Hospital server', roles: ['radiologist'] },
   { id: 'research', label: 'Research', roles: ['researcher'] },
   // After Administration: an admin's first page (and Alt+1) stays Administration.
   { id: 'admin', label: 'Administration', roles: ['admin'] },

@@ -23,7 +23,7 @@ import { inferenceHandlers } from './handlers/inference';
 import { createSecretStore, createSyncService, dicomServiceImporter } from '../services/sync';
 import { syncHandlers } from './handlers/sync';
 import { dimseHandlers } from './handlers/dimse';
-import { createDimseService } from '../services/dimse';
+import { createDimseService, createHospitalBrowser } from '../services/dimse';
 import { createDicomService, defaultDemoFolder, SUPPORTED_TRANSFER_SYNTAXES } from '../services/dicom';
 import { dicomHandlers } from './handlers/dicom';
 import { createAiResultsService, createBackgroundScoring } from '../services/ai-results';
@@ -250,11 +250,21 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     // A retrieve someone waits for runs interactive; a push (no person) at background priority.
     runAi: (studyId, who) => aiResults.runStudy(studyId, { actor: who.name, actorId: who.id, priority: who.id === null ? 'background' : 'interactive' }),
   });
+  // The Hospital server page: the PACS over DIMSE when one is configured, else the DICOMweb server.
+  const hospital = createHospitalBrowser({
+    db: dbOf,
+    audit,
+    logger: logger.child({ service: 'hospital-browser' }),
+    dimse,
+    sync,
+    // The radiologist waits for it on the page: interactive priority.
+    runAi: (studyId, who) => aiResults.runStudy(studyId, { actor: who.name, actorId: who.id, priority: 'interactive' }),
+  });
 
   // Health tips, the care team and the emergency numbers for patients.
   const care = createCareService({ db: dbOf, audit, settings: () => settings.get() });
 
-  const services: Services = { config, logger, system, store, secrets, audit, auth, settings, inference, sync, dimse, dicom, aiResults, aiBackground, reports, research, messages, measurements, tracking, federation, uploads, notifications, care };
+  const services: Services = { config, logger, system, store, secrets, audit, auth, settings, inference, sync, dimse, hospital, dicom, aiResults, aiBackground, reports, research, messages, measurements, tracking, federation, uploads, notifications, care };
   const handlers: Handlers = {
     ...systemHandlers(services),
     ...authHandlers(services),
@@ -344,6 +354,7 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     table,
     async close() {
       checkpoints.stop();
+      hospital.cancelAll();
       await sync.stop();
       await dimse.stop();
       await aiBackground.close();

@@ -10,7 +10,7 @@ import type { AuditLog } from '../services/audit';
 import type { AuthService } from '../services/auth';
 import type { SettingsService } from '../services/settings';
 import type { SyncService } from '../services/sync';
-import type { DimseService } from '../services/dimse';
+import type { DimseService, HospitalBrowser } from '../services/dimse';
 import type { DicomService } from '../services/dicom';
 import type { AiResultsService, BackgroundScoring } from '../services/ai-results';
 import type { ReportsService } from '../services/reports';
@@ -37,6 +37,8 @@ export interface Services {
   sync: SyncService;
   /** DIMSE: the C-STORE SCP and the PACS as SCU. */
   dimse: DimseService;
+  /** The Hospital server page: search and retrieve over DIMSE or DICOMweb, whichever is configured. */
+  hospital: HospitalBrowser;
   dicom: DicomService;
   aiResults: AiResultsService;
   /** The background scoring queue of arriving studies. */

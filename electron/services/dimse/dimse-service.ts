@@ -38,7 +38,10 @@ export interface DimseService {
   status(): DimseStatus;
   echo(actor: DimseActor): Promise<{ ok: boolean; message: string }>;
   find(q: PacsQuery, actor: DimseActor): Promise<{ studies: PacsStudy[]; truncated: boolean }>;
-  retrieve(studyInstanceUid: string, opts: { runAi: boolean; onProgress?: (p: MoveProgress) => void }, actor: DimseActor): Promise<PacsRetrieveResult>;
+  /** C-MOVE to our SCP, then the AI run; an abort of `signal` cancels the move (what arrived stays, no AI run). */
+  retrieve(studyInstanceUid: string, opts: { runAi: boolean; onProgress?: (p: MoveProgress) => void; signal?: AbortSignal; onAnalysing?: () => void }, actor: DimseActor): Promise<PacsRetrieveResult>;
+  /** The PACS in words ("AE at host:port"), or null when none is configured. */
+  pacsDescription(): string | null;
 }
 
 const SYSTEM = 'system:dimse';
@@ -196,9 +199,9 @@ export function createDimseService(o: DimseServiceOptions): DimseService {
       if (!scp) {
         throw new WorkstationError('UNAVAILABLE', `A retrieve needs this workstation's DIMSE receiver (the PACS sends the study to it), and it is not listening${scpError ? `: ${scpError}` : ': an admin turns it on in the DIMSE settings'}.`);
       }
-      let moved: MoveProgress;
+      let moved: MoveProgress & { cancelled: boolean };
       try {
-        moved = await moveStudy(pacs, s.aeTitle, s.aeTitle, studyInstanceUid, opts.onProgress);
+        moved = await moveStudy(pacs, s.aeTitle, s.aeTitle, studyInstanceUid, opts.onProgress, opts.signal);
       } catch (err) {
         audit.append({ actorId: actor.id, actor: actor.name, action: 'pacs.retrieve', objectType: 'study', objectId: studyInstanceUid, outcome: 'failure', detail: { pacs: pacs.aeTitle } });
         throw err;
@@ -206,7 +209,8 @@ export function createDimseService(o: DimseServiceOptions): DimseService {
       const row = db().prepare('SELECT id FROM studies WHERE study_instance_uid = ?').get(studyInstanceUid) as { id: string } | undefined;
       const studyId = row?.id ?? null;
       let ai: PacsRetrieveResult['ai'] = { state: 'skipped', message: null };
-      if (opts.runAi && studyId && o.runAi) {
+      if (opts.runAi && studyId && o.runAi && !moved.cancelled) {
+        opts.onAnalysing?.();
         try {
           await o.runAi(studyId, actor);
           ai = { state: 'done', message: null };
@@ -214,8 +218,12 @@ export function createDimseService(o: DimseServiceOptions): DimseService {
           ai = { state: 'failed', message: (err as Error).message };
         }
       }
-      audit.append({ actorId: actor.id, actor: actor.name, action: 'pacs.retrieve', objectType: 'study', objectId: studyId ?? studyInstanceUid, outcome: moved.failed && !moved.completed ? 'failure' : 'success', detail: { pacs: pacs.aeTitle, completed: moved.completed, failed: moved.failed, warnings: moved.warnings, ai: ai.state } });
-      return { studyInstanceUid, completed: moved.completed, failed: moved.failed, warnings: moved.warnings, studyId, ai };
+      audit.append({ actorId: actor.id, actor: actor.name, action: 'pacs.retrieve', objectType: 'study', objectId: studyId ?? studyInstanceUid, outcome: moved.failed && !moved.completed ? 'failure' : 'success', detail: { pacs: pacs.aeTitle, completed: moved.completed, failed: moved.failed, warnings: moved.warnings, ai: ai.state, cancelled: moved.cancelled } });
+      return { studyInstanceUid, transport: 'dimse', cancelled: moved.cancelled, completed: moved.completed, failed: moved.failed, warnings: moved.warnings, studyId, ai };
+    },
+    pacsDescription() {
+      const p = readSettings().pacs;
+      return p ? `${p.aeTitle} at ${p.host}:${p.port}` : null;
     },
   };
 }

@@ -4,3 +4,5 @@ export { createDimseService } from './dimse-service';
 export type { DimseService, DimseServiceOptions, DimseActor } from './dimse-service';
 export { wrapPart10 } from './part10';
 export type { StoreImporter } from './store-scp';
+export { createHospitalBrowser } from './hospital-browser';
+export type { HospitalBrowser, HospitalBrowserOptions, RetrieveOptions } from './hospital-browser';

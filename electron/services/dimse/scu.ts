@@ -13,11 +13,14 @@ function describe(peer: DimsePeer): string {
   return `${peer.aeTitle} at ${peer.host}:${peer.port}`;
 }
 
-/** Runs the requests in one association; resolves when it is closed. */
-function associate(peer: DimsePeer, callingAe: string, reqs: requests.Request[]): Promise<void> {
+type Client = InstanceType<typeof dimse.Client>;
+
+/** Runs the requests in one association; resolves when it is closed. `onClient` sees the client (to cancel or abort). */
+function associate(peer: DimsePeer, callingAe: string, reqs: requests.Request[], onClient?: (client: Client) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const client = new dimse.Client();
     for (const r of reqs) client.addRequest(r);
+    onClient?.(client);
     let failure: WorkstationError | null = null;
     client.on('associationRejected', (r: { result: number; source: number; reason: number }) => {
       failure = new WorkstationError('UNAVAILABLE', `The PACS (${describe(peer)}) refused the association (reason ${r?.reason ?? '?'}): check that it knows this workstation's AE title ${callingAe}.`, { details: { step: 'associate' } });
@@ -117,8 +120,23 @@ export interface MoveProgress {
   warnings: number;
 }
 
-/** C-MOVE of one study to `destinationAe` (this workstation's SCP). Resolves with the final counts. */
-export async function moveStudy(peer: DimsePeer, callingAe: string, destinationAe: string, studyInstanceUid: string, onProgress?: (p: MoveProgress) => void): Promise<MoveProgress & { status: number }> {
+/** How long a PACS has to answer a C-CANCEL before the association is aborted. */
+export const CANCEL_GRACE_MS = 10_000;
+
+/**
+ * C-MOVE of one study to `destinationAe` (this workstation's SCP). Resolves with the final counts.
+ * An abort of `signal` sends C-CANCEL; a PACS that does not end the move within CANCEL_GRACE_MS
+ * gets an A-ABORT. Either way it resolves with `cancelled` and the counts last reported.
+ */
+export async function moveStudy(
+  peer: DimsePeer,
+  callingAe: string,
+  destinationAe: string,
+  studyInstanceUid: string,
+  onProgress?: (p: MoveProgress) => void,
+  signal?: AbortSignal,
+): Promise<MoveProgress & { status: number; cancelled: boolean }> {
+  signal?.throwIfAborted();
   const request = dimse.requests.CMoveRequest.createStudyMoveRequest(destinationAe, studyInstanceUid);
   let last: (MoveProgress & { status: number }) | null = null;
   let final: responses.CMoveResponse | null = null;
@@ -128,13 +146,44 @@ export async function moveStudy(peer: DimsePeer, callingAe: string, destinationA
     if (r.getStatus() === STATUS.Pending) onProgress?.(last);
     else final = r;
   });
-  await associate(peer, callingAe, [request]);
+  let grace: NodeJS.Timeout | null = null;
+  let onAbort: (() => void) | null = null;
+  try {
+    await associate(peer, callingAe, [request], (client) => {
+      if (!signal) return;
+      onAbort = () => {
+        try {
+          client.cancel(request);
+        } catch {
+          /* not yet associated: the abort below ends it */
+        }
+        grace = setTimeout(() => {
+          try {
+            client.abort();
+          } catch {
+            /* already closed */
+          }
+        }, CANCEL_GRACE_MS);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  } catch (err) {
+    // An aborted association after a cancel is the cancel, not a failure.
+    if (!signal?.aborted) throw err;
+  } finally {
+    if (grace) clearTimeout(grace);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
   const done = final as responses.CMoveResponse | null;
+  if (signal?.aborted) {
+    const counts = (last ?? { remaining: 0, completed: 0, failed: 0, warnings: 0, status: STATUS.Cancel }) as MoveProgress & { status: number };
+    return { ...counts, status: done?.getStatus() ?? STATUS.Cancel, cancelled: true };
+  }
   if (!done || !last) throw new WorkstationError('UNAVAILABLE', `The PACS (${describe(peer)}) ended the retrieve without a final answer.`, { details: { step: 'move' } });
   const counts = last as MoveProgress & { status: number };
   // Success, or Warning (0xB000: some sub-operations failed) with what did arrive.
   if (done.getStatus() !== STATUS.Success && done.getStatus() !== 0xb000) {
     throw new WorkstationError('UNAVAILABLE', `The PACS (${describe(peer)}) did not send the study (${statusText(done)}; ${counts.completed} sent, ${counts.failed} failed). Check that it knows this workstation's AE title ${destinationAe} with its address and port.`, { details: { step: 'move', ...counts } });
   }
-  return counts;
+  return { ...counts, cancelled: false };
 }

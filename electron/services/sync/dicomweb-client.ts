@@ -103,9 +103,12 @@ export function httpError(status: number, url: URL, who: string, body: string): 
 export interface DicomWebClient {
   readonly baseUrl: string;
   /** QIDO-RS search, e.g. qido('/studies', {ModalitiesInStudy: 'MR'}). 204 means no matches. */
-  qido(pathname: string, params?: Record<string, string | number | undefined>): Promise<DicomJson[]>;
-  /** WADO-RS retrieve of a study, series or instance; each instance is handed to onPart in memory as soon as it is complete. */
-  retrieve(pathname: string, onPart: (part: ReceivedPart) => Promise<void>): Promise<number>;
+  qido(pathname: string, params?: Record<string, string | number | undefined>, signal?: AbortSignal): Promise<DicomJson[]>;
+  /**
+   * WADO-RS retrieve of a study, series or instance; each instance is handed to onPart in memory as
+   * soon as it is complete. An abort of `signal` closes the transfer (it rejects with the signal's reason).
+   */
+  retrieve(pathname: string, onPart: (part: ReceivedPart) => Promise<void>, signal?: AbortSignal): Promise<number>;
   /** STOW-RS: sends Part 10 files; returns the server's DICOM JSON answer and status. */
   stow(files: Buffer[]): Promise<{ status: number; response: DicomJson | null }>;
   /** Probes the server step by step (URL, DNS, connect/TLS, auth, DICOMweb root). Never throws. */
@@ -170,17 +173,17 @@ export function createDicomWebClient(conn: ServerConnection): DicomWebClient {
   };
 
   /** One request; resolves with the response once headers arrive. */
-  const send = (method: string, url: URL, headers: Record<string, string | number>, body?: Buffer): Promise<IncomingMessage> =>
+  const send = (method: string, url: URL, headers: Record<string, string | number>, body?: Buffer, signal?: AbortSignal): Promise<IncomingMessage> =>
     new Promise((resolve, reject) => {
       let sent = false;
       const mod = url.protocol === 'https:' ? https : http;
-      const req = mod.request(url, { method, agent, headers: { ...authHeader(), ...headers, ...(body ? { 'content-length': body.length } : {}) } }, (res) => {
+      const req = mod.request(url, { method, agent, signal, headers: { ...authHeader(), ...headers, ...(body ? { 'content-length': body.length } : {}) } }, (res) => {
         // Idle timeout while the body streams, too.
         res.socket?.setTimeout(timeoutMs, () => res.destroy(Object.assign(new Error('no data within the timeout'), { code: 'TP_TIMEOUT' })));
         resolve(res);
       });
       req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('no answer within the timeout'), { code: 'TP_TIMEOUT' })));
-      req.on('error', (err) => reject(networkError(err, url, sent)));
+      req.on('error', (err) => reject(signal?.aborted ? signal.reason : networkError(err, url, sent)));
       req.on('finish', () => {
         sent = true;
       });
@@ -216,18 +219,18 @@ export function createDicomWebClient(conn: ServerConnection): DicomWebClient {
 
   const client: DicomWebClient = {
     baseUrl: base.href,
-    async qido(pathname, params) {
+    async qido(pathname, params, signal) {
       const url = urlFor(pathname, params);
-      const res = await send('GET', url, { accept: 'application/dicom+json' });
+      const res = await send('GET', url, { accept: 'application/dicom+json' }, undefined, signal);
       // One search page is small (a few hundred results): a server that sends more ignores the page size.
       const body = await readBody(res, url, MAX_QIDO_REPLY_BYTES);
       if (res.statusCode === 204) return [];
       if (res.statusCode !== 200) throw httpError(res.statusCode ?? 0, url, who, body.toString('utf8').slice(0, 500));
       return parseJson(body, url);
     },
-    async retrieve(pathname, onPart) {
+    async retrieve(pathname, onPart, signal) {
       const url = urlFor(pathname);
-      const res = await send('GET', url, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' });
+      const res = await send('GET', url, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' }, undefined, signal);
       if (res.statusCode !== 200) {
         const body = await readBody(res, url, 1024 * 1024).catch(() => Buffer.alloc(0));
         throw httpError(res.statusCode ?? 0, url, who, body.toString('utf8').slice(0, 500));
@@ -241,6 +244,7 @@ export function createDicomWebClient(conn: ServerConnection): DicomWebClient {
         return await readMultipart(res, boundary, { onPart });
       } catch (err) {
         res.destroy();
+        if (signal?.aborted) throw signal.reason;
         if (err instanceof MultipartCutError) {
           throw fail('server', `The connection to the hospital server was cut in the middle of a transfer (${err.partsCompleted} instance(s) arrived completely and were kept). The rest will be fetched on the next sync.`, { transient: true, cause: err });
         }

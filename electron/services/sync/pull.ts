@@ -66,6 +66,23 @@ export interface PullOptions {
   signal?: AbortSignal;
   /** Counts are written here as they happen, so a run cut half-way still reports what it did. */
   result?: PullResult;
+  /** Only this study (a retrieve from the Hospital server page): the filters' series rules do not apply. */
+  studyInstanceUid?: string;
+  /** Called as instances arrive and as each batch is imported. */
+  onProgress?: (p: PullProgress) => void;
+  /** Instances per import batch (default 64; a retrieve shown with its progress uses fewer). */
+  batchSize?: number;
+}
+
+export interface PullProgress {
+  /** Instances the server says the studies hold (null when it does not say). */
+  total: number | null;
+  /** Instances that arrived completely. */
+  received: number;
+  /** Instances imported (new), already here, and refused. */
+  imported: number;
+  skipped: number;
+  refused: number;
 }
 
 const STUDY_UID = '0020000D';
@@ -81,17 +98,17 @@ export const DEFAULT_MAX_STUDIES_PER_PULL = 10_000;
 /** A UID as DICOM defines it (digits and dots, at most 64): anything else from a server never reaches a request path. */
 export const isDicomUid = (s: string | null): boolean => s !== null && /^[0-9.]{1,64}$/.test(s);
 
-async function allStudies(client: DicomWebClient, filters: SyncFilters, pageSize: number, maxStudies: number, logger: Logger): Promise<DicomJson[]> {
+async function allStudies(client: DicomWebClient, filters: SyncFilters, pageSize: number, maxStudies: number, logger: Logger, studyInstanceUid?: string, signal?: AbortSignal): Promise<DicomJson[]> {
   const date = filters.dateFrom || filters.dateTo ? `${filters.dateFrom ?? ''}-${filters.dateTo ?? ''}` : undefined;
   const out: DicomJson[] = [];
   for (let offset = 0; ; offset += pageSize) {
-    const page = await client.qido('/studies', {
-      ModalitiesInStudy: filters.modality || undefined,
-      StudyDate: date,
-      includefield: STUDY_INSTANCES,
-      limit: pageSize,
-      offset,
-    });
+    const page = await client.qido(
+      '/studies',
+      studyInstanceUid
+        ? { StudyInstanceUID: studyInstanceUid, includefield: STUDY_INSTANCES, limit: pageSize, offset }
+        : { ModalitiesInStudy: filters.modality || undefined, StudyDate: date, includefield: STUDY_INSTANCES, limit: pageSize, offset },
+      signal,
+    );
     // A server that ignores the page size gives no more than one page's worth.
     out.push(...page.slice(0, pageSize));
     if (out.length >= maxStudies) {
@@ -109,8 +126,14 @@ export function emptyPullResult(): PullResult {
 export async function pullStudies(o: PullOptions): Promise<PullResult> {
   const db = o.db;
   const result: PullResult = o.result ?? emptyPullResult();
-  const studies = await allStudies(o.client, o.filters, o.pageSize ?? 200, o.maxStudies ?? DEFAULT_MAX_STUDIES_PER_PULL, o.logger);
+  const single = o.studyInstanceUid;
+  const studies = (await allStudies(o.client, o.filters, o.pageSize ?? 200, o.maxStudies ?? DEFAULT_MAX_STUDIES_PER_PULL, o.logger, single, o.signal))
+    // A server that ignores the StudyInstanceUID key gives other studies too: only the one asked for.
+    .filter((st) => !single || tagString(st, STUDY_UID) === single);
   result.studiesFound = studies.length;
+  const totals = studies.map((st) => Number(tagString(st, STUDY_INSTANCES) ?? NaN));
+  const progress: PullProgress = { total: totals.every(Number.isFinite) ? totals.reduce((a, b) => a + b, 0) : null, received: 0, imported: 0, skipped: 0, refused: 0 };
+  const report = (): void => o.onProgress?.({ ...progress });
   const known = db().prepare('SELECT 1 FROM sync_pulled_instances WHERE sop_instance_uid = ?');
   const record = db().prepare('INSERT INTO sync_pulled_instances (sop_instance_uid, study_instance_uid, series_instance_uid, import_status, pulled_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sop_instance_uid) DO NOTHING');
   const studyDone = db().prepare('INSERT INTO sync_pulled_studies (study_instance_uid, remote_instances, completed_at) VALUES (?, ?, ?) ON CONFLICT (study_instance_uid) DO UPDATE SET remote_instances = excluded.remote_instances, completed_at = excluded.completed_at');
@@ -133,6 +156,9 @@ export async function pullStudies(o: PullOptions): Promise<PullResult> {
       batch.forEach((b, i) => {
         const r = results[i];
         const status = r?.status ?? 'refused';
+        if (status === 'refused') progress.refused++;
+        else if (status === 'duplicate') progress.skipped++;
+        else progress.imported++;
         if (status === 'refused') {
           result.instancesRefused++;
           o.logger.warn('sync.pull.refused', { study: b.studyUid, reason: r?.reason ?? null });
@@ -150,6 +176,7 @@ export async function pullStudies(o: PullOptions): Promise<PullResult> {
       });
       for (const c of complete) studyDone.run(c.studyUid, c.remoteCount, new Date().toISOString());
     })();
+    if (batch.length) report();
   };
   /** Hands the pending parts to the import once the batch before them is done; `wait` also waits for them. */
   const flush = async (wait: boolean): Promise<void> => {
@@ -178,9 +205,11 @@ export async function pullStudies(o: PullOptions): Promise<PullResult> {
       const seen = studySeen.get(studyUid) as { remote_instances: number } | undefined;
       if (seen && Number.isFinite(remoteCount) && seen.remote_instances === remoteCount) {
         result.instancesSkipped += remoteCount;
+        progress.skipped += remoteCount;
+        report();
         continue;
       }
-      const series = await o.client.qido(`/studies/${studyUid}/series`, { includefield: STATION });
+      const series = await o.client.qido(`/studies/${studyUid}/series`, { includefield: STATION }, o.signal);
       for (const se of series) {
         const seriesUid = tagString(se, SERIES_UID);
         if (!seriesUid) continue;
@@ -189,32 +218,41 @@ export async function pullStudies(o: PullOptions): Promise<PullResult> {
           continue;
         }
         const modality = tagString(se, MODALITY);
-        if (o.filters.modality && modality && modality !== o.filters.modality) continue;
-        if (o.filters.stationName && (tagString(se, STATION) ?? '').trim() !== o.filters.stationName) continue;
+        if (!single && o.filters.modality && modality && modality !== o.filters.modality) continue;
+        if (!single && o.filters.stationName && (tagString(se, STATION) ?? '').trim() !== o.filters.stationName) continue;
         // A series with nothing of it here is fetched whole without listing its instances first.
         const haveAny = !!knownInSeries.get(seriesUid);
-        const uids = haveAny ? (await o.client.qido(`/studies/${studyUid}/series/${seriesUid}/instances`)).map((i) => tagString(i, SOP_UID)).filter((u): u is string => isDicomUid(u)) : [];
+        const uids = haveAny ? (await o.client.qido(`/studies/${studyUid}/series/${seriesUid}/instances`, undefined, o.signal)).map((i) => tagString(i, SOP_UID)).filter((u): u is string => isDicomUid(u)) : [];
         const missing = uids.filter((u) => !known.get(u));
-        result.instancesSkipped += uids.length - missing.length;
+        const wholeSeries = !haveAny || missing.length * 2 >= uids.length;
+        // Fetched whole, the instances already here come again and are counted as they arrive.
+        if (!wholeSeries || !missing.length) {
+          result.instancesSkipped += uids.length - missing.length;
+          progress.skipped += uids.length - missing.length;
+        }
         if (haveAny && !missing.length) continue;
 
         // A part goes to the import as soon as it is complete, so a cut keeps what arrived; the
         // next run asks only for what is still missing (by instance when few are missing).
         const onPart = async (part: { bytes: Buffer }): Promise<void> => {
           const ids = dicomUids(part.bytes);
+          progress.received++;
           if (ids.sopInstanceUid && known.get(ids.sopInstanceUid)) {
             result.instancesSkipped++;
+            progress.skipped++;
+            report();
             return;
           }
           pending.push({ bytes: part.bytes, ids, studyUid, seriesUid });
           pendingBytes += part.bytes.length;
+          report();
           // Batches bound the memory held: IMPORT_BATCH instances, or 64 MiB, whichever comes first.
-          if (pending.length >= IMPORT_BATCH || pendingBytes >= 64 * 2 ** 20) await flush(false);
+          if (pending.length >= (o.batchSize ?? IMPORT_BATCH) || pendingBytes >= 64 * 2 ** 20) await flush(false);
         };
-        if (!haveAny || missing.length * 2 >= uids.length) {
-          await o.client.retrieve(`/studies/${studyUid}/series/${seriesUid}`, onPart);
+        if (wholeSeries) {
+          await o.client.retrieve(`/studies/${studyUid}/series/${seriesUid}`, onPart, o.signal);
         } else {
-          for (const uid of missing) await o.client.retrieve(`/studies/${studyUid}/series/${seriesUid}/instances/${uid}`, onPart);
+          for (const uid of missing) await o.client.retrieve(`/studies/${studyUid}/series/${seriesUid}/instances/${uid}`, onPart, o.signal);
         }
       }
       if (Number.isFinite(remoteCount)) studiesComplete.push({ studyUid, remoteCount });

@@ -11,13 +11,15 @@ import {
   type SyncSettings,
   type SyncSettingsView,
   type SyncStatus,
+  type PacsQuery,
 } from '../../contract';
 import type { Db } from '../store';
 import type { AuditLog } from '../audit';
 import type { Logger } from '../log';
 import { createDicomWebClient, insecureHttpMessage, type DicomWebClient } from './dicomweb-client';
 import { createOutbox, DEFAULT_BACKOFF, type BackoffPolicy, type BlobReader, type Outbox, type OutboxEntry } from './outbox';
-import { emptyPullResult, pullStudies, type ArrivedStudy, type SyncImporter } from './pull';
+import { emptyPullResult, pullStudies, type ArrivedStudy, type PullProgress, type PullResult, type SyncImporter } from './pull';
+import { searchStudies, type FoundStudy } from './search';
 import { originOf, secretFor, type SecretStore } from './secrets';
 
 export interface SyncActor {
@@ -66,6 +68,15 @@ export interface SyncService {
   listOutbox(filter: { states?: OutboxState[]; limit: number }): { items: OutboxItem[]; total: number };
   retry(id: number, actor: SyncActor): Promise<OutboxItem>;
   cancel(id: number, actor: SyncActor): OutboxItem;
+  /** The hospital server in words (its DICOMweb address), or null when none is configured. */
+  serverDescription(): string | null;
+  /** QIDO-RS study search for the Hospital server page. */
+  searchStudies(q: PacsQuery): Promise<{ studies: FoundStudy[]; truncated: boolean }>;
+  /**
+   * The sync pull limited to one study, now (the Hospital server page's retrieve): WADO-RS into the
+   * import path, recorded like a pull. An abort of `signal` closes the transfer; what arrived stays.
+   */
+  pullStudy(studyInstanceUid: string, opts: { signal?: AbortSignal; onProgress?: (p: PullProgress) => void }): Promise<PullResult>;
   /** Starts polling and the outbox sender (only acts while enabled and the database is open). */
   start(): void;
   /** Stops timers and waits for a run in progress. */
@@ -375,6 +386,25 @@ export function createSyncService(o: SyncServiceOptions): SyncService {
     },
     syncNow,
     pushNow,
+    serverDescription() {
+      return readSettings().baseUrl || null;
+    },
+    async searchStudies(q) {
+      return searchStudies(await clientFor(readSettings()), q);
+    },
+    async pullStudy(studyInstanceUid, opts) {
+      const s = readSettings();
+      const client = await clientFor(s);
+      if (!o.importer) throw new WorkstationError('UNAVAILABLE', 'Studies cannot be pulled from the hospital server: the DICOM import service is not installed in this build.');
+      const result = emptyPullResult();
+      try {
+        await pullStudies({ db, client, importer: o.importer, filters: s.filters, logger, result, studyInstanceUid, signal: opts.signal, onProgress: opts.onProgress, batchSize: 8 });
+      } catch (err) {
+        // A cancel is not a failure: what arrived was imported and recorded (pullStudies' finally).
+        if (!opts.signal?.aborted) throw err;
+      }
+      return result;
+    },
     sendsSourceImages(studyInstanceUid) {
       const s = readSettings();
       // Pulled: any instance of the study came from the server (the pull's own record).

@@ -21,7 +21,11 @@ export interface MadeStudy {
 }
 
 /** Writes `count` instances of one new study (one series) into `dir`. */
-export function makeMrStudy(dir: string, count: number, opts: { studyInstanceUid?: string; seriesInstanceUid?: string } = {}): MadeStudy {
+export function makeMrStudy(
+  dir: string,
+  count: number,
+  opts: { studyInstanceUid?: string; seriesInstanceUid?: string; patientName?: string; patientId?: string; accessionNumber?: string; studyDescription?: string } = {},
+): MadeStudy {
   if (!fs.existsSync(MR_SMALL)) throw new Error(`The sync tests need real MR files from Debian's python3-pydicom (${MR_SMALL}): apt-get install python3-pydicom`);
   fs.mkdirSync(dir, { recursive: true });
   const src = fs.readFileSync(MR_SMALL);
@@ -36,6 +40,10 @@ export function makeMrStudy(dir: string, count: number, opts: { studyInstanceUid
     msg.dict['00080018']!.Value = [sop];
     msg.dict['00200013'] = { vr: 'IS', Value: [i + 1] };
     msg.meta['00020003']!.Value = [sop];
+    if (opts.patientName) msg.dict['00100010'] = { vr: 'PN', Value: [{ Alphabetic: opts.patientName }] };
+    if (opts.patientId) msg.dict['00100020'] = { vr: 'LO', Value: [opts.patientId] };
+    if (opts.accessionNumber) msg.dict['00080050'] = { vr: 'SH', Value: [opts.accessionNumber] };
+    if (opts.studyDescription) msg.dict['00081030'] = { vr: 'LO', Value: [opts.studyDescription] };
     const file = path.join(dir, `${sop}.dcm`);
     fs.writeFileSync(file, Buffer.from(msg.write()));
     made.sopInstanceUids.push(sop);

@@ -14,6 +14,7 @@ import { AboutPage } from '../features/about/AboutPage';
 import { AccountPanel } from '../features/auth/AccountPanel';
 import { UploadsPage } from '../features/uploads/UploadsPage';
 import { ReviewsPage } from '../features/reviews/ReviewsPage';
+import { HospitalServerPage } from '../features/pacs/HospitalServerPage';
 import { TipsPage } from '../features/care/TipsPage';
 import { CareTeamPage } from '../features/care/CareTeamPage';
 import { EmergencyPage } from '../features/care/EmergencyPage';
@@ -29,6 +30,7 @@ export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   patient: PatientPage,
   uploads: UploadsPage,
   reviews: ReviewsPage,
+  pacs: HospitalServerPage,
   tips: TipsPage,
   care: CareTeamPage,
   emergency: EmergencyPage,

@@ -9,6 +9,7 @@ import { ServerSettings } from './ServerSettings';
 import { SyncStatusPanel } from '../sync/SyncStatusPanel';
 import { ModelRegistryPanel } from '../research/ModelRegistryPanel';
 import { PatientPagesPanel } from './PatientPagesPanel';
+import { DimsePanel } from './DimsePanel';
 
 const TABS = [
   { id: 'users', label: 'Users' },
@@ -16,6 +17,7 @@ const TABS = [
   { id: 'settings', label: 'Settings' },
   { id: 'patients', label: 'Patient pages' },
   { id: 'server', label: 'Hospital server' },
+  { id: 'dimse', label: 'DIMSE' },
   { id: 'models', label: 'Models' },
   { id: 'account', label: 'My account' },
 ] as const;
@@ -44,6 +46,7 @@ export function AdminPage() {
             <SyncStatusPanel />
           </div>
         )}
+        {tab === 'dimse' && <DimsePanel />}
         {tab === 'models' && <ModelRegistryPanel />}
         {tab === 'account' && <AccountPanel />}
       </div>
