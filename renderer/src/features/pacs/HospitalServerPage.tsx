@@ -8,7 +8,7 @@ import {
   AI_NOTICE,
   PACS_PROGRESS_EVENT,
   pacsProgressSchema,
-  type AiStudyStatus,
+  type AiStudyResult,
   type PacsProgress,
   type PacsQuery,
   type PacsRetrieveResult,
@@ -18,7 +18,7 @@ import {
 import { api } from '../../api/client';
 import { dicomDate } from '../../app/format';
 import { useNavigation } from '../../app/navigation';
-import { aiStatusText } from '../worklist/WorklistPage';
+import { labelText, percent } from '../viewer/ai-format';
 import './pacs.css';
 
 const MODALITIES = ['MR', 'CT', 'PT', 'CR', 'DX', 'US', 'SEG', 'SR'];
@@ -36,7 +36,15 @@ interface Retrieval {
   result: PacsRetrieveResult | null;
   error: string | null;
   cancelling: boolean;
-  ai: AiStudyStatus | null;
+  /** The stored AI result after the retrieve's run (its finding), when it ran. */
+  ai: AiStudyResult | null;
+}
+
+/** The finding in words, as the viewer's AI panel names it. */
+function findingText(ai: AiStudyResult | null): string {
+  const f = ai?.finding;
+  if (!f) return 'no finding stored';
+  return `${labelText(f.label)}${f.label !== 'not recognised' ? ` ${percent(f.confidence)}` : ''}`;
 }
 
 function newRetrieveId(): string {
@@ -109,9 +117,9 @@ export function HospitalServerPage() {
     setRetrieval({ retrieveId, study, progress: null, result: null, error: null, cancelling: false, ai: null });
     api.call('pacs.retrieve', { studyInstanceUid: study.studyInstanceUid, runAi: true, retrieveId }).then(
       async (result) => {
-        let ai: AiStudyStatus | null = null;
+        let ai: AiStudyResult | null = null;
         if (result.studyId) {
-          ai = (await api.call('ai.studyStatuses', { studyIds: [result.studyId] }).catch(() => ({ statuses: [] as AiStudyStatus[] }))).statuses[0] ?? null;
+          if (result.ai.state === 'done') ai = await api.call('ai.studyResult', { studyId: result.studyId }).catch(() => null);
           setStudies((list) => list?.map((s) => (s.studyInstanceUid === study.studyInstanceUid ? { ...s, local: true } : s)) ?? list);
         }
         setRetrieval((r) => (r && r.retrieveId === retrieveId ? { ...r, result, ai, cancelling: false } : r));
@@ -328,7 +336,7 @@ function RetrievalPanel(props: {
           <p data-testid="pacs-ai">
             AI:{' '}
             {res.ai.state === 'done'
-              ? `analysed — ${aiStatusText(r.ai ?? undefined)}`
+              ? `analysed — ${findingText(r.ai)}; open the viewer for the overlay and the evidence`
               : res.ai.state === 'failed'
                 ? `the analysis failed: ${res.ai.message ?? 'no reason given'}`
                 : res.cancelled
