@@ -5,7 +5,8 @@
 // for it: the Electron binary (npm install fetches it from github.com unless ELECTRON_MIRROR says
 // otherwise) and electron-builder's packaging tools and per-platform Electron builds (from
 // github.com, or ELECTRON_BUILDER_BINARIES_MIRROR). Where they cannot come, it says so and exits 2
-// before building anything, instead of failing half-way through a download.
+// before building anything, instead of failing half-way through a download. `--check` only says
+// whether this machine can build them (exit 0 or 2).
 import { spawnSync } from 'node:child_process';
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
@@ -52,11 +53,16 @@ if (!mirrored && !(await resolves('github.com'))) {
   );
 }
 
+const checkOnly = process.argv.includes('--check');
 if (problems.length) {
   console.error('npm run dist cannot build the installers on this machine:');
   for (const p of problems) console.error(`  - ${p}`);
   console.error('Needed: Node >= 20.19, `npm install` with access to the npm registry and github.com (the Electron binary), then `npm run dist`; it runs `npm run build` and electron-builder with build/electron-builder.yml, and writes the installers to dist/packages/.');
   process.exit(2);
+}
+if (checkOnly) {
+  console.log(`npm run dist can build the installers here (Electron ${electronVersion}, electron-builder, github.com reachable or mirrors set).`);
+  process.exit(0);
 }
 
 const run = (cmd, args) => {

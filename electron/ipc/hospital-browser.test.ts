@@ -116,6 +116,14 @@ describe('over DICOMweb (the sync settings\' hospital server, no PACS)', () => {
     expect(seen.some((p) => p.phase === 'analysing')).toBe(true);
     expect(seen.at(-1)).toMatchObject({ phase: 'done', completed: 3, studyInstanceUid: small.studyInstanceUid, transport: 'dicomweb' });
     expect((await ok<{ studies: PacsStudy[] }>(rad, 'pacs.find', { accessionNumber: 'ACC-WEB-1' })).studies[0]!.local).toBe(true);
+
+    // The retrieved study's patient, given an account, reaches none of it.
+    const { patients } = await ok<{ patients: { id: string }[] }>(admin, 'patients.search', { query: 'WEB-0001' });
+    await ok(admin, 'users.create', { username: 'anna-w', displayName: 'Anna Webber', role: 'patient', patientId: patients[0]!.id, password: 'patient-pass-word-0042' });
+    const patient = await signIn('anna-w', 'patient-pass-word-0042');
+    for (const [channel, payload] of [['pacs.source', {}], ['pacs.find', { patientId: 'WEB-0001' }], ['pacs.retrieve', { studyInstanceUid: small.studyInstanceUid }], ['pacs.cancel', { retrieveId: 'web-small-1' }]] as const) {
+      expect((await call(patient, channel, payload)).code, channel).toBe('FORBIDDEN');
+    }
   }, 240_000);
 
   it('a cancelled retrieve stops the transfer; what arrived stays (whole instances, not marked complete) and a second retrieve brings the rest', async () => {
