@@ -457,6 +457,17 @@ def collect_loso(work):
     return out
 
 
+def collect_loso_history(folder):
+    """Earlier leave-one-source-out runs of the same recipe (other schedules), kept in loso/history/."""
+    hist = os.path.join(folder, "history")
+    out = []
+    for name in sorted(os.listdir(hist)) if os.path.isdir(hist) else []:
+        if name.endswith(".json"):
+            with open(os.path.join(hist, name)) as f:
+                out.append(dict(json.load(f), file=name))
+    return out
+
+
 def evaluate_loso(args, D, tinfo, ckpt, log, work):
     """Leave one source out: the model trained without source S, calibrated on the cal split of the
     other sources, tested on every image of S."""

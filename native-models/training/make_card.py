@@ -98,6 +98,12 @@ def row(name, r):
 HEAD = "| test | n | accuracy | worst class recall | tumors called notumor | ... with p >= 0.9 | rejected |\n|---|---|---|---|---|---|---|"
 
 
+def images_seen(run):
+    """Training images a run drew: epochs run x samples per epoch."""
+    tr = run.get("training") or {}
+    return int(tr.get("epochs_run") or 0) * int((tr.get("args") or {}).get("samples_per_epoch") or 0)
+
+
 def make_card(metrics_path, model_dir, log=print):
     with open(metrics_path) as f:
         M = json.load(f)
@@ -138,9 +144,16 @@ def make_card(metrics_path, model_dir, log=print):
         for s, r in sorted(loso.items()):
             a(f"- `{r.get('command', '')}` ({r['training'].get('epochs_run', '?')} epochs)")
         a("")
+        hist = M.get("loso_history") or []
+        if hist:
+            a("Earlier runs of the same recipe on other schedules (not pooled above; each line is what it measured):\n")
+            a(HEAD)
+            for r in hist:
+                a(row(f"without {SOURCE_NAMES.get(r['source'], r['source'])}, {r['training'].get('epochs_run', '?')} epochs "
+                      f"x {(r['training'].get('args') or {}).get('samples_per_epoch', '?')}", r["test"]))
+            a("")
         # Say so when the leave-one-out runs were trained on fewer images than the shipped model.
-        seen = [int(r["training"].get("epochs_run") or 0) * int((r["training"].get("args") or {}).get("samples_per_epoch") or 0)
-                for r in loso.values()]
+        seen = [images_seen(r) for r in loso.values()]
         main_args = tr.get("args") or {}
         main_seen = int(tr.get("epochs_run") or 0) * int(main_args.get("samples_per_epoch") or 0)
         init = tr.get("init") or {}
@@ -150,7 +163,24 @@ def make_card(metrics_path, model_dir, log=print):
             a(f"These runs saw at most {max(seen):,} training images each (a shorter schedule, for the time on these "
               f"2 CPU cores), the shipped model about {main_seen:,}"
               + (f" (stage 1: {init['epoch']} epochs to its best checkpoint, then {tr.get('epochs_run')} fine-tuning epochs)" if init.get("epoch") else "")
-              + ": the figures above are a conservative guide to the shipped model on a new source.\n")
+              + ".\n")
+        lgg_runs = [r for r in [loso.get("tcga-lgg")] + hist if r and r.get("source") == "tcga-lgg"]
+        if len(lgg_runs) > 1:
+            a("Without TCGA-LGG, " + " and ".join(f"{images_seen(r):,} training images gave {pct(r['test']['accuracy'])}"
+                                                 for r in lgg_runs)
+              + " on it: training longer on the other sources did not make the model transfer better to a new one.\n")
+        if v1 and "tcga-lgg" in loso:
+            mine, old = loso["tcga-lgg"]["test"], v1["tcga_lgg_all"]
+            if mine["accuracy"] > old["accuracy"]:
+                a(f"**Default clinical model:** this one. On TCGA-LGG, the one source neither model was trained on, "
+                  f"this recipe's leave-one-source-out run scores {pct(mine['accuracy'])} against 1.0.0's "
+                  f"{pct(old['accuracy'])} (n = {old['n']}).\n")
+            else:
+                a(f"**Default clinical model: tumornet 1.0.0 stays the default.** On TCGA-LGG, the one source neither "
+                  f"model was trained on, this recipe's leave-one-source-out run scores {pct(mine['accuracy'])} against "
+                  f"1.0.0's {pct(old['accuracy'])} (n = {old['n']}). It calls fewer tumors \"no tumor\" "
+                  f"({pct(mine.get('tumor_called_notumor'))} against {pct(old.get('tumor_called_notumor'))}) but names the "
+                  "wrong tumor type more often.\n")
     else:
         a("No leave-one-source-out run has been recorded yet; the grouped-split figures below overstate what a new "
           "site will see.\n")
@@ -383,10 +413,11 @@ if __name__ == "__main__":
     mp = argv[0] if len(argv) > 0 else os.path.join(HERE, "metrics.json")
     md = argv[1] if len(argv) > 1 else os.path.abspath(os.path.join(HERE, "..", "tumornet-v2"))
     if "--with-loso" in sys.argv[1:]:
-        from finalize import collect_loso
+        from finalize import collect_loso, collect_loso_history
         with open(mp) as f:
             M = json.load(f)
         M["loso"] = collect_loso(os.path.join(HERE, "loso"))
+        M["loso_history"] = collect_loso_history(os.path.join(HERE, "loso"))
         with open(mp, "w") as f:
             json.dump(M, f, indent=1)
     make_card(mp, md)
