@@ -2,6 +2,7 @@
 // instances per second pushed (outbox + STOW-RS), each next to curl doing the same transfer.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { BenchSuite } from './types';
@@ -140,6 +141,7 @@ export const syncBench: BenchSuite = {
           pullWithoutImportRatio: (fullPullS - importOnlyS) / curlPullS,
           partsReceived: parts,
         },
+        loadAverage: os.loadavg(),
         push: {
           instances: pushCount,
           curlInstancesPerSec: pushCount / curlPushS,

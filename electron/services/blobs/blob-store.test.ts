@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkstationError } from '../../contract';
-import { blobPath, createBlobStore, makeDurable, sha256Hex, stageBlobFile } from './blob-store';
+import { blobPath, closeStaged, createBlobStore, makeDurable, makeDurableMany, prepareShardFolders, sha256Hex, stageBlobFile } from './blob-store';
 
 const dirs: string[] = [];
 const tmp = (): string => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-blobs-')); dirs.push(d); return d; };
@@ -133,5 +133,34 @@ describe('blob store', () => {
     expect(err).toBeInstanceOf(WorkstationError);
     expect((err as WorkstationError).details?.reason).toBe('disk-full');
     expect(listAll(folder)).toEqual([]);
+  });
+
+  it('a group of staged, closed blobs is made durable together; one that cannot be is reported and the rest are stored', async () => {
+    const folder = tmp();
+    const store = createBlobStore({ folder, kek: () => kek });
+    prepareShardFolders(folder);
+    expect(fs.readdirSync(folder)).toHaveLength(256);
+    const contents = Array.from({ length: 40 }, (_, i) => Buffer.from(`blob number ${i} `.repeat(50 + i)));
+    const staged = contents.map((b) => closeStaged(stageBlobFile(folder, kek, sha256Hex(b), b)));
+    // Written and closed, not yet under their names: nothing may point at them yet.
+    for (const s of staged) {
+      expect(s.fd).toBeNull();
+      expect(fs.existsSync(s.tmp!)).toBe(true);
+      expect(store.has(s.hash)).toBe(false);
+    }
+    // One temp file lost before the group's sync (a sweep, a failing disk): that blob fails alone.
+    fs.rmSync(staged[7]!.tmp!);
+    // The same content twice in one group (two copies of a file in one import): one blob.
+    const dup = stageBlobFile(folder, kek, sha256Hex(contents[3]!), contents[3]!);
+    const errors = await makeDurableMany(folder, [...staged, closeStaged(dup)]);
+    expect(errors.map((e, i) => (e ? i : -1)).filter((i) => i >= 0)).toEqual([7]);
+    expect(errors[7]).toBeInstanceOf(WorkstationError);
+    expect(store.has(staged[7]!.hash)).toBe(false);
+    contents.forEach((b, i) => {
+      if (i !== 7) expect(Buffer.compare(store.get(sha256Hex(b)), b)).toBe(0);
+    });
+    expect(listAll(folder).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // The same content staged again after the group is durable writes nothing.
+    expect(stageBlobFile(folder, kek, sha256Hex(contents[0]!), contents[0]!).tmp).toBeNull();
   });
 });

@@ -245,6 +245,110 @@ export async function makeDurable(folder: string, staged: StagedBlob): Promise<v
   }
 }
 
+/** A staged blob whose temp file is written and closed, made durable later by any thread (makeDurableMany). */
+export type ClosedStagedBlob = Omit<StagedBlob, 'fd'> & { fd: null };
+
+/**
+ * Closes a staged blob's temp file (fully written) without syncing it, so that it can be made
+ * durable later, in a group, by any thread: the import pipeline makes a whole batch durable
+ * just before the batch's index commit.
+ */
+export function closeStaged(staged: StagedBlob): ClosedStagedBlob {
+  const fd = staged.fd;
+  staged.fd = null;
+  if (fd !== null) {
+    try {
+      fs.closeSync(fd);
+    } catch (err) {
+      try { fs.rmSync(staged.tmp!, { force: true }); } catch { /* best effort: the sweep removes it later */ }
+      throw writeError(path.dirname(staged.dir), err);
+    }
+  }
+  return { ...staged, fd: null };
+}
+
+/** How many fsyncs the group durability keeps queued at once (the I/O threads run 4 of them). */
+const GROUP_SYNC_CONCURRENCY = 16;
+
+async function eachLimited<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(GROUP_SYNC_CONCURRENCY, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+/**
+ * Makes a group of staged blobs (written and closed, see closeStaged) durable together: an fsync
+ * of every temp file, then the renames to their final names, then one fsync of each folder that
+ * received a rename. The writes of the whole group are on their way to the disk before the first
+ * fsync, so the file system commits them in a few journal transactions instead of two per file
+ * (an fsync per file interleaved with the next file's writes costs a commit each). A blob is
+ * durable under its final name when its entry is null; an error entry says why it is not (its
+ * temp file is removed). Only a durable blob may get an index row.
+ */
+export async function makeDurableMany(folder: string, staged: ClosedStagedBlob[]): Promise<(WorkstationError | null)[]> {
+  const errors: (WorkstationError | null)[] = staged.map(() => null);
+  const fail = async (i: number, err: unknown): Promise<void> => {
+    errors[i] ??= writeError(folder, err);
+    const tmp = staged[i]!.tmp;
+    if (tmp) await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+  };
+  const pending = staged.map((s, i) => ({ s, i })).filter(({ s }) => s.tmp !== null);
+  await eachLimited(pending, async ({ s, i }) => {
+    try {
+      const fh = await fs.promises.open(s.tmp!, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close().catch(() => undefined);
+      }
+    } catch (err) {
+      await fail(i, err);
+    }
+  });
+  const synced = pending.filter(({ i }) => errors[i] === null);
+  await eachLimited(synced, async ({ s, i }) => {
+    try {
+      await fs.promises.rename(s.tmp!, s.final);
+    } catch (err) {
+      await fail(i, err);
+    }
+  });
+  const byDir = new Map<string, number[]>();
+  for (const { s, i } of synced) if (errors[i] === null) byDir.set(s.dir, [...(byDir.get(s.dir) ?? []), i]);
+  await eachLimited([...byDir], async ([dir, members]) => {
+    try {
+      const fh = await fs.promises.open(dir, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close().catch(() => undefined);
+      }
+    } catch (err) {
+      // The renames into this folder may not survive a crash: none of its blobs may be recorded.
+      for (const i of members) errors[i] ??= writeError(folder, err);
+    }
+  });
+  return errors;
+}
+
+/**
+ * Makes every shard folder (00..ff) now, so that imports never pay a mkdir per new folder: a
+ * data folder's one-time cost, paid when the import workers start. Folders already there cost a
+ * stat each. Failures are left to the writes, which make a missing folder themselves.
+ */
+export function prepareShardFolders(folder: string): void {
+  try {
+    for (let i = 0; i < 256; i++) {
+      const dir = path.join(folder, i.toString(16).padStart(2, '0'));
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      knownDirs.add(dir);
+    }
+  } catch {
+    /* the writes make (and report) a folder that cannot be made */
+  }
+}
+
 export interface BlobStoreOptions {
   folder: string;
   /** The key-encryption key (from the encrypted database); called when needed so a locked store fails late. */

@@ -5,7 +5,7 @@
 // folder fsync, on the I/O threads while the worker goes on with the next file). The import
 // worker runs these; tests call them directly.
 import fs from 'node:fs';
-import { sha256Hex, decryptBlob, blobPath, makeDurable, stageBlobFile, type StagedBlob } from '../blobs';
+import { sha256Hex, decryptBlob, blobPath, closeStaged, makeDurable, stageBlobFile, type ClosedStagedBlob, type StagedBlob } from '../blobs';
 import { WorkstationError } from '../../contract';
 import { checkPixelData, decodeFrame, type DecodedFrame } from './decode';
 import type { DicomLimits } from './limits';
@@ -13,9 +13,13 @@ import { parseDicomFile, type DicomMeta, type ParsedDicom } from './parse';
 import { DicomRefusal } from './refusal';
 import { isImageFile, relabelDicom, wrapImage, type UploadOrigin, type UploadTarget } from './reconcile';
 
-/** What the service learns about one file of an import (its blob is durable when ok). */
+/**
+ * What the service learns about one file of an import. When ok, its blob is durable, unless
+ * `pending` is set: then its temp file is written and closed but not yet synced, and the import
+ * pipeline makes it durable (with the rest of its batch) before it records the file.
+ */
 export type FileOutcome =
-  | { ok: true; meta: DicomMeta; sha256: string; size: number; origin?: UploadOrigin }
+  | { ok: true; meta: DicomMeta; sha256: string; size: number; origin?: UploadOrigin; pending?: ClosedStagedBlob }
   | { ok: false; reason: string; diskFull?: boolean };
 
 /** A file after the CPU work: its blob staged (written, still open, not yet synced). */
@@ -113,6 +117,23 @@ export async function finishStaged(s: StagedOutcome, blobFolder: string): Promis
     return refusalOf(err);
   }
   return s.origin ? { ok: true, meta: s.meta, sha256: s.sha256, size: s.size, origin: s.origin } : { ok: true, meta: s.meta, sha256: s.sha256, size: s.size };
+}
+
+/**
+ * A staged file handed on without making it durable: its temp file is closed, and the outcome
+ * carries it as `pending` for the pipeline's group durability (makeDurableMany before the index
+ * commit). A file whose blob was already stored has nothing pending.
+ */
+export function releaseStaged(s: StagedOutcome): FileOutcome {
+  if (!s.ok) return s;
+  let pending: ClosedStagedBlob | undefined;
+  try {
+    if (s.staged.tmp !== null) pending = closeStaged(s.staged);
+  } catch (err) {
+    return refusalOf(err);
+  }
+  const base = { ok: true as const, meta: s.meta, sha256: s.sha256, size: s.size, ...(s.origin ? { origin: s.origin } : {}) };
+  return pending ? { ...base, pending } : base;
 }
 
 /** All of a file's import work in one call (tests, and callers without a pipeline). */

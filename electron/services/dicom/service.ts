@@ -279,6 +279,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
   ): Promise<ImportReport> {
     return runImportPipeline({
       pool: getPool(),
+      blobFolder,
       index,
       items,
       pre,
