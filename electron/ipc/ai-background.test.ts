@@ -225,6 +225,29 @@ describe('background scoring of arriving studies', () => {
     await ws.services.aiBackground.idle();
   }, 300_000);
 
+  it('a study a radiologist scores while it waits in the queue reads as scored, not "queued"', async () => {
+    // The queue is held at another study's first chunk, so the second one waits behind it.
+    gate = newGate();
+    const held = await importFiles(makeMrStudy(path.join(dir, 'held'), 2).files);
+    await gate.reached;
+    expect(ws.services.aiBackground.current()).toBe(held);
+    const waiting = await importFiles(makeMrStudy(path.join(dir, 'waiting'), 2).files);
+    expect(ws.services.aiBackground.queued()).toContain(waiting);
+    const r = await call(rad, 'ai.runStudy', { studyId: waiting, force: false });
+    expect(r.ok, r.message).toBe(true);
+    expect(ws.services.aiBackground.queued()).toContain(waiting);
+    const s = await statusOf(waiting);
+    expect(s.status).toBe('done');
+    expect(s.label).not.toBeNull();
+    expect(s.background).not.toBe('queued');
+    gate.open();
+    gate = null;
+    await ws.services.aiBackground.idle();
+    // The queue then finds the result and does not score it again.
+    expect(runRow(waiting)).toMatchObject({ status: 'done', total: 2 });
+    expect(runRow(waiting)!.started_by).not.toBe('system:background');
+  }, 300_000);
+
   it('a restart queues the study left unscored', async () => {
     await setScoring(false);
     const left = await importFiles(makeMrStudy(path.join(dir, 'left'), 2).files);

@@ -280,10 +280,12 @@ export function createBackgroundScoring(options: BackgroundScoringOptions): Back
       const on = options.enabled();
       return statuses.map((s) => {
         if (s.status === 'running') return s;
-        if (queue.has(s.studyId)) return { ...s, background: 'queued' as AiBackgroundState, reason: null };
+        // A finished result is shown as it is, even while the study waits in the queue (a person
+        // scored it meanwhile, or a retrieve did; the queue then finds it done and moves on).
+        const scored = s.status === 'done' && s.label !== null;
+        if (queue.has(s.studyId) && !scored) return { ...s, background: 'queued' as AiBackgroundState, reason: null };
         const b = stored.get(s.studyId);
         // A result a person ran later wins over the queue's failure.
-        const scored = s.status === 'done' && s.label !== null;
         if (b && !scored) return { ...s, background: b.state, reason: b.reason };
         // Not scored (or stopped before any image was) while the setting is off.
         if (!on && (s.status === 'not-run' || (s.status === 'cancelled' && s.label === null))) return { ...s, background: 'off' as AiBackgroundState, reason: null };
