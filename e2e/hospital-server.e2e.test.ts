@@ -41,8 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await host?.stop();
-  await orthanc?.stop();
-  if (orthanc) fs.rmSync(orthanc.dir, { recursive: true, force: true });
+  await orthanc?.dispose();
   fs.rmSync(scratch, { recursive: true, force: true });
 });
 

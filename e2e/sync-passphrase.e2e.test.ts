@@ -37,8 +37,7 @@ afterAll(async () => {
   await browser?.close();
   await host?.stop();
   await tls?.close();
-  await orthanc?.stop();
-  if (orthanc) fs.rmSync(orthanc.dir, { recursive: true, force: true });
+  await orthanc?.dispose();
   fs.rmSync(scratch, { recursive: true, force: true });
 });
 

@@ -56,8 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await ws?.close();
-  await orthanc?.stop();
-  if (orthanc) fs.rmSync(orthanc.dir, { recursive: true, force: true });
+  await orthanc?.dispose();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -59,9 +59,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await ws?.close();
   await proxy?.close();
-  await orthanc?.stop();
+  await orthanc?.dispose();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  if (orthanc) fs.rmSync(orthanc.dir, { recursive: true, force: true });
 });
 
 describe('an outbox item the hospital server refuses for good', () => {

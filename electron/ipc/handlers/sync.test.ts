@@ -43,9 +43,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await ws?.close();
-  await orthanc?.stop();
+  await orthanc?.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
-  if (orthanc) fs.rmSync(orthanc.dir, { recursive: true, force: true });
 });
 
 describe('sync through the API', () => {

@@ -18,19 +18,14 @@ function element(elementNo: number, vr: 'UL' | 'OB' | 'UI' | 'SH', value: Buffer
     const s = value as string;
     body = Buffer.from(s.length % 2 ? s + (vr === 'UI' ? '\0' : ' ') : s, 'ascii');
   }
-  if (vr === 'OB') {
-    const h = Buffer.alloc(12);
-    h.writeUInt16LE(0x0002, 0);
-    h.writeUInt16LE(elementNo, 2);
-    h.write(vr, 4, 'ascii');
-    h.writeUInt32LE(body.length, 8);
-    return Buffer.concat([h, body]);
-  }
-  const h = Buffer.alloc(8);
+  // OB has two reserved bytes and a 32-bit length after the VR; the others a 16-bit length.
+  const long = vr === 'OB';
+  const h = Buffer.alloc(long ? 12 : 8);
   h.writeUInt16LE(0x0002, 0);
   h.writeUInt16LE(elementNo, 2);
   h.write(vr, 4, 'ascii');
-  h.writeUInt16LE(body.length, 6);
+  if (long) h.writeUInt32LE(body.length, 8);
+  else h.writeUInt16LE(body.length, 6);
   return Buffer.concat([h, body]);
 }
 

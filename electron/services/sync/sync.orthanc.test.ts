@@ -86,9 +86,8 @@ afterAll(async () => {
   await dicom?.close();
   store?.close();
   await proxy?.close();
-  await orthanc?.stop();
+  await orthanc?.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
-  if (orthanc) fs.rmSync(orthanc.dir, { recursive: true, force: true });
 });
 
 describe('server settings', () => {

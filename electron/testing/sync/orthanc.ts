@@ -46,6 +46,8 @@ export interface OrthancServer {
   stop(): Promise<void>;
   /** Starts again on the same ports and storage. */
   restart(): Promise<void>;
+  /** stop(), then removes its folder (configuration and storage): the end of a test file. */
+  dispose(): Promise<void>;
   running(): boolean;
 }
 
@@ -196,6 +198,10 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
     async restart() {
       await server.stop();
       await launch();
+    },
+    async dispose() {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     },
     running() {
       return !!child && child.exitCode === null && child.signalCode === null;
