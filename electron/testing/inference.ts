@@ -25,7 +25,7 @@ export function goldenDir(): string {
 /** The models the repository ships, with the file of golden PyTorch outputs each was exported with. */
 export const SHIPPED_MODELS = [
   { id: 'tumornet', version: '1.0.0', golden: 'tumornet-1.0.0-outputs.json' },
-  { id: 'tumornet-v2', version: '2.0.0', golden: 'outputs.json' },
+  { id: 'tumornet-v2', version: '2.1.0', golden: 'outputs.json' },
 ] as const;
 
 export function readGolden<T>(name: 'preprocess.json' | 'outputs.json' | 'tumornet-1.0.0-outputs.json'): T {

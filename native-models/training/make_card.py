@@ -155,15 +155,25 @@ def make_card(metrics_path, model_dir, log=print):
         # Say so when the leave-one-out runs were trained on fewer images than the shipped model.
         seen = [images_seen(r) for r in loso.values()]
         main_args = tr.get("args") or {}
-        main_seen = int(tr.get("epochs_run") or 0) * int(main_args.get("samples_per_epoch") or 0)
+        earlier = tr.get("stages_before") or []
         init = tr.get("init") or {}
-        if init.get("epoch"):
-            main_seen += int(init["epoch"]) * int(main_args.get("samples_per_epoch") or 0)
+        if earlier:  # a chain of stages, each started from the previous one's best checkpoint
+            main_seen = sum(int(s["best_epoch"]) * int(s["samples_per_epoch"]) for s in earlier)
+            main_seen += int(M["model"]["best_epoch"]) * int(main_args.get("samples_per_epoch") or 0)
+            how = ", then ".join(f"stage {s['stage']}: {s['best_epoch']} epochs x {s['samples_per_epoch']:,}" for s in earlier)
+            how += f", then stage {len(earlier) + 1}: {M['model']['best_epoch']} epochs x {main_args.get('samples_per_epoch'):,}"
+            how = f" ({how}, each to its best checkpoint)"
+        else:
+            main_seen = int(tr.get("epochs_run") or 0) * int(main_args.get("samples_per_epoch") or 0)
+            if init.get("epoch"):
+                main_seen += int(init["epoch"]) * int(main_args.get("samples_per_epoch") or 0)
+            how = (f" (stage 1: {init['epoch']} epochs to its best checkpoint, then {tr.get('epochs_run')} fine-tuning epochs)"
+                   if init.get("epoch") else "")
         if seen and main_seen and max(seen) < main_seen:
             a(f"These runs saw at most {max(seen):,} training images each (a shorter schedule, for the time on these "
-              f"2 CPU cores), the shipped model about {main_seen:,}"
-              + (f" (stage 1: {init['epoch']} epochs to its best checkpoint, then {tr.get('epochs_run')} fine-tuning epochs)" if init.get("epoch") else "")
-              + ".\n")
+              f"2 CPU cores), the shipped model about {main_seen:,}{how}. The leave-one-source-out runs follow the "
+              "first stage's recipe; the later stages (a lower learning rate, figshare tumors only from slices with "
+              "masks) were not repeated without each source.\n")
         lgg_runs = [r for r in [loso.get("tcga-lgg")] + hist if r and r.get("source") == "tcga-lgg"]
         if len(lgg_runs) > 1:
             a("Without TCGA-LGG, " + " and ".join(f"{images_seen(r):,} training images gave {pct(r['test']['accuracy'])}"
@@ -267,7 +277,7 @@ def make_card(metrics_path, model_dir, log=print):
         for q, r in v1["tcga_lgg_per_sequence"].items():
             a(row(f"&nbsp;&nbsp;1.0.0, {SEQ_NAMES.get(q, q)}", r))
         if "tcga-lgg" in loso:
-            a(row(f"{ver} recipe trained without TCGA-LGG", loso["tcga-lgg"]["test"]))
+            a(row(f"{ver} recipe trained without TCGA-LGG" if not tr.get("stages_before") else "this model's stage-1 recipe trained without TCGA-LGG", loso["tcga-lgg"]["test"]))
         a("")
     a("## Model, input and outputs\n")
     a(f"A U-Net (width {M['model']['width']}, {M['model']['params']:,} parameters, {M['model']['gflop_per_image']:.3f} "
@@ -310,6 +320,11 @@ def make_card(metrics_path, model_dir, log=print):
             a(f"| {k} | {s} | " + " | ".join(str(cnt.get(c, 0)) for c in C[:4]) + " |")
     a("")
     a("### Recipe\n")
+    for st in tr.get("stages_before") or []:
+        a(f"Stage {st['stage']}: `{st['command']}`, {st['epochs_run']} epochs, best epoch {st['best_epoch']}"
+          + (f" (shipped as {st['shipped_as']})" if st.get("shipped_as") else "") + ".\n")
+    if tr.get("stages_before"):
+        a(f"Stage {len(tr['stages_before']) + 1}, from stage {len(tr['stages_before'])}'s best checkpoint:\n")
     a(f"`{tr.get('command', '')}` on {tr.get('device', 'cpu')}, {tr.get('epochs_run')} epochs "
       f"({(tr.get('train_wall_s') or 0) / 60:.0f} min), best epoch {M['model']['best_epoch']}; fixed schedule: "
       f"`{tr.get('reproduce_command', '')}`. Each epoch draws images with classes equal and sources weighted "

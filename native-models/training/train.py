@@ -43,7 +43,7 @@ from model import TumorNet, macs  # noqa: E402
 from synth import synth_set  # noqa: E402
 
 MODEL_ID = "tumornet-v2"
-MODEL_VERSION = "2.0.0"
+MODEL_VERSION = "2.1.0"
 MODEL_DIR = os.path.abspath(os.path.join(HERE, "..", MODEL_ID))
 DUP_THRESHOLD = 0.98
 # Share of each source within a class in every epoch (renormalised over the sources present).
@@ -345,11 +345,30 @@ def train(args, D, log, ckpt_path):
                 log(f"time budget: planned epochs set to {plan['epochs']} (median {per:.0f}s/epoch)")
     wall = time.time() - t_start
     log(f"training done in {wall / 60:.1f} min; best epoch {best[1]} sel score {best[0]:.4f}")
-    extra = f" --exclude-source {args.exclude_source}" if args.exclude_source else ""
+    extra = _recipe_flags(args)
     return dict(history=history, best_epoch=best[1], best_sel_score=best[0], train_wall_s=wall, device=str(dev),
                 epochs_run=len(history), epochs_planned_final=plan["epochs"],
                 reproduce_command="/usr/bin/python3 native-models/training/train.py --epochs %d --max-minutes 0%s"
                                   % (plan["epochs"], extra))
+
+
+_DEFAULTS = {}
+
+
+def _recipe_flags(args):
+    """The flags that change what is trained (a later stage's --init, learning rate, sampling...), so
+    that the fixed-schedule command reproduces this stage and not a default run."""
+    flags = []
+    for name, flag in (("exclude_source", "--exclude-source"), ("init", "--init"), ("ckpt", "--ckpt"),
+                       ("lr", "--lr"), ("samples_per_epoch", "--samples-per-epoch"), ("size", "--size"),
+                       ("width", "--width"), ("batch", "--batch"), ("seed", "--seed"),
+                       ("aug_strength", "--aug-strength"), ("mask_weight", "--mask-weight")):
+        value = getattr(args, name, None)
+        if value is not None and value != _DEFAULTS.get(name):
+            flags.append(f" {flag} {value}")
+    if getattr(args, "masked_figshare", False):
+        flags.append(" --masked-figshare")
+    return "".join(flags)
 
 
 def main(argv=None):
@@ -378,6 +397,7 @@ def main(argv=None):
     ap.add_argument("--ckpt", default=None, help="checkpoint for --finalize-only (default work/best.pt)")
     ap.add_argument("--prepare-only", action="store_true", help="build cache + splits and exit")
     ap.add_argument("--no-fmnist", action="store_true", help="skip the fashion-mnist reject test")
+    _DEFAULTS.update({a.dest: a.default for a in ap._actions})
     args = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("TUMORNET_THREADS", "2")))
     if args.smoke:
