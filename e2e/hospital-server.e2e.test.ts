@@ -68,6 +68,8 @@ describe('DIMSE settings and the Hospital server page', () => {
     await form.getByTestId('dimse-listening').getByText(`Listening as ${AE} on 127.0.0.1:${scpPort}.`, { exact: false }).waitFor();
     await form.getByRole('button', { name: 'Test connection (C-ECHO)' }).click();
     await form.getByTestId('dimse-echo').getByText(`The PACS ${orthanc.aet} at 127.0.0.1:${orthanc.dicomPort} answered the C-ECHO.`).waitFor({ timeout: 30_000 });
+    // The status bar names the PACS (the DICOMweb sync is not configured here): it said "not configured" before.
+    await page.getByTestId('sync-state').filter({ hasText: `Hospital server: ${orthanc.aet} at 127.0.0.1:${orthanc.dicomPort} (DIMSE)` }).waitFor({ timeout: 30_000 });
     await page.screenshot({ path: path.join(shots, 'dimse-settings.png'), fullPage: true });
 
     await page.getByRole('tab', { name: 'Users' }).click();
@@ -81,6 +83,7 @@ describe('DIMSE settings and the Hospital server page', () => {
     await page.getByRole('heading', { name: 'Hospital server', level: 1 }).waitFor();
     await page.getByTestId('pacs-transport').getByText('DIMSE (C-FIND to search, C-MOVE to retrieve)').waitFor();
     expect(await page.getByTestId('pacs-source').textContent()).toContain(`${orthanc.aet} at 127.0.0.1:${orthanc.dicomPort}`);
+    expect(await page.getByTestId('sync-state').textContent()).toBe(`Hospital server: ${orthanc.aet} at 127.0.0.1:${orthanc.dicomPort} (DIMSE)`);
 
     // Keyboard only: the name field, then Enter submits the search.
     await page.getByLabel('Patient name').fill('hospital');

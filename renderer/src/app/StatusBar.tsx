@@ -4,7 +4,8 @@ import { useEffect, useState } from 'react';
 import type { SystemInfo } from '@contract/index';
 import { api, type ConnectionState } from '../api/client';
 import { useSession } from './session';
-import { syncSummary, useSyncStatus } from '../features/sync/useSyncStatus';
+import { useArchiveSource, useSyncStatus } from '../features/sync/useSyncStatus';
+import { syncSummary } from '../features/sync/summary';
 import { SyncStatusPanel } from '../features/sync/SyncStatusPanel';
 import { onSystemInfoChanged } from './system-info';
 
@@ -15,7 +16,8 @@ export function StatusBar() {
   const seesSync = user.role === 'admin' || user.role === 'radiologist';
   const sync = useSyncStatus(seesSync);
   const [syncOpen, setSyncOpen] = useState(false);
-  const summary = syncSummary(sync.status);
+  const archive = useArchiveSource(user.role, seesSync ? sync.status : null);
+  const summary = syncSummary(sync.status, archive);
 
   useEffect(() => api.onConnection(setConn), []);
   useEffect(() => {
@@ -40,7 +42,7 @@ export function StatusBar() {
               style={{ padding: 0, fontSize: 'inherit' }}
               data-testid="sync-state"
               aria-expanded={syncOpen}
-              title={sync.status?.lastError ?? 'Show the hospital server sync status'}
+              title={sync.status?.lastError ?? summary.title ?? 'Show the hospital server sync status'}
               onClick={() => setSyncOpen((o) => !o)}
             >
               {summary.text}

@@ -1,7 +1,8 @@
 // The hospital-server sync status for the status bar and the sync panel: polled every few
 // seconds (and right after "sync now"), shared by every component that shows it.
 import { useCallback, useEffect, useState } from 'react';
-import type { SyncRunSummary, SyncStatus } from '@contract/index';
+import type { Role, SyncRunSummary, SyncStatus } from '@contract/index';
+import type { ArchiveSource } from './summary';
 import { api } from '../../api/client';
 
 const POLL_MS = 10_000;
@@ -55,14 +56,33 @@ export function useSyncStatus(enabled = true): SyncStatusState {
   return { status, error, syncing, refresh, syncNow };
 }
 
-/** One line for the status bar. */
-export function syncSummary(s: SyncStatus | null): { text: string; tone: 'ok' | 'warn' | 'error' | 'muted' } {
-  if (!s) return { text: 'Hospital server: …', tone: 'muted' };
-  if (!s.configured) return { text: 'Hospital server: not configured', tone: 'muted' };
-  const waiting = s.outbox.waiting ? `, ${s.outbox.waiting} to send` : '';
-  const failed = s.outbox.failed ? `, ${s.outbox.failed} failed` : '';
-  if (s.running) return { text: `Hospital server: syncing…${waiting}`, tone: 'muted' };
-  if (s.lastError) return { text: `Hospital server: error${waiting}${failed}`, tone: 'error' };
-  const last = s.lastSuccessAt ? `synced ${new Date(s.lastSuccessAt).toLocaleTimeString()}` : 'never synced';
-  return { text: `Hospital server: ${s.enabled ? last : `${last} (polling off)`}${waiting}${failed}`, tone: s.outbox.failed ? 'warn' : 'ok' };
+/**
+ * Which archive the workstation reaches over DIMSE, read while the DICOMweb sync is not
+ * configured (so that the status bar does not say "not configured" to a hospital on DIMSE only);
+ * read again on each sync-status poll, so a PACS an admin has just saved shows up.
+ */
+export function useArchiveSource(role: Role, status: SyncStatus | null): ArchiveSource | null {
+  const [source, setSource] = useState<ArchiveSource | null>(null);
+  const unconfigured = status?.configured === false;
+  useEffect(() => {
+    if (!unconfigured || (role !== 'radiologist' && role !== 'admin')) return;
+    let live = true;
+    const read: Promise<ArchiveSource> =
+      role === 'radiologist'
+        ? api.call('pacs.source', {})
+        : api.call('dimse.getSettings', {}).then(({ settings, status: scp }) => {
+            const p = settings.pacs;
+            return p
+              ? { transport: 'dimse' as const, server: `${p.aeTitle} at ${p.host}:${p.port}`, canRetrieve: !!scp.listening, message: scp.listening ? null : 'The DIMSE receiver is not listening, so studies cannot be retrieved (Administration > DIMSE).' }
+              : { transport: 'none' as const, server: null, canRetrieve: false, message: null };
+          });
+    read.then(
+      (s) => live && setSource(s),
+      () => live && setSource(null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [role, unconfigured, status]);
+  return unconfigured ? source : null;
 }
