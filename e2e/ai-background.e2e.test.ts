@@ -7,14 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { AI_NOTICE } from '../electron/contract';
-import { launchBrowser, startServe, watchConsole, type ServedHost } from './harness';
+import { openWorkstation, type OpenWorkstation } from './harness';
 import { writeGliomaSeries } from './fixtures/glioma-series';
-import { RADIOLOGIST, createRadiologist, firstRunSetup, signIn, signOut } from './viewer-helpers';
+import { RADIOLOGIST, createRadiologist, signIn, signOut } from './viewer-helpers';
 
-let host: ServedHost;
-let browser: Browser;
+let ws: OpenWorkstation;
 let page: Page;
 let problems: string[];
 let fixtureDir: string;
@@ -23,18 +22,13 @@ let files: string[];
 beforeAll(async () => {
   fixtureDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-e2e-background-'));
   files = writeGliomaSeries(fixtureDir);
-  host = await startServe();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  problems = watchConsole(page);
-  await page.goto(host.url);
-  await firstRunSetup(page);
+  ws = await openWorkstation();
+  ({ page, problems } = ws);
   await createRadiologist(page);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
+  await ws?.close();
   if (fixtureDir) fs.rmSync(fixtureDir, { recursive: true, force: true });
 });
 

@@ -9,18 +9,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { launchBrowser, startServe, watchConsole, type ServedHost } from './harness';
+import { openWorkstation, type OpenWorkstation } from './harness';
 import { FOLLOW_UP_PATIENT_ID, writeFollowUpPair } from './fixtures/glioma-series';
-import { RADIOLOGIST, createRadiologist, firstRunSetup, meanAbsDiff, openStudyFromWorklist, signIn, signOut, viewportPixels } from './viewer-helpers';
+import { RADIOLOGIST, createRadiologist, meanAbsDiff, openStudyFromWorklist, signIn, signOut, viewportPixels } from './viewer-helpers';
 void openStudyFromWorklist;
 
 // Callbacks passed to waitForFunction run in the page; this tsconfig has no DOM lib.
 declare const document: { querySelector(s: string): { getAttribute(n: string): string | null } | null };
 
-let host: ServedHost;
-let browser: Browser;
+let ws: OpenWorkstation;
 let page: Page;
 let problems: string[];
 let fixtureDir: string;
@@ -30,20 +29,15 @@ const SHOTS = process.env.TP_E2E_SHOTS;
 beforeAll(async () => {
   fixtureDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-e2e-followup-'));
   pair = writeFollowUpPair(fixtureDir);
-  host = await startServe();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
-  problems = watchConsole(page);
-  await page.goto(host.url);
-  await firstRunSetup(page);
+  ws = await openWorkstation({ viewport: { width: 1600, height: 900 } });
+  ({ page, problems } = ws);
   await createRadiologist(page);
   await signOut(page);
   await signIn(page, RADIOLOGIST);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
+  await ws?.close();
   if (fixtureDir) fs.rmSync(fixtureDir, { recursive: true, force: true });
 });
 

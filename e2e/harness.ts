@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { firstRunSetup } from './viewer-helpers';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const CHROMIUM = process.env.TP_CHROMIUM ?? '/usr/bin/chromium';
@@ -92,4 +93,46 @@ export function watchConsole(page: Page): string[] {
   });
   page.on('pageerror', (err) => problems.push(err.message));
   return problems;
+}
+
+/** A served workstation with a browser page on it, past the first-run set-up (signed in as the admin). */
+export interface OpenWorkstation {
+  host: ServedHost;
+  browser: Browser;
+  page: Page;
+  /** Console errors and CSP violations seen so far (see watchConsole). */
+  problems: string[];
+  /** Closes the browser and stops the host. */
+  close(): Promise<void>;
+}
+
+/**
+ * The set-up most browser tests share: start the host, launch Chromium, open a page (1400x900
+ * unless given), watch its console, load the app and create the first admin.
+ */
+export async function openWorkstation(options: { serve?: Parameters<typeof startServe>[0]; viewport?: { width: number; height: number } } = {}): Promise<OpenWorkstation> {
+  const host = await startServe(options.serve);
+  let browser: Browser | undefined;
+  try {
+    browser = await launchBrowser();
+    const page = await browser.newPage({ viewport: options.viewport ?? { width: 1400, height: 900 }, acceptDownloads: true });
+    const problems = watchConsole(page);
+    await page.goto(host.url);
+    await firstRunSetup(page);
+    const opened = browser;
+    return {
+      host,
+      browser: opened,
+      page,
+      problems,
+      async close() {
+        await opened.close();
+        await host.stop();
+      },
+    };
+  } catch (e) {
+    await browser?.close();
+    await host.stop();
+    throw e;
+  }
 }

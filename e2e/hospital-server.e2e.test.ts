@@ -7,17 +7,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, startServe, watchConsole, type ServedHost } from './harness';
-import { RADIOLOGIST, createRadiologist, firstRunSetup, signIn, signOut } from './viewer-helpers';
+import type { Page } from 'playwright-core';
+import { openWorkstation, type OpenWorkstation } from './harness';
+import { RADIOLOGIST, createRadiologist, signIn, signOut } from './viewer-helpers';
 import { freePort, startOrthanc, type OrthancServer } from '../electron/testing/sync/orthanc';
 import { makeMrStudy } from '../electron/testing/sync/study-factory';
 
 const AE = 'TPE2EWS';
 const COUNT = 60;
 let orthanc: OrthancServer;
-let host: ServedHost;
-let browser: Browser;
+let ws: OpenWorkstation;
 let page: Page;
 let problems: string[];
 let scpPort: number;
@@ -30,17 +29,12 @@ beforeAll(async () => {
   const other = makeMrStudy(path.join(scratch, 'other'), 2, { patientName: 'Other^Patient', patientId: 'E2E-OTHER', accessionNumber: 'ACC-E2E-0' });
   const study = makeMrStudy(path.join(scratch, 'study'), COUNT, { patientName: 'Hospital^Hanna', patientId: 'E2E-PACS-1', accessionNumber: 'ACC-E2E-1', studyDescription: 'MRI brain with contrast' });
   await orthanc.dcmsend([...other.files, ...study.files]);
-  host = await startServe();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  problems = watchConsole(page);
-  await page.goto(host.url);
-  await firstRunSetup(page);
+  ws = await openWorkstation();
+  ({ page, problems } = ws);
 }, 240_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
+  await ws?.close();
   await orthanc?.dispose();
   fs.rmSync(scratch, { recursive: true, force: true });
 });

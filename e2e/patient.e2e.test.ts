@@ -4,34 +4,28 @@
 // to the consultation-room view, where only their results are, in plain language, with the
 // not-a-medical-device notice, and a print layout without the app frame.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { AI_NOTICE, pagesFor } from '../electron/contract';
-import { launchBrowser, startServe, watchConsole, type ServedHost } from './harness';
-import { ADMIN, RADIOLOGIST, createRadiologist, firstRunSetup, openStudyFromWorklist, signIn, signOut } from './viewer-helpers';
+import { openWorkstation, type OpenWorkstation } from './harness';
+import { ADMIN, RADIOLOGIST, createRadiologist, openStudyFromWorklist, signIn, signOut } from './viewer-helpers';
 
 const PATIENT = { username: 'glioma.patient', password: 'patient-passphrase-0042' };
 /** An account made as a researcher, then turned into a patient account of a patient without a signed report. */
 const OTHER = { username: 'other.patient', password: 'other-passphrase-00042' };
 
-let host: ServedHost;
-let browser: Browser;
+let ws: OpenWorkstation;
 let page: Page;
 let problems: string[];
 
 beforeAll(async () => {
-  host = await startServe();
-  browser = await launchBrowser();
-  page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-  problems = watchConsole(page);
-  await page.goto(host.url);
-  await firstRunSetup(page);
+  ws = await openWorkstation();
+  ({ page, problems } = ws);
   await createRadiologist(page);
   await signOut(page);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
+  await ws?.close();
 });
 
 const navBar = (): Locator => page.getByRole('navigation', { name: 'Main navigation' });

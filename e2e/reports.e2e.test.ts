@@ -4,13 +4,12 @@
 // finds the report locked with its content hash, an addendum and a PDF export.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { AI_NOTICE } from '../electron/contract';
-import { launchBrowser, startServe, watchConsole, type ServedHost } from './harness';
-import { RADIOLOGIST, createRadiologist, firstRunSetup, openStudyFromWorklist, signIn, signOut } from './viewer-helpers';
+import { openWorkstation, type OpenWorkstation } from './harness';
+import { RADIOLOGIST, createRadiologist, openStudyFromWorklist, signIn, signOut } from './viewer-helpers';
 
-let host: ServedHost;
-let browser: Browser;
+let ws: OpenWorkstation;
 let page: Page;
 let problems: string[];
 
@@ -20,21 +19,15 @@ const IMPRESSION = 'Left-sided intra-axial mass in keeping with glioma. Reviewed
 const ADDENDUM = 'Addendum: case discussed at the tumour board; recommendation stands.';
 
 beforeAll(async () => {
-  host = await startServe();
-  browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
-  page = await context.newPage();
-  problems = watchConsole(page);
-  await page.goto(host.url);
-  await firstRunSetup(page);
+  ws = await openWorkstation();
+  ({ page, problems } = ws);
   await createRadiologist(page);
   await signOut(page);
   await signIn(page, RADIOLOGIST);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
+  await ws?.close();
 });
 
 const nav = (label: string): Locator => page.getByRole('navigation', { name: 'Main navigation' }).getByRole('button', { name: label, exact: true });

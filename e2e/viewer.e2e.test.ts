@@ -5,13 +5,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, startServe, watchConsole, type ServedHost } from './harness';
+import type { Page } from 'playwright-core';
+import { openWorkstation, type OpenWorkstation } from './harness';
 import { writeGliomaMultiframe, writeGliomaSeries } from './fixtures/glioma-series';
 import {
   RADIOLOGIST,
   createRadiologist,
-  firstRunSetup,
   meanAbsDiff,
   openStudyFromWorklist,
   signIn,
@@ -22,8 +21,7 @@ import {
   waitForViewportAttrChange,
 } from './viewer-helpers';
 
-let host: ServedHost;
-let browser: Browser;
+let ws: OpenWorkstation;
 let page: Page;
 let problems: string[];
 let fixtureDir: string;
@@ -32,20 +30,15 @@ let files: string[];
 beforeAll(async () => {
   fixtureDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-e2e-glioma-'));
   files = writeGliomaSeries(fixtureDir);
-  host = await startServe();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  problems = watchConsole(page);
-  await page.goto(host.url);
-  await firstRunSetup(page);
+  ws = await openWorkstation();
+  ({ page, problems } = ws);
   await createRadiologist(page);
   await signOut(page);
   await signIn(page, RADIOLOGIST);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
+  await ws?.close();
   if (fixtureDir) fs.rmSync(fixtureDir, { recursive: true, force: true });
 });
 
