@@ -54,6 +54,8 @@ export class DicomPool {
   private nextId = 1;
   private closed = false;
   private startFailures = 0;
+  /** Messages from the workers so far (the answers to several files may come in one). */
+  messagesReceived = 0;
 
   constructor(private readonly opts: PoolOptions) {}
 
@@ -67,10 +69,15 @@ export class DicomPool {
     let readyReject!: (e: unknown) => void;
     const slot: Slot = { worker, ready: new Promise<void>((r, j) => { readyResolve = r; readyReject = j; }), tasks: [], started: false };
     slot.ready.catch(() => {});
-    worker.on('message', (m: FromWorker) => {
-      if (m.kind === 'ready') { slot.started = true; this.startFailures = 0; readyResolve(); this.pump(); return; }
+    const answer = (m: FromWorker): void => {
       const i = slot.tasks.findIndex((t) => t.msg.id === m.id);
       if (i >= 0) slot.tasks.splice(i, 1)[0]!.resolve(m);
+    };
+    worker.on('message', (m: FromWorker) => {
+      this.messagesReceived++;
+      if (m.kind === 'ready') { slot.started = true; this.startFailures = 0; readyResolve(); this.pump(); return; }
+      if (m.kind === 'outcomes') for (const o of m.outcomes) answer({ id: o.id, kind: 'outcome', outcome: o.outcome });
+      else answer(m);
       this.pump();
     });
     const die = (err: unknown): void => {

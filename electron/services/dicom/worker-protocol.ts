@@ -14,5 +14,7 @@ export type ToWorker =
 export type FromWorker =
   | { id: 0; kind: 'ready' }
   | { id: number; kind: 'outcome'; outcome: FileOutcome }
+  /** Several import files answered at once (the worker had more files waiting): one message, not one each. */
+  | { id: 0; kind: 'outcomes'; outcomes: { id: number; outcome: FileOutcome }[] }
   | { id: number; kind: 'frame'; frame: DecodedFrame; meta: DicomMeta }
   | { id: number; kind: 'error'; code: ErrorCode; message: string; detail: string };

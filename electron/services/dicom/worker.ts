@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { WorkstationError } from '../../contract';
 import type { DicomLimits } from './limits';
 import { prepareShardFolders } from '../blobs';
-import { loadFrame, releaseStaged, stageBytes, stageFile, stageUpload } from './process';
+import { loadFrame, releaseStaged, stageBytes, stageFile, stageUpload, type FileOutcome } from './process';
 import type { ToWorker, FromWorker } from './worker-protocol';
 
 interface Init {
@@ -25,10 +25,41 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
 // An import file is answered as soon as its blob is staged (written and closed, not synced): the
 // pipeline makes each batch durable at once before recording it (makeDurableMany), so the
 // worker never waits for the disk.
-let cpu: Promise<unknown> = Promise.resolve();
+// While more files wait behind the one just done, its answer is held and sent with the next ones
+// (at most HOLD_MAX at a time, always when nothing else waits): a message each way per file cost
+// as much as hashing it. A held answer is only delayed, never lost: if this worker dies, the pool
+// still has the file's task and tries it again. Messages are taken in from a macrotask
+// (setImmediate), so all those already sent are in the queue before the first file starts: run
+// straight from the message event, each file would finish (it does no asynchronous I/O) before
+// the next message is even delivered, and nothing would ever wait behind it.
+const HOLD_MAX = 8;
+const queue: ToWorker[] = [];
+let draining = false;
+let held: { id: number; outcome: FileOutcome }[] = [];
+function flushHeld(): void {
+  if (!held.length) return;
+  const out = held;
+  held = [];
+  if (out.length === 1) post({ id: out[0]!.id, kind: 'outcome', outcome: out[0]!.outcome });
+  else post({ id: 0, kind: 'outcomes', outcomes: out });
+}
+
 parentPort!.on('message', (msg: ToWorker) => {
-  cpu = cpu.then(() => work(msg)).catch(() => undefined);
+  queue.push(msg);
+  if (!draining) {
+    draining = true;
+    setImmediate(() => void drain());
+  }
 });
+
+async function drain(): Promise<void> {
+  try {
+    while (queue.length) await work(queue.shift()!).catch(() => undefined);
+  } finally {
+    flushHeld();
+    draining = false;
+  }
+}
 
 async function work(msg: ToWorker): Promise<void> {
   try {
@@ -36,13 +67,16 @@ async function work(msg: ToWorker): Promise<void> {
       const staged = msg.kind === 'file' ? await stageFile(msg.path, opts)
         : msg.kind === 'bytes' ? await stageBytes(msg.bytes, opts)
         : await stageUpload(msg.bytes, msg.target, msg.index, opts);
-      post({ id: msg.id, kind: 'outcome', outcome: releaseStaged(staged) });
+      held.push({ id: msg.id, outcome: releaseStaged(staged) });
+      if (held.length >= HOLD_MAX || !queue.length) flushHeld();
       return;
     }
+    flushHeld();
     const { frame, meta } = await loadFrame(msg.hash, msg.frame, opts);
     const px = frame.pixels;
     post({ id: msg.id, kind: 'frame', frame, meta }, px.byteOffset === 0 && px.byteLength === px.buffer.byteLength ? [px.buffer as ArrayBuffer] : []);
   } catch (err) {
+    flushHeld();
     const e = err instanceof WorkstationError ? err : new WorkstationError('INTERNAL', 'The image could not be decoded.', { cause: err });
     post({ id: msg.id, kind: 'error', code: e.code, message: e.message, detail: err instanceof Error ? err.message.slice(0, 200) : String(err) });
   }
