@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkstationError } from '../../contract';
-import { blobPath, closeStaged, createBlobStore, makeDurable, makeDurableMany, prepareShardFolders, sha256Hex, stageBlobFile } from './blob-store';
+import { blobPath, closeStaged, createBlobStore, earlySyncQueue, makeDurable, makeDurableMany, prepareShardFolders, sha256Hex, stageBlobFile } from './blob-store';
 
 const dirs: string[] = [];
 const tmp = (): string => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-blobs-')); dirs.push(d); return d; };
@@ -162,5 +162,32 @@ describe('blob store', () => {
     expect(listAll(folder).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     // The same content staged again after the group is durable writes nothing.
     expect(stageBlobFile(folder, kek, sha256Hex(contents[0]!), contents[0]!).tmp).toBeNull();
+  });
+
+  it('fsyncs started early are waited for by the group, and a blob whose early fsync failed is refused, not stored', async () => {
+    const folder = tmp();
+    const store = createBlobStore({ folder, kek: () => kek });
+    prepareShardFolders(folder);
+    const contents = Array.from({ length: 12 }, (_, i) => Buffer.from(`early blob ${i} `.repeat(80 + i)));
+    const staged = contents.map((b) => closeStaged(stageBlobFile(folder, kek, sha256Hex(b), b)));
+    // A temp file lost before its fsync: the early fsync says so.
+    fs.rmSync(staged[2]!.tmp!);
+    const syncEarly = earlySyncQueue(2);
+    const started: (Promise<unknown> | undefined)[] = staged.map((s) => syncEarly(s));
+    const results = await Promise.all(started);
+    expect(results.map((r) => (r ? (r as { code?: string }).code : null))).toEqual(contents.map((_, i) => (i === 2 ? 'ENOENT' : null)));
+    // An fsync that failed on a temp file still there (an I/O error): the group must not store it.
+    started[5] = Promise.resolve(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    // And one whose fsync was not started early is synced by the group itself.
+    started[9] = undefined;
+    const errors = await makeDurableMany(folder, staged, started);
+    expect(errors.map((e, i) => (e ? i : -1)).filter((i) => i >= 0)).toEqual([2, 5]);
+    expect(errors[5]).toBeInstanceOf(WorkstationError);
+    expect(store.has(staged[5]!.hash)).toBe(false);
+    expect(store.has(staged[2]!.hash)).toBe(false);
+    contents.forEach((b, i) => {
+      if (i !== 2 && i !== 5) expect(Buffer.compare(store.get(sha256Hex(b)), b)).toBe(0);
+    });
+    expect(listAll(folder).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

@@ -270,6 +270,43 @@ export function closeStaged(staged: StagedBlob): ClosedStagedBlob {
 /** How many fsyncs the group durability keeps queued at once (the I/O threads run 4 of them). */
 const GROUP_SYNC_CONCURRENCY = 16;
 
+/** fsync of a staged, closed temp file (open, fsync, close on the I/O threads); resolves with the error, or null. */
+function syncTemp(s: ClosedStagedBlob): Promise<unknown> {
+  return new Promise((resolve) => {
+    fs.open(s.tmp!, 'r+', (err, fd) => {
+      if (err) return resolve(err);
+      fs.fsync(fd, (syncErr) => fs.close(fd, () => resolve(syncErr ?? null)));
+    });
+  });
+}
+
+/** The fsync of a staged blob's temp file, started early (earlySyncQueue): resolves with null once it is on disk, else with the error. */
+export type EarlySync = Promise<unknown>;
+
+/**
+ * Starts the fsync of staged, closed temp files as they come back from the workers, at most
+ * `concurrency` at a time, so that when their group is made durable (makeDurableMany, given these
+ * promises) their data is already on disk or on its way, and what is left after an import's last
+ * file is the renames, the folder syncs and the index commit, not a whole batch of fsyncs. Nothing
+ * is renamed early: a blob appears under its final name only in makeDurableMany.
+ */
+export function earlySyncQueue(concurrency = 4): (s: ClosedStagedBlob) => EarlySync {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const run = (s: ClosedStagedBlob): EarlySync => {
+    running++;
+    return syncTemp(s).finally(() => {
+      running--;
+      waiting.shift()?.();
+    });
+  };
+  return (s) => {
+    if (s.tmp === null) return Promise.resolve(null);
+    if (running < concurrency) return run(s);
+    return new Promise<void>((resolve) => waiting.push(resolve)).then(() => run(s));
+  };
+}
+
 async function eachLimited<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(GROUP_SYNC_CONCURRENCY, items.length) }, async () => {
@@ -284,9 +321,10 @@ async function eachLimited<T>(items: T[], fn: (item: T) => Promise<void>): Promi
  * fsync, so the file system commits them in a few journal transactions instead of two per file
  * (an fsync per file interleaved with the next file's writes costs a commit each). A blob is
  * durable under its final name when its entry is null; an error entry says why it is not (its
- * temp file is removed). Only a durable blob may get an index row.
+ * temp file is removed). Only a durable blob may get an index row. `started`: the fsyncs already
+ * under way for some of them (earlySyncQueue, same order as `staged`), waited for, not repeated.
  */
-export async function makeDurableMany(folder: string, staged: ClosedStagedBlob[]): Promise<(WorkstationError | null)[]> {
+export async function makeDurableMany(folder: string, staged: ClosedStagedBlob[], started?: (EarlySync | undefined)[]): Promise<(WorkstationError | null)[]> {
   const errors: (WorkstationError | null)[] = staged.map(() => null);
   const fail = async (i: number, err: unknown): Promise<void> => {
     errors[i] ??= writeError(folder, err);
@@ -295,16 +333,8 @@ export async function makeDurableMany(folder: string, staged: ClosedStagedBlob[]
   };
   const pending = staged.map((s, i) => ({ s, i })).filter(({ s }) => s.tmp !== null);
   await eachLimited(pending, async ({ s, i }) => {
-    try {
-      const fh = await fs.promises.open(s.tmp!, 'r+');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close().catch(() => undefined);
-      }
-    } catch (err) {
-      await fail(i, err);
-    }
+    const err = await (started?.[i] ?? syncTemp(s));
+    if (err) await fail(i, err);
   });
   const synced = pending.filter(({ i }) => errors[i] === null);
   await eachLimited(synced, async ({ s, i }) => {

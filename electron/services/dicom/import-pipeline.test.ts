@@ -81,8 +81,11 @@ describe('import pipeline, stopped early', () => {
     cleanups.push(() => env.cleanup());
     const input = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-pipe-in-'));
     cleanups.push(() => fs.rmSync(input, { recursive: true, force: true }));
-    const n = 60;
-    writeSeries(input, n, 64, 64);
+    // Enough files, and large enough (128 KB), that the first batch's commit, which cancels,
+    // lands while most of them are still to be sent: with 60 files of 8 KB the workers had
+    // often finished them all by then, so nothing was left "not processed" and the test failed.
+    const n = 150;
+    writeSeries(input, n, 256, 256);
     const controller = new AbortController();
     const committed: string[][] = [];
     const dicom = createDicomService({

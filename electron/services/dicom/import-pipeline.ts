@@ -1,15 +1,16 @@
 // The import pipeline: files go to the worker pool (read, parse once, check, hash once, encrypt
 // into a staged blob: a temp file written and closed, not synced), and the main thread records
-// them in batches. Before a batch's index transaction (one WAL fsync for the batch instead of a
-// commit per file), the whole batch is made durable at once (makeDurableMany: fsync of every temp
-// file, renames, one fsync per folder): the writes are all on their way before the first fsync,
-// so the file system commits them in a few journal transactions, not two per file, and the
-// workers never wait for the disk. A row is written only for a durable blob.
+// them in batches. Each staged file's fsync is started on the I/O threads as soon as the worker
+// answers (earlySyncQueue), and before a batch's index transaction (one WAL fsync for the batch
+// instead of a commit per file) the whole batch is made durable (makeDurableMany: those fsyncs
+// waited for, the renames, one fsync per folder), so the workers never wait for the disk and the
+// last batch does not start its fsyncs only after the last file. A row is written only for a
+// durable blob.
 // Memory stays bounded: the main thread holds only metadata, at most a window of files is in the
 // workers at a time, and a worker holds one file's bytes while it works on it.
 import { WorkstationError, type ImportEntry, type ImportProgress, type ImportReport } from '../../contract';
 import type { AuditEntry } from '../audit';
-import { makeDurableMany } from '../blobs';
+import { earlySyncQueue, makeDurableMany, type EarlySync } from '../blobs';
 import type { Logger } from '../log';
 import type { DicomIndex, IndexOutcome } from './index-db';
 import { QUEUED_PER_WORKER, type DicomPool } from './pool';
@@ -62,6 +63,8 @@ const windowFor = (poolSize: number): number => poolSize * QUEUED_PER_WORKER + 4
 interface Staged {
   item: PipelineItem;
   outcome: Extract<FileOutcome, { ok: true }>;
+  /** The fsync of its temp file, started when it came back (the data is on disk by its commit). */
+  synced?: EarlySync | undefined;
 }
 
 export async function runImportPipeline(o: PipelineOptions): Promise<ImportReport> {
@@ -112,8 +115,8 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
   const commit = async (staged: Staged[]): Promise<void> => {
     // Group durability: the batch's blobs are synced and renamed together, and only the ones that
     // are durable get a row (a refusal says why for the others).
-    const pending = staged.flatMap((s, i) => (s.outcome.pending ? [{ i, blob: s.outcome.pending }] : []));
-    const errors = pending.length ? await makeDurableMany(o.blobFolder, pending.map((p) => p.blob)) : [];
+    const pending = staged.flatMap((s, i) => (s.outcome.pending ? [{ i, blob: s.outcome.pending, synced: s.synced }] : []));
+    const errors = pending.length ? await makeDurableMany(o.blobFolder, pending.map((p) => p.blob), pending.map((p) => p.synced)) : [];
     const failed = new Map<number, WorkstationError>();
     pending.forEach((p, k) => {
       const err = errors[k];
@@ -169,8 +172,12 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
     batch = [];
     chain = chain.then(() => commit(b));
   };
+  // Each staged blob's fsync starts as soon as it is back, on the I/O threads, while the workers
+  // go on: by its batch's commit its data is on disk, and the commit is left with the renames,
+  // the folder syncs and the index transaction.
+  const syncEarly = earlySyncQueue();
   const stage = (item: PipelineItem, outcome: Extract<FileOutcome, { ok: true }>): void => {
-    batch.push({ item, outcome });
+    batch.push({ item, outcome, synced: outcome.pending ? syncEarly(outcome.pending) : undefined });
     if (batch.length >= batchSize) flush();
     else if (!batchTimer) batchTimer = setTimeout(flush, batchMaxWaitMs);
   };
