@@ -142,15 +142,17 @@ export async function pullStudies(o: PullOptions): Promise<PullResult> {
 
   // Parts are imported in batches across series and studies, one batch importing while the
   // next is received (so the transfer and the import overlap), and memory stays at most two
-  // batches. A study is marked complete only in the commit of the batch that holds its last part,
-  // so a cut or a crash never marks a study whose instances are not all recorded.
+  // batches. A batch's import starts as soon as it is complete, beside the one before it (whose
+  // commit, fsyncs and index rows would otherwise leave the import workers idle), and the pull's
+  // own records are written batch after batch, in order. A study is marked complete only in the
+  // commit of the batch that holds its last part, after the batches before it are recorded, so a
+  // cut or a crash never marks a study whose instances are not all recorded.
   let pending: PendingPart[] = [];
   let pendingBytes = 0;
   let studiesComplete: { studyUid: string; remoteCount: number }[] = [];
   let importing: Promise<void> = Promise.resolve();
   const newInStudy = new Map<string, number>();
-  const importBatch = async (batch: PendingPart[], complete: typeof studiesComplete): Promise<void> => {
-    const results = batch.length ? await o.importer.importParts(batch.map((b) => ({ name: b.ids.sopInstanceUid ?? 'instance', bytes: b.bytes }))) : [];
+  const recordBatch = (batch: PendingPart[], complete: typeof studiesComplete, results: Awaited<ReturnType<SyncImporter['importParts']>>): void => {
     // One commit for the batch's rows (not one per instance).
     db().transaction(() => {
       batch.forEach((b, i) => {
@@ -178,7 +180,11 @@ export async function pullStudies(o: PullOptions): Promise<PullResult> {
     })();
     if (batch.length) report();
   };
-  /** Hands the pending parts to the import once the batch before them is done; `wait` also waits for them. */
+  /**
+   * Hands the pending parts to the import now and records them once the batch before them is
+   * recorded; returns when the batch before is done (so at most two batches are held), or with
+   * `wait` when this one is too.
+   */
   const flush = async (wait: boolean): Promise<void> => {
     const batch = pending;
     const complete = studiesComplete;
@@ -186,7 +192,12 @@ export async function pullStudies(o: PullOptions): Promise<PullResult> {
     pendingBytes = 0;
     studiesComplete = [];
     const before = importing;
-    const mine = before.then(() => (batch.length || complete.length ? importBatch(batch, complete) : undefined));
+    const imported = batch.length ? o.importer.importParts(batch.map((b) => ({ name: b.ids.sopInstanceUid ?? 'instance', bytes: b.bytes }))) : Promise.resolve([]);
+    imported.catch(() => undefined); // awaited below, after the batch before
+    const mine = before.then(async () => {
+      const results = await imported;
+      if (batch.length || complete.length) recordBatch(batch, complete, results);
+    });
     mine.catch(() => undefined); // awaited by the next flush; never an unhandled rejection meanwhile
     importing = mine;
     await (wait ? mine : before);

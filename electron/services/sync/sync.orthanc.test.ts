@@ -10,7 +10,8 @@ import { createAuditLog, type AuditLog } from '../audit';
 import { createLogger } from '../log';
 import { createDicomService, type DicomService } from '../dicom';
 import { createSyncService, type SyncService } from './sync-service';
-import { dicomServiceImporter } from './pull';
+import { dicomServiceImporter, pullStudies, type SyncImporter } from './pull';
+import { syncFiltersSchema } from '../../contract';
 import { createSecretStore } from './secrets';
 import { createDicomWebClient, type DicomWebClient } from './dicomweb-client';
 import { buildSegmentation } from './seg';
@@ -216,6 +217,49 @@ describe('pull', () => {
     // The DICOM index holds each instance once.
     const indexed = store.db().prepare('SELECT count(*) AS n FROM instances i JOIN series s ON s.id = i.series_id WHERE s.series_instance_uid = ?').get(b.seriesInstanceUid) as { n: number };
     expect(indexed.n).toBe(6);
+  });
+
+  it("starts a batch's import while the batch before it is still importing, and records the batches in order", async () => {
+    const c = makeMrStudy(path.join(dir, 'modality', 'c'), 6);
+    await orthanc.dcmsend(c.files);
+    const real = dicomServiceImporter(dicom);
+    const events: string[] = [];
+    let calls = 0;
+    let secondStarted!: () => void;
+    const second = new Promise<void>((resolve) => (secondStarted = resolve));
+    // The first batch's import is held until the second one has started (or, on a pull that
+    // waits for each batch before starting the next, until a fallback that only keeps this from
+    // hanging): the order of the events is what is checked, not the time.
+    const gated: SyncImporter = {
+      async importParts(parts) {
+        const k = ++calls;
+        events.push(`start ${k}`);
+        if (k === 2) secondStarted();
+        if (k === 1) await Promise.race([second, new Promise((r) => setTimeout(r, 20_000))]);
+        const out = await real.importParts(parts);
+        events.push(`end ${k}`);
+        return out;
+      },
+    };
+    const recorded: number[] = [];
+    const result = await pullStudies({
+      db: () => store.db(),
+      client: direct,
+      importer: gated,
+      filters: syncFiltersSchema.parse({}),
+      logger: createLogger({ level: 'warn', stderr: false }),
+      studyInstanceUid: c.studyInstanceUid,
+      batchSize: 2,
+      onProgress: () => recorded.push(instancesOf(c.studyInstanceUid)),
+    });
+    expect(result).toMatchObject({ studiesPulled: 1, instancesImported: 6, instancesRefused: 0 });
+    expect(events.indexOf('start 2')).toBeGreaterThan(-1);
+    expect(events.indexOf('start 2')).toBeLessThan(events.indexOf('end 1'));
+    // The pull's own rows grow batch by batch, in order, and the study is complete with all six.
+    expect(recorded.filter((n, i) => i === 0 || n !== recorded[i - 1]).filter((n) => n > 0)).toEqual([2, 4, 6]);
+    expect(instancesOf(c.studyInstanceUid)).toBe(6);
+    const done = store.db().prepare('SELECT remote_instances FROM sync_pulled_studies WHERE study_instance_uid = ?').get(c.studyInstanceUid) as { remote_instances: number } | undefined;
+    expect(done?.remote_instances).toBe(6);
   });
 
   it('reports a server that answers 500 and changes nothing', async () => {
