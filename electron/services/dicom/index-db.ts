@@ -187,34 +187,55 @@ export function createDicomIndex(db: () => Db): DicomIndex {
       const now = new Date().toISOString();
       const touchedSeries = new Set<string>();
       const touchedStudies = new Set<string>();
+      // The rows this transaction already found or made: the files of a batch are mostly one
+      // series, so each patient, study and series is looked up once per batch, not once per file
+      // (only this transaction writes meanwhile, so what it found stays true until it commits).
+      const patients = new Map<string, { id: string }>();
+      const studyRows = new Map<string, { id: string; patient_id: string }>();
+      const seriesRows = new Map<string, { id: string; study_id: string }>();
+      // Series whose frame of reference / acquisition column is known to be set (UPDATE ... IS NULL would change nothing).
+      const forSet = new Set<string>();
+      const acqSet = new Set<string>();
       const out = files.map(({ meta, sha256, size, patientId: forcedPatientId }): IndexOutcome => {
         const dup = w.findBySha.get(sha256) as { instanceId: string; studyId: string } | undefined;
         if (dup) return { status: 'duplicate', studyId: dup.studyId, instanceId: dup.instanceId, conflictOf: null };
         const key = patientKey(meta);
-        let patient = (forcedPatientId ? w.patientById.get(forcedPatientId) : w.patientByKey.get(key)) as { id: string } | undefined;
+        const patientLookup = forcedPatientId ? `id:${forcedPatientId}` : `key:${key}`;
+        let patient = patients.get(patientLookup) ?? ((forcedPatientId ? w.patientById.get(forcedPatientId) : w.patientByKey.get(key)) as { id: string } | undefined);
         if (!patient && forcedPatientId) throw new WorkstationError('NOT_FOUND', 'The patient record this upload is for no longer exists.');
         if (!patient) {
           patient = { id: crypto.randomUUID() };
           w.insertPatient.run(patient.id, displayName(meta.patient.name), now, key, nn(meta.patient.id), nn(meta.patient.birthDate), nn(meta.patient.sex), now);
         }
-        let study = w.studyByUid.get(meta.study.uid) as { id: string; patient_id?: string } | undefined;
+        patients.set(patientLookup, patient);
+        let study = studyRows.get(meta.study.uid) ?? (w.studyByUid.get(meta.study.uid) as { id: string; patient_id: string } | undefined);
         // A filed upload never joins a study of another record (its UIDs are its own; this is the guard).
         if (study && forcedPatientId && study.patient_id !== forcedPatientId) throw new WorkstationError('CONFLICT', 'This study belongs to another patient record.');
         if (!study) {
-          study = { id: crypto.randomUUID() };
+          study = { id: crypto.randomUUID(), patient_id: patient.id };
           w.insertStudy.run(study.id, patient.id, meta.study.uid, nn(meta.study.date), nn(meta.study.time), nn(meta.study.accession), nn(meta.study.description), nn(meta.study.referringPhysician), meta.instance.derived ? 1 : 0, now, now);
         }
-        let series = w.seriesByUid.get(meta.series.uid) as { id: string; study_id: string } | undefined;
+        studyRows.set(meta.study.uid, study);
+        let series = seriesRows.get(meta.series.uid) ?? (w.seriesByUid.get(meta.series.uid) as { id: string; study_id: string } | undefined);
         if (series && forcedPatientId && series.study_id !== study.id) throw new WorkstationError('CONFLICT', 'This series belongs to another study.');
         const acq = acquisitionJson(meta.series.acquisition);
         if (!series) {
           series = { id: crypto.randomUUID(), study_id: study.id };
           w.insertSeries.run(series.id, study.id, meta.series.uid, nn(meta.series.modality), meta.series.number, nn(meta.series.description), nn(meta.series.bodyPart), meta.series.frameOfReferenceUid, acq, now);
+          if (meta.series.frameOfReferenceUid) forSet.add(series.id);
+          if (acq) acqSet.add(series.id);
         } else {
           // A series imported before the index kept these (or from a file without them) learns them now.
-          if (meta.series.frameOfReferenceUid) w.seriesFrameOfReference.run(meta.series.frameOfReferenceUid, series.id);
-          if (acq) w.seriesAcquisition.run(acq, series.id);
+          if (meta.series.frameOfReferenceUid && !forSet.has(series.id)) {
+            w.seriesFrameOfReference.run(meta.series.frameOfReferenceUid, series.id);
+            forSet.add(series.id);
+          }
+          if (acq && !acqSet.has(series.id)) {
+            w.seriesAcquisition.run(acq, series.id);
+            acqSet.add(series.id);
+          }
         }
+        seriesRows.set(meta.series.uid, series);
         const studyId = series.study_id;
         const existing = w.recordOfSop.get(meta.instance.sopInstanceUid) as { id: string } | undefined;
         w.insertBlob.run(sha256, size, now);
