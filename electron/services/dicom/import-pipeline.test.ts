@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WorkstationError } from '../../contract';
 import { blobPath } from '../blobs';
 import { imageBody, openTestStore, part10 } from '../../testing/dicom';
+import { QUEUED_PER_WORKER } from './pool';
 import { createDicomService, type DicomService } from './service';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -81,9 +82,8 @@ describe('import pipeline, stopped early', () => {
     cleanups.push(() => env.cleanup());
     const input = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-pipe-in-'));
     cleanups.push(() => fs.rmSync(input, { recursive: true, force: true }));
-    // Enough files, and large enough (128 KB), that the first batch's commit, which cancels,
-    // lands while most of them are still to be sent: with 60 files of 8 KB the workers had
-    // often finished them all by then, so nothing was left "not processed" and the test failed.
+    // Many more files than the pipeline may have in hand (in flight or staged and not yet
+    // recorded), so some are always left "not processed" when the first batch's commit cancels.
     const n = 150;
     writeSeries(input, n, 256, 256);
     const controller = new AbortController();
@@ -101,6 +101,11 @@ describe('import pipeline, stopped early', () => {
     const r1 = await dicom.importPaths([input], { actor: 'test', signal: controller.signal });
     expect(r1.cancelled).toBe(true);
     expect(r1.imported).toBeGreaterThanOrEqual(4);
+    // The cancel lands within a bounded number of files: at most a window in flight (2 workers x
+    // QUEUED_PER_WORKER + 4) and as many staged but not yet recorded, whatever the commits' pace.
+    // (Under load the commits fell behind and every file had been processed by the first one.)
+    const window = 2 * QUEUED_PER_WORKER + 4;
+    expect(r1.imported).toBeLessThanOrEqual(2 * window + 4);
     expect(r1.notProcessed).toBeGreaterThan(0);
     expect(r1.imported + r1.refused + r1.notProcessed).toBe(n);
     expect(r1.refused).toBe(0);

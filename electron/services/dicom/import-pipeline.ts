@@ -112,6 +112,13 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
   let batch: Staged[] = [];
   let batchTimer: ReturnType<typeof setTimeout> | null = null;
   let chain: Promise<void> = Promise.resolve();
+  // Staged files not yet recorded are bounded too: when the commits (fsync, index) fall behind
+  // the workers, the lanes wait for one, so a cancel or a full disk stops the import within a
+  // bounded number of files instead of after every file has been processed.
+  const maxUncommitted = Math.max(2 * batchSize, windowFor(pool.size));
+  let uncommitted = 0;
+  let waiting: (() => void)[] = [];
+  const committedOne = (): Promise<void> => new Promise((resolve) => waiting.push(resolve));
   const commit = async (staged: Staged[]): Promise<void> => {
     // Group durability: the batch's blobs are synced and renamed together, and only the ones that
     // are durable get a row (a refusal says why for the others).
@@ -170,7 +177,14 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
     if (!batch.length) return;
     const b = batch;
     batch = [];
-    chain = chain.then(() => commit(b));
+    chain = chain
+      .then(() => commit(b))
+      .finally(() => {
+        uncommitted -= b.length;
+        const w = waiting;
+        waiting = [];
+        for (const resolve of w) resolve();
+      });
   };
   // Each staged blob's fsync starts as soon as it is back, on the I/O threads, while the workers
   // go on: by its batch's commit its data is on disk, and the commit is left with the renames,
@@ -178,6 +192,7 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
   const syncEarly = earlySyncQueue();
   const stage = (item: PipelineItem, outcome: Extract<FileOutcome, { ok: true }>): void => {
     batch.push({ item, outcome, synced: outcome.pending ? syncEarly(outcome.pending) : undefined });
+    uncommitted++;
     if (batch.length >= batchSize) flush();
     else if (!batchTimer) batchTimer = setTimeout(flush, batchMaxWaitMs);
   };
@@ -187,6 +202,10 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
   const stopped = (): boolean => signal.aborted || diskFull !== null || fatal !== null;
   const lane = async (): Promise<void> => {
     while (next < items.length && !stopped()) {
+      if (uncommitted >= maxUncommitted) {
+        await committedOne();
+        continue;
+      }
       const item = items[next++]!;
       let outcome: FileOutcome;
       try {
