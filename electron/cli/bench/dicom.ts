@@ -127,43 +127,34 @@ interface Round { baselineS: number; importS: number; baselinePeakMiB: number; i
 async function measure(workDir: string, name: string, input: string, files: string[], expected: number, rounds: number): Promise<{ rounds: Round[]; reimportS: number }> {
   const out: Round[] = [];
   let reimportS = 0;
-  // Each round's copy and data folder are removed after the last round, not between rounds: on
-  // a file system that skips recently freed inodes when it makes a file (ext4 without a journal,
-  // as here), the files a round deleted a moment before make the next measured writes pay for
-  // the cleanup, the baseline's and the import's alike.
-  const leftovers: string[] = [];
-  try {
-    for (let i = 0; i < rounds; i++) {
-      const copyDir = path.join(workDir, `${name}-copy-${i}`);
-      let t = performance.now();
-      const base = await withPeakRss(async () => copyAndHash(files, copyDir));
-      const baselineS = (performance.now() - t) / 1000;
-      leftovers.push(copyDir);
+  for (let i = 0; i < rounds; i++) {
+    const copyDir = path.join(workDir, `${name}-copy-${i}`);
+    let t = performance.now();
+    const base = await withPeakRss(async () => copyAndHash(files, copyDir));
+    const baselineS = (performance.now() - t) / 1000;
+    fs.rmSync(copyDir, { recursive: true, force: true });
 
-      const data = path.join(workDir, `${name}-data-${i}`);
-      const store = await createStore({ dataFolder: data, keySource: 'passphrase', passphrase: 'bench passphrase 1234567890' });
-      const dicom = createDicomService({ db: () => store.db(), dataFolder: data });
-      try {
-        await dicom.warmUp(); // the workers start once per process, outside the timing
+    const data = path.join(workDir, `${name}-data-${i}`);
+    const store = await createStore({ dataFolder: data, keySource: 'passphrase', passphrase: 'bench passphrase 1234567890' });
+    const dicom = createDicomService({ db: () => store.db(), dataFolder: data });
+    try {
+      await dicom.warmUp(); // the workers start once per process, outside the timing
+      t = performance.now();
+      const imp = await withPeakRss(() => dicom.importPaths([input], { actor: 'bench' }));
+      const importS = (performance.now() - t) / 1000;
+      if (imp.value.imported !== expected) throw new Error(`bench import imported ${imp.value.imported} of ${expected}: ${JSON.stringify(imp.value.entries.find((e) => e.status === 'refused'))}`);
+      if (i === rounds - 1) {
         t = performance.now();
-        const imp = await withPeakRss(() => dicom.importPaths([input], { actor: 'bench' }));
-        const importS = (performance.now() - t) / 1000;
-        if (imp.value.imported !== expected) throw new Error(`bench import imported ${imp.value.imported} of ${expected}: ${JSON.stringify(imp.value.entries.find((e) => e.status === 'refused'))}`);
-        if (i === rounds - 1) {
-          t = performance.now();
-          const again = await dicom.importPaths([input], { actor: 'bench' });
-          reimportS = (performance.now() - t) / 1000;
-          if (again.duplicates !== expected) throw new Error('the re-import was not a no-op');
-        }
-        out.push({ baselineS, importS, baselinePeakMiB: base.peakMiB, importPeakMiB: imp.peakMiB, startMiB: imp.startMiB });
-      } finally {
-        await dicom.close();
-        store.close();
-        leftovers.push(data);
+        const again = await dicom.importPaths([input], { actor: 'bench' });
+        reimportS = (performance.now() - t) / 1000;
+        if (again.duplicates !== expected) throw new Error('the re-import was not a no-op');
       }
+      out.push({ baselineS, importS, baselinePeakMiB: base.peakMiB, importPeakMiB: imp.peakMiB, startMiB: imp.startMiB });
+    } finally {
+      await dicom.close();
+      store.close();
+      fs.rmSync(data, { recursive: true, force: true });
     }
-  } finally {
-    for (const d of leftovers) fs.rmSync(d, { recursive: true, force: true });
   }
   return { rounds: out, reimportS };
 }
@@ -222,7 +213,7 @@ export const dicomBench: BenchSuite = {
       multiFrame: mf,
       loadAverageAtStart: loadAtStart,
       loadAverage: os.loadavg(),
-      note: 'Alternating rounds (baseline, import into a fresh data folder): best/best and the median of the per-round ratios. The import includes the fsync of every blob (a group fsync per batch before its index commit) and of each folder that received one, and the index commits; the baseline does not fsync. The shard folders of a data folder are made when the import workers start (once per data folder), outside the timing. The copy and the data folder of every round are removed after the last round (a deletion just before a measured round made its file creations slower on this file system). Peak RSS is the whole process (workers are threads), sampled every 10 ms.',
+      note: 'Alternating rounds (baseline, import into a fresh data folder): best/best and the median of the per-round ratios. The import includes the fsync of every blob (a group fsync per batch before its index commit) and of each folder that received one, and the index commits; the baseline does not fsync. The shard folders of a data folder are made when the import workers start (once per data folder), outside the timing. Peak RSS is the whole process (workers are threads), sampled every 10 ms.',
     };
   },
 };
