@@ -11,6 +11,7 @@ import { imageBody, part10 } from '../../testing/dicom';
 import { sha256Hex } from '../blobs';
 import { DEFAULT_LIMITS } from './limits';
 import { DicomPool, QUEUED_PER_WORKER } from './pool';
+import { defaultDicomWorkers } from './service';
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
@@ -46,5 +47,9 @@ describe('DICOM worker pool', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it('uses 2 workers from 2 cores on (half the cores from 4 on), at most 4', () => {
+    expect([1, 2, 3, 4, 6, 8, 16].map(defaultDicomWorkers)).toEqual([1, 2, 2, 2, 3, 4, 4]);
   });
 });

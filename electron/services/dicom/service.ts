@@ -252,6 +252,17 @@ export function toViewerFrame(
   };
 }
 
+/**
+ * DICOM worker threads by default: half the cores, so the rest of the machine keeps its share,
+ * but at least 2 where there are 2 cores or more, at most 4. With one worker on a 2-core machine
+ * the import left a core mostly idle (the main thread is busy about a quarter of the import's
+ * time): a 500-file series imported in a median of 395 ms with 2 workers against 476 ms with one
+ * (8 alternating rounds, load 1.6). Memory stays bounded per worker (heap cap, one file each).
+ */
+export function defaultDicomWorkers(cpus: number): number {
+  return cpus >= 2 ? Math.min(4, Math.max(2, Math.floor(cpus / 2))) : 1;
+}
+
 /** In-memory files from this size on are moved to the worker rather than copied. */
 const MOVE_BYTES_FROM = 256 * 1024;
 
@@ -262,7 +273,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
   const getKek = (): Buffer => (kek ??= loadOrCreateKek(options.db()));
   const blobs = createBlobStore({ folder: blobFolder, kek: getKek });
   const index = createDicomIndex(options.db);
-  const size = options.workers ?? Math.max(1, Math.min(4, Math.floor(os.cpus().length / 2)));
+  const size = options.workers ?? defaultDicomWorkers(os.cpus().length);
   let pool: DicomPool | null = null;
   const getPool = (): DicomPool => (pool ??= new DicomPool({ size, limits, blobFolder, kek: getKek(), logger: options.logger }));
   const running = new Map<string, AbortController>();
