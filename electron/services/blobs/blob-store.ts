@@ -345,15 +345,15 @@ export async function makeDurableMany(folder: string, staged: ClosedStagedBlob[]
     }
   });
   const byDir = new Map<string, number[]>();
-  for (const { s, i } of synced) if (errors[i] === null) byDir.set(s.dir, [...(byDir.get(s.dir) ?? []), i]);
+  for (const { s, i } of synced) {
+    if (errors[i] !== null) continue;
+    const members = byDir.get(s.dir);
+    if (members) members.push(i);
+    else byDir.set(s.dir, [i]);
+  }
   await eachLimited([...byDir], async ([dir, members]) => {
     try {
-      const fh = await fs.promises.open(dir, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close().catch(() => undefined);
-      }
+      await syncFolder(dir);
     } catch (err) {
       // The renames into this folder may not survive a crash: none of its blobs may be recorded.
       for (const i of members) errors[i] ??= writeError(folder, err);
