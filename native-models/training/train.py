@@ -352,26 +352,24 @@ def train(args, D, log, ckpt_path):
                                   % (plan["epochs"], extra))
 
 
-_DEFAULTS = {}
-
-
 def _recipe_flags(args):
     """The flags that change what is trained (a later stage's --init, learning rate, sampling...), so
     that the fixed-schedule command reproduces this stage and not a default run."""
+    defaults = vars(build_parser().parse_args([]))
     flags = []
     for name, flag in (("exclude_source", "--exclude-source"), ("init", "--init"), ("ckpt", "--ckpt"),
                        ("lr", "--lr"), ("samples_per_epoch", "--samples-per-epoch"), ("size", "--size"),
                        ("width", "--width"), ("batch", "--batch"), ("seed", "--seed"),
                        ("aug_strength", "--aug-strength"), ("mask_weight", "--mask-weight")):
         value = getattr(args, name, None)
-        if value is not None and value != _DEFAULTS.get(name):
+        if value is not None and value != defaults.get(name):
             flags.append(f" {flag} {value}")
     if getattr(args, "masked_figshare", False):
         flags.append(" --masked-figshare")
     return "".join(flags)
 
 
-def main(argv=None):
+def build_parser():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=None, help="datasets root (default: ../shared/datasets)")
     ap.add_argument("--epochs", type=int, default=24, help="planned epochs (upper bound when --max-minutes is set)")
@@ -397,8 +395,11 @@ def main(argv=None):
     ap.add_argument("--ckpt", default=None, help="checkpoint for --finalize-only (default work/best.pt)")
     ap.add_argument("--prepare-only", action="store_true", help="build cache + splits and exit")
     ap.add_argument("--no-fmnist", action="store_true", help="skip the fashion-mnist reject test")
-    _DEFAULTS.update({a.dest: a.default for a in ap._actions})
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     torch.set_num_threads(int(os.environ.get("TUMORNET_THREADS", "2")))
     if args.smoke:
         args.epochs = 1
