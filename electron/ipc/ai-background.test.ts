@@ -13,6 +13,7 @@ import { AI_BACKGROUND_EVENT, PERMISSIONS, type AiBackgroundEvent, type AiStudyR
 import { resolveConfig } from '../services/config';
 import type { ClassifyOptions, InferenceInput } from '../services/inference';
 import { writeGliomaSeries } from '../../e2e/fixtures/glioma-series';
+import { damageStoredBlob } from '../testing/dicom';
 import { dcmtk } from '../testing/dimse';
 import { freePort } from '../testing/sync/orthanc';
 import { makeMrStudy, PYDICOM_TEST_FILES } from '../testing/sync/study-factory';
@@ -152,10 +153,9 @@ describe('background scoring of arriving studies', () => {
     const hashes = db.prepare('SELECT i.content_sha256 AS h FROM instances i JOIN series se ON se.id = i.series_id WHERE se.study_id = ?').all(damaged) as { h: string }[];
     expect(hashes).toHaveLength(2);
     for (const { h } of hashes) {
-      const file = path.join(dir, 'data', 'blobs', h.slice(0, 2), h);
-      const bytes = fs.readFileSync(file);
-      for (let i = 64; i < bytes.length; i += 97) bytes[i] = bytes[i]! ^ 0xff;
-      fs.writeFileSync(file, bytes);
+      damageStoredBlob(db, path.join(dir, 'data', 'blobs'), h, (bytes) => {
+        for (let i = 64; i < bytes.length; i += 97) bytes[i] = bytes[i]! ^ 0xff;
+      });
     }
     // The decoder keeps the file it parsed last: make it read another one.
     const other = ws.services.dicom.index.get(studyA).series[0]!.instances[0]!.instanceId;

@@ -1,10 +1,11 @@
 // Test helpers: a real encrypted store (passphrase mode) in a temp folder, the audit log, and the
-// hostile files the import tests and the fuzz test write.
+// hostile files the import tests and the fuzz test write, and where a stored blob's bytes are.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { createStore, type Store } from '../services/store';
+import { blobPath, packFolder, recordLength } from '../services/blobs';
+import { createStore, type Db, type Store } from '../services/store';
 import { createAuditLog, type AuditLog } from '../services/audit';
 
 export async function openTestStore(prefix = 'tp-dicom-'): Promise<{ dir: string; store: Store; audit: AuditLog; cleanup(): void }> {
@@ -99,4 +100,30 @@ export function hostileFiles(): Record<string, Buffer> {
     'not-dicom.dcm': Buffer.from('This is a text file with a .dcm name.\n'.repeat(20)),
     'deflate-bomb.dcm': part10(Buffer.concat([imageBody({ rows: 8, cols: 8, sop: '1.2.826.0.1.3680043.10.999.2.6' }), Buffer.alloc(64 * 1024 * 1024)]), '1.2.840.10008.1.2.1.99', true),
   };
+}
+
+/**
+ * Where a stored blob's encrypted bytes are on disk, as the index says: a range of a pack file
+ * (packs.ts), or a blob file of its own (the whole file).
+ */
+export function storedBlobRange(db: Db, blobFolder: string, hash: string): { file: string; offset: number; length: number } {
+  const row = db.prepare('SELECT size, pack, pack_offset FROM blobs WHERE hash = ?').get(hash) as { size: number; pack: string | null; pack_offset: number | null } | undefined;
+  if (!row) throw new Error(`no blob row for ${hash}`);
+  if (row.pack !== null && row.pack_offset !== null) return { file: path.join(packFolder(blobFolder), row.pack), offset: row.pack_offset, length: recordLength(row.size) };
+  const file = blobPath(blobFolder, hash);
+  return { file, offset: 0, length: fs.statSync(file).size };
+}
+
+/** Changes a stored blob's encrypted bytes in place (`mutate` gets a copy of its record), as damage at rest would. */
+export function damageStoredBlob(db: Db, blobFolder: string, hash: string, mutate: (record: Buffer) => void): void {
+  const { file, offset, length } = storedBlobRange(db, blobFolder, hash);
+  const fd = fs.openSync(file, 'r+');
+  try {
+    const record = Buffer.alloc(length);
+    fs.readSync(fd, record, 0, length, offset);
+    mutate(record);
+    fs.writeSync(fd, record, 0, length, offset);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

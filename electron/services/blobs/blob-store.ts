@@ -1,64 +1,16 @@
 // The encrypted, content-addressed blob store under <data>/blobs/: AES-256-GCM files named by
 // the sha256 of their plaintext, written temp + fsync + rename so a crash never leaves half a file.
+// Small blobs are appended to pack files instead (packs.ts); this store reads both.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkstationError } from '../../contract';
+import { BLOB_MAGIC, IV_BYTES, aad, blobKey, decryptBlob, encryptBlob, sha256Hex } from './blob-crypto';
+import { readPacked, type PackLocation } from './packs';
 
-/** File layout: MAGIC(4) | IV(12) | ciphertext | GCM tag(16). */
-export const BLOB_MAGIC = Buffer.from('TPB1', 'latin1');
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-export const BLOB_OVERHEAD = BLOB_MAGIC.length + IV_BYTES + TAG_BYTES;
+export { BLOB_MAGIC, BLOB_OVERHEAD, blobKey, decryptBlob, encryptBlob, sha256Hex } from './blob-crypto';
+
 const HASH_RE = /^[0-9a-f]{64}$/;
-
-export function sha256Hex(data: Uint8Array): string {
-  return crypto.createHash('sha256').update(data).digest('hex');
-}
-
-/**
- * The blob's own key: HMAC-SHA256(kek, hash). The key-encryption key lives only in the encrypted
- * database, so a blob file alone (or the whole blobs folder) reveals nothing.
- */
-export function blobKey(kek: Buffer, hash: string): Buffer {
-  if (kek.length !== 32) throw new WorkstationError('INTERNAL', 'The blob store key has the wrong length.');
-  return crypto.createHmac('sha256', kek).update('tumorpredict-blob-v1:' + hash).digest();
-}
-
-/** The additional authenticated data binds a file to its name: a renamed or swapped file fails its tag. */
-function aad(hash: string): Buffer {
-  return Buffer.concat([BLOB_MAGIC, Buffer.from(hash, 'latin1')]);
-}
-
-export function encryptBlob(kek: Buffer, hash: string, plaintext: Uint8Array): Buffer {
-  const iv = crypto.randomBytes(IV_BYTES); // random 96-bit IV for every write
-  const cipher = crypto.createCipheriv('aes-256-gcm', blobKey(kek, hash), iv);
-  cipher.setAAD(aad(hash));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([BLOB_MAGIC, iv, body, cipher.getAuthTag()]);
-}
-
-export function decryptBlob(kek: Buffer, hash: string, file: Buffer): Buffer {
-  if (file.length < BLOB_OVERHEAD || !file.subarray(0, 4).equals(BLOB_MAGIC)) {
-    throw new WorkstationError('INTERNAL', 'A stored image file is damaged (it is not a workstation blob). Restore the data folder from a backup.', { details: { hash } });
-  }
-  const iv = file.subarray(4, 4 + IV_BYTES);
-  const tag = file.subarray(file.length - TAG_BYTES);
-  const decipher = crypto.createDecipheriv('aes-256-gcm', blobKey(kek, hash), iv);
-  decipher.setAAD(aad(hash));
-  decipher.setAuthTag(tag);
-  let out: Buffer;
-  try {
-    out = Buffer.concat([decipher.update(file.subarray(4 + IV_BYTES, file.length - TAG_BYTES)), decipher.final()]);
-  } catch (err) {
-    throw new WorkstationError('INTERNAL', 'A stored image file failed its integrity check (it was changed or damaged on disk). Restore the data folder from a backup.', { cause: err, details: { hash } });
-  }
-  // The tag proves the key and name; the hash proves the content is what the index expects.
-  if (sha256Hex(out) !== hash) {
-    throw new WorkstationError('INTERNAL', 'A stored image file does not match its content hash. Restore the data folder from a backup.', { details: { hash } });
-  }
-  return out;
-}
 
 /** Low-level writes, injectable so a test can simulate a disk that fills up mid-write. */
 export interface BlobIo {
@@ -384,13 +336,15 @@ export interface BlobStoreOptions {
   /** The key-encryption key (from the encrypted database); called when needed so a locked store fails late. */
   kek: () => Buffer;
   io?: BlobIo;
+  /** Where a blob lives when it was packed (packs.ts): its pack, offset and size, from the index; null for a blob file of its own. */
+  locate?: (hash: string) => { size: number; loc: PackLocation } | null;
 }
 
 export interface BlobStore {
   readonly folder: string;
   /** Encrypts and writes `data` unless a blob with that content exists; returns its hash. */
   put(data: Uint8Array): { hash: string; size: number; existed: boolean };
-  /** Reads, authenticates and decrypts a blob. */
+  /** Reads, authenticates and decrypts a blob (from its pack or its own file). */
   get(hash: string): Buffer;
   has(hash: string): boolean;
   /** Removes temp files left by a crash mid-write (they are never referenced). */
@@ -407,6 +361,8 @@ export function createBlobStore(options: BlobStoreOptions): BlobStore {
       return { hash, size: data.length, existed: res.existed };
     },
     get(hash) {
+      const packed = options.locate?.(hash);
+      if (packed) return readPacked(folder, options.kek(), hash, packed.size, packed.loc);
       const file = blobPath(folder, hash);
       let raw: Buffer;
       try {
@@ -417,7 +373,7 @@ export function createBlobStore(options: BlobStoreOptions): BlobStore {
       return decryptBlob(options.kek(), hash, raw);
     },
     has(hash) {
-      return fs.existsSync(blobPath(folder, hash));
+      return !!options.locate?.(hash) || fs.existsSync(blobPath(folder, hash));
     },
     sweepTemp() {
       let n = 0;

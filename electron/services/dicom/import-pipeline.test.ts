@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkstationError } from '../../contract';
-import { blobPath } from '../blobs';
-import { imageBody, openTestStore, part10 } from '../../testing/dicom';
+import { packFolder, recordLength } from '../blobs';
+import { imageBody, openTestStore, part10, storedBlobRange } from '../../testing/dicom';
 import { QUEUED_PER_WORKER } from './pool';
 import { createDicomService, type DicomService } from './service';
 
@@ -31,17 +31,29 @@ function writeSeries(dir: string, n: number, rows: number, cols: number): string
 const walk = (d: string): string[] =>
   fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)])) : [];
 
-/** Every instance row has its blob in the folder, readable, and every blob has its row. */
-function expectRowsMatchBlobs(env: Awaited<ReturnType<typeof openTestStore>>, dicom: DicomService, blobFolder: string): number {
-  const rows = env.store.db().prepare('SELECT content_sha256 AS h FROM instances').all() as { h: string }[];
+/**
+ * Every instance row has its blob, readable; no temp file is left; and what is on disk is the
+ * rows' blobs: no blob file without its row (a file whose work was done but never recorded would
+ * be lost), and pack bytes only for rows (`exactPacks`), or (after a failed write) at least them.
+ */
+function expectRowsMatchBlobs(env: Awaited<ReturnType<typeof openTestStore>>, dicom: DicomService, blobFolder: string, exactPacks = true): number {
+  const db = env.store.db();
+  const rows = db.prepare('SELECT content_sha256 AS h FROM instances').all() as { h: string }[];
   for (const r of rows) {
-    expect(fs.existsSync(blobPath(blobFolder, r.h)), r.h).toBe(true);
+    const { file, offset, length } = storedBlobRange(db, blobFolder, r.h);
+    expect(fs.statSync(file).size, r.h).toBeGreaterThanOrEqual(offset + length);
     expect(dicom.blobs.get(r.h).length).toBeGreaterThan(0);
   }
   const files = walk(blobFolder);
   expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
-  // And no blob without its row: a file whose work was done but never recorded would be lost.
-  expect(files.length).toBe(new Set(rows.map((r) => r.h)).size);
+  const inPacks = (f: string): boolean => f.startsWith(packFolder(blobFolder) + path.sep);
+  const blobRows = db.prepare('SELECT size, pack FROM blobs').all() as { size: number; pack: string | null }[];
+  expect(files.filter((f) => !inPacks(f)).length).toBe(blobRows.filter((b) => b.pack === null).length);
+  const packed = blobRows.reduce((n, b) => n + (b.pack === null ? 0 : recordLength(b.size)), 0);
+  const packBytes = files.filter(inPacks).reduce((n, f) => n + fs.statSync(f).size, 0);
+  if (exactPacks) expect(packBytes).toBe(packed);
+  else expect(packBytes).toBeGreaterThanOrEqual(packed);
+  expect(new Set(rows.map((r) => r.h)).size).toBe(blobRows.length);
   return rows.length;
 }
 
@@ -74,7 +86,7 @@ describe('import pipeline, stopped early', () => {
     const imported = e.details?.imported as number;
     expect(imported).toBeGreaterThan(0);
     expect(imported).toBeLessThan(30);
-    expect(expectRowsMatchBlobs(env, dicom, path.join(data, 'blobs'))).toBe(imported);
+    expect(expectRowsMatchBlobs(env, dicom, path.join(data, 'blobs'), false)).toBe(imported);
   });
 
   it('cancelled half-way: every file done is recorded with its blob, and the next run imports exactly the rest', async () => {
@@ -119,5 +131,69 @@ describe('import pipeline, stopped early', () => {
     expect(expectRowsMatchBlobs(env, dicom, path.join(env.dir, 'blobs'))).toBe(n);
     const study = dicom.getStudy(r2.entries[0]!.studyId!, { actor: 'test', actorId: null });
     expect(study.study.instanceCount).toBe(n);
+  });
+});
+
+describe('pack files', () => {
+  it('small blobs are appended to one pack file, a large one gets a file of its own; both read back, and a re-import writes nothing', async () => {
+    const env = await openTestStore('tp-pipe-pack-');
+    cleanups.push(() => env.cleanup());
+    const input = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-pipe-in-'));
+    cleanups.push(() => fs.rmSync(input, { recursive: true, force: true }));
+    writeSeries(input, 40, 64, 64);
+    // 800 x 800 x 2 bytes: past PACK_MAX_BLOB_BYTES.
+    fs.writeFileSync(path.join(input, 'large.dcm'), part10(imageBody({ rows: 800, cols: 800, sop: '1.2.826.0.1.3680043.10.999.8.1', pixels: Buffer.alloc(800 * 800 * 2, 3) })));
+    const dicom = createDicomService({ db: () => env.store.db(), dataFolder: env.dir, workers: 2, importBatch: { size: 16 } });
+    cleanups.push(() => dicom.close());
+    const blobFolder = path.join(env.dir, 'blobs');
+
+    const r1 = await dicom.importPaths([input], { actor: 'test' });
+    expect([r1.imported, r1.refused]).toEqual([41, 0]);
+    expect(expectRowsMatchBlobs(env, dicom, blobFolder)).toBe(41);
+    const files = walk(blobFolder);
+    const packs = files.filter((f) => f.startsWith(packFolder(blobFolder) + path.sep));
+    expect(packs).toHaveLength(1);
+    expect(files.filter((f) => !packs.includes(f))).toHaveLength(1);
+    const packed = env.store.db().prepare('SELECT count(*) AS n FROM blobs WHERE pack IS NOT NULL').get() as { n: number };
+    expect(packed.n).toBe(40);
+    // The viewer's frames come from the pack and from the file of its own.
+    for (const e of r1.entries) {
+      const frame = await dicom.getFrame(e.instanceId!, 0);
+      expect([frame.rows, frame.columns]).toEqual(e.path.endsWith('large.dcm') ? [800, 800] : [64, 64]);
+    }
+
+    const packBytes = fs.statSync(packs[0]!).size;
+    const r2 = await dicom.importPaths([input], { actor: 'test' });
+    expect([r2.imported, r2.duplicates, r2.refused]).toEqual([0, 41, 0]);
+    expect(fs.statSync(packs[0]!).size).toBe(packBytes);
+    expect(walk(blobFolder)).toEqual(files);
+  });
+
+  it('a pack fsync that fails refuses the batch with a clear reason and records none of it; the next import stores them all', async () => {
+    const env = await openTestStore('tp-pipe-packfail-');
+    cleanups.push(() => env.cleanup());
+    const input = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-pipe-in-'));
+    cleanups.push(() => fs.rmSync(input, { recursive: true, force: true }));
+    writeSeries(input, 12, 64, 64);
+    const failing = createDicomService({
+      db: () => env.store.db(),
+      dataFolder: env.dir,
+      workers: 1,
+      packIo: { writev: (fd, b, p, cb) => fs.writev(fd, b, p, cb), fsync: (_fd, cb) => cb(Object.assign(new Error('I/O error'), { code: 'EIO' })) },
+    });
+    cleanups.push(() => failing.close());
+    const r1 = await failing.importPaths([input], { actor: 'test' });
+    expect([r1.imported, r1.refused]).toEqual([0, 12]);
+    for (const e of r1.entries) expect(e.reason).toMatch(/could not be written to the data folder/);
+    expect((env.store.db().prepare('SELECT count(*) AS n FROM instances').get() as { n: number }).n).toBe(0);
+    expect((env.store.db().prepare('SELECT count(*) AS n FROM blobs').get() as { n: number }).n).toBe(0);
+    await failing.close();
+
+    const dicom = createDicomService({ db: () => env.store.db(), dataFolder: env.dir, workers: 1 });
+    cleanups.push(() => dicom.close());
+    const r2 = await dicom.importPaths([input], { actor: 'test' });
+    expect([r2.imported, r2.refused]).toEqual([12, 0]);
+    // The first attempt's records are unreferenced bytes in its pack; every row reads.
+    expect(expectRowsMatchBlobs(env, dicom, path.join(env.dir, 'blobs'), false)).toBe(12);
   });
 });

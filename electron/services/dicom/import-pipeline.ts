@@ -1,16 +1,20 @@
-// The import pipeline: files go to the worker pool (read, parse once, check, hash once, encrypt
-// into a staged blob: a temp file written and closed, not synced), and the main thread records
-// them in batches. Each staged file's fsync is started on the I/O threads as soon as the worker
-// answers (earlySyncQueue), and before a batch's index transaction (one WAL fsync for the batch
-// instead of a commit per file) the whole batch is made durable (makeDurableMany: those fsyncs
-// waited for, the renames, one fsync per folder), so the workers never wait for the disk and the
-// last batch does not start its fsyncs only after the last file. A row is written only for a
-// durable blob.
-// Memory stays bounded: the main thread holds only metadata, at most a window of files is in the
-// workers at a time, and a worker holds one file's bytes while it works on it.
+// The import pipeline: files go to the worker pool (read, parse once, check, hash once, encrypt),
+// and the main thread records them in batches, one index transaction per batch (one WAL fsync
+// instead of a commit per file). A row is written only for a durable blob:
+// - A small blob comes back as an encrypted record, which the main thread appends to a pack file
+//   (packs.ts: no file per blob, written on the I/O threads); before the batch's commit each pack
+//   it went to is fsynced once.
+// - A large blob comes back staged (a temp file written and closed, not synced). Its fsync starts
+//   on the I/O threads as soon as the worker answers (earlySyncQueue), and before the batch's
+//   commit the staged files are made durable together (makeDurableMany: those fsyncs waited for,
+//   the renames, one fsync per folder).
+// The workers never wait for the disk.
+// Memory stays bounded: at most a window of files is in the workers at a time, a worker holds one
+// file's bytes while it works on it, and the main thread holds metadata and the records not yet
+// written (at most MAX_PENDING_PACK_BYTES).
 import { WorkstationError, type ImportEntry, type ImportProgress, type ImportReport } from '../../contract';
 import type { AuditEntry } from '../audit';
-import { earlySyncQueue, makeDurableMany, type EarlySync } from '../blobs';
+import { earlySyncQueue, makeDurableMany, type EarlySync, type PackAppend, type PackWriter } from '../blobs';
 import type { Logger } from '../log';
 import type { DicomIndex, IndexOutcome } from './index-db';
 import { QUEUED_PER_WORKER, type DicomPool } from './pool';
@@ -35,6 +39,8 @@ export interface PipelineOptions {
   pool: DicomPool;
   /** The blob store's folder: each batch's staged blobs are made durable there before its commit. */
   blobFolder: string;
+  /** The data folder's pack files: small blobs (outcome.record) are appended there, and each batch's packs fsynced before its commit. */
+  packs: PackWriter;
   index: DicomIndex;
   items: PipelineItem[];
   /** Entries decided before any file was read (missing paths, unreadable folders). */
@@ -59,13 +65,18 @@ export interface PipelineOptions {
 /** Files sent to the workers at once: each worker's own queue full, and a few more. */
 const windowFor = (poolSize: number): number => poolSize * QUEUED_PER_WORKER + 4;
 
-/** A file whose blob is staged (outcome.pending: written, not yet synced) or already stored. */
+/** A file whose blob is staged (outcome.pending: written, not yet synced), appended to a pack (packed), or already stored. */
 interface Staged {
   item: PipelineItem;
   outcome: Extract<FileOutcome, { ok: true }>;
   /** The fsync of its temp file, started when it came back (the data is on disk by its commit). */
   synced?: EarlySync | undefined;
+  /** Its record's append to a pack file (its own, or that of an earlier file with the same content). */
+  packed?: PackAppend | undefined;
 }
+
+/** Records handed to the pack writer and not yet written are held in memory: past this, the lanes wait for the disk. */
+const MAX_PENDING_PACK_BYTES = 64 * 1024 * 1024;
 
 export async function runImportPipeline(o: PipelineOptions): Promise<ImportReport> {
   const started = Date.now();
@@ -129,6 +140,18 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
       const err = errors[k];
       if (err) failed.set(p.i, err);
     });
+    // Packed blobs: their writes are done (or failed), then one fsync per pack for the batch.
+    const packedIdx = staged.flatMap((s, i) => (s.packed ? [i] : []));
+    const writeErrors = await Promise.all(packedIdx.map((i) => staged[i]!.packed!.written));
+    packedIdx.forEach((i, k) => {
+      const err = writeErrors[k];
+      if (err) failed.set(i, err);
+    });
+    const toSync = packedIdx.filter((i) => !failed.has(i));
+    if (toSync.length) {
+      const err = await o.packs.sync(toSync.map((i) => staged[i]!.packed!.loc.pack));
+      if (err) for (const i of toSync) failed.set(i, err);
+    }
     const ready: Staged[] = [];
     staged.forEach((s, i) => {
       const err = failed.get(i);
@@ -142,7 +165,7 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
       const added: { studyIds: Set<string> } = { studyIds: new Set() };
       let results: IndexOutcome[] | null = null;
       try {
-        results = index.addMany(ready.map((s) => ({ meta: s.outcome.meta, sha256: s.outcome.sha256, size: s.outcome.size, patientId: o.filing?.patientId })), o.actor);
+        results = index.addMany(ready.map((s) => ({ meta: s.outcome.meta, sha256: s.outcome.sha256, size: s.outcome.size, patientId: o.filing?.patientId, pack: s.packed?.loc })), o.actor);
       } catch (err) {
         // One bad row must not cost the batch: record the files one by one to find it.
         o.logger?.warn('dicom.index-batch-failed', { importId: o.importId, err });
@@ -151,7 +174,7 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
         let r = results?.[i];
         if (!r) {
           try {
-            r = index.add(s.outcome.meta, s.outcome.sha256, s.outcome.size, o.actor, o.filing?.patientId);
+            r = index.addMany([{ meta: s.outcome.meta, sha256: s.outcome.sha256, size: s.outcome.size, patientId: o.filing?.patientId, pack: s.packed?.loc }], o.actor)[0]!;
           } catch (err) {
             o.logger?.error('dicom.index-failed', { importId: o.importId, err });
             refuse(s.item.name, 'it could not be recorded in the database');
@@ -170,6 +193,8 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
         }
       }
     }
+    // Their rows are written (or they were refused): later files with the same content look the blob up in the index.
+    for (const s of staged) if (s.packed && appended.get(s.outcome.sha256) === s.packed) appended.delete(s.outcome.sha256);
     emit('importing');
   };
   const flush = (): void => {
@@ -190,8 +215,24 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
   // go on: by its batch's commit its data is on disk, and the commit is left with the renames,
   // the folder syncs and the index transaction.
   const syncEarly = earlySyncQueue();
+  // Small blobs are appended to a pack unless their content is stored already or was appended by
+  // an earlier file of this import whose row is not yet written: a re-import writes nothing.
+  const appended = new Map<string, PackAppend>();
+  const packRecord = (outcome: Extract<FileOutcome, { ok: true }>): PackAppend | undefined => {
+    const record = outcome.record!;
+    delete outcome.record;
+    const earlier = appended.get(outcome.sha256);
+    if (earlier) return earlier;
+    if (index.blob(outcome.sha256)) return undefined;
+    const a = o.packs.append(record);
+    appended.set(outcome.sha256, a);
+    // A full disk stops the lanes now, not at the batch's commit.
+    void a.written.then((err) => { if (err?.details?.reason === 'disk-full') diskFull ??= err.message; });
+    return a;
+  };
   const stage = (item: PipelineItem, outcome: Extract<FileOutcome, { ok: true }>): void => {
-    batch.push({ item, outcome, synced: outcome.pending ? syncEarly(outcome.pending) : undefined });
+    const packed = outcome.record ? packRecord(outcome) : undefined;
+    batch.push({ item, outcome, synced: outcome.pending ? syncEarly(outcome.pending) : undefined, packed });
     uncommitted++;
     if (batch.length >= batchSize) flush();
     else if (!batchTimer) batchTimer = setTimeout(flush, batchMaxWaitMs);
@@ -204,6 +245,10 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
     while (next < items.length && !stopped()) {
       if (uncommitted >= maxUncommitted) {
         await committedOne();
+        continue;
+      }
+      if (o.packs.pendingBytes() > MAX_PENDING_PACK_BYTES) {
+        await o.packs.writeFinished();
         continue;
       }
       const item = items[next++]!;

@@ -3,6 +3,7 @@
 // batch), and the worklist queries. Rows hold metadata; pixels stay in blobs.
 import crypto from 'node:crypto';
 import { MAX_PATIENT_MATCHES, WorkstationError, type InstanceSummary, type PatientMatch, type SeriesSummary, type StudyDetail, type StudySummary } from '../../contract';
+import type { PackLocation } from '../blobs';
 import type { Db } from '../store';
 import { guessMrSequence, SEQUENCE_NAMES, type MrAcquisition } from './mr-sequence';
 import type { DicomMeta } from './parse';
@@ -102,8 +103,8 @@ export interface InstanceRecord {
   studyId: string;
 }
 
-/** One file for addMany: `patientId` as for add(). */
-export interface IndexFile { meta: DicomMeta; sha256: string; size: number; patientId?: string | undefined }
+/** One file for addMany: `patientId` as for add(); `pack`: where its blob was appended (packs.ts), absent for a blob file of its own. */
+export interface IndexFile { meta: DicomMeta; sha256: string; size: number; patientId?: string | undefined; pack?: PackLocation | undefined }
 
 export interface DicomIndex {
   /**
@@ -121,6 +122,8 @@ export interface DicomIndex {
   /** One patient record as the index knows it, or null. */
   patient(patientId: string): { id: string; displayName: string; dicomPatientId: string | null; birthDate: string | null; sex: string | null } | null;
   findBySha(sha256: string): { instanceId: string; studyId: string } | null;
+  /** The stored blob with this content, if any: its size and, for a packed one, where it is (null: a blob file of its own). */
+  blob(sha256: string): { size: number; loc: PackLocation | null } | null;
   countStudies(): number;
   list(q: ListQuery): { rows: StudySummary[]; total: number };
   get(studyId: string): StudyDetail;
@@ -148,7 +151,8 @@ function prepareWrites(conn: Db) {
     seriesFrameOfReference: conn.prepare('UPDATE series SET frame_of_reference_uid = ? WHERE id = ? AND frame_of_reference_uid IS NULL'),
     seriesAcquisition: conn.prepare('UPDATE series SET acquisition = ? WHERE id = ? AND acquisition IS NULL'),
     recordOfSop: conn.prepare('SELECT id FROM instances WHERE sop_instance_uid = ? AND conflict_of IS NULL'),
-    insertBlob: conn.prepare('INSERT OR IGNORE INTO blobs (hash, size, created_at) VALUES (?, ?, ?)'),
+    blobRow: conn.prepare('SELECT size, pack, pack_offset FROM blobs WHERE hash = ?'),
+    insertBlob: conn.prepare('INSERT OR IGNORE INTO blobs (hash, size, created_at, pack, pack_offset) VALUES (?, ?, ?, ?, ?)'),
     insertInstance: conn.prepare(`INSERT INTO instances (id, series_id, sop_instance_uid, sop_class_uid, instance_number, transfer_syntax, rows, columns, frames, samples_per_pixel,
         bits_allocated, bits_stored, pixel_representation, photometric, pixel_spacing, image_position, image_orientation, slice_location, window_center, window_width,
         rescale_slope, rescale_intercept, content_sha256, size_bytes, conflict_of, imported_at, imported_by, slice_thickness)
@@ -196,7 +200,7 @@ export function createDicomIndex(db: () => Db): DicomIndex {
       // Series whose frame of reference / acquisition column is known to be set (UPDATE ... IS NULL would change nothing).
       const forSet = new Set<string>();
       const acqSet = new Set<string>();
-      const out = files.map(({ meta, sha256, size, patientId: forcedPatientId }): IndexOutcome => {
+      const out = files.map(({ meta, sha256, size, patientId: forcedPatientId, pack }): IndexOutcome => {
         const dup = w.findBySha.get(sha256) as { instanceId: string; studyId: string } | undefined;
         if (dup) return { status: 'duplicate', studyId: dup.studyId, instanceId: dup.instanceId, conflictOf: null };
         const key = patientKey(meta);
@@ -238,7 +242,7 @@ export function createDicomIndex(db: () => Db): DicomIndex {
         seriesRows.set(meta.series.uid, series);
         const studyId = series.study_id;
         const existing = w.recordOfSop.get(meta.instance.sopInstanceUid) as { id: string } | undefined;
-        w.insertBlob.run(sha256, size, now);
+        w.insertBlob.run(sha256, size, now, pack?.pack ?? null, pack?.offset ?? null);
         const instanceId = crypto.randomUUID();
         const im = meta.image;
         const inst = meta.instance;
@@ -264,6 +268,11 @@ export function createDicomIndex(db: () => Db): DicomIndex {
 
   return {
     findBySha,
+    blob(sha256) {
+      const r = writes(db()).blobRow.get(sha256) as { size: number; pack: string | null; pack_offset: number | null } | undefined;
+      if (!r) return null;
+      return { size: r.size, loc: r.pack !== null && r.pack_offset !== null ? { pack: r.pack, offset: r.pack_offset } : null };
+    },
     add(meta, sha256, size, actor, patientId) {
       return addMany([{ meta, sha256, size, patientId }], actor)[0]!;
     },

@@ -5,7 +5,7 @@
 // folder fsync, on the I/O threads while the worker goes on with the next file). The import
 // worker runs these; tests call them directly.
 import fs from 'node:fs';
-import { sha256Hex, decryptBlob, blobPath, closeStaged, makeDurable, stageBlobFile, type ClosedStagedBlob, type StagedBlob } from '../blobs';
+import { sha256Hex, decryptBlob, blobPath, closeStaged, encryptBlob, makeDurable, readPacked, stageBlobFile, PACK_MAX_BLOB_BYTES, type ClosedStagedBlob, type PackLocation, type StagedBlob } from '../blobs';
 import { WorkstationError } from '../../contract';
 import { checkPixelData, decodeFrame, type DecodedFrame } from './decode';
 import type { DicomLimits } from './limits';
@@ -15,15 +15,28 @@ import { isImageFile, relabelDicom, wrapImage, type UploadOrigin, type UploadTar
 
 /**
  * What the service learns about one file of an import. When ok, its blob is durable, unless
- * `pending` is set: then its temp file is written and closed but not yet synced, and the import
- * pipeline makes it durable (with the rest of its batch) before it records the file.
+ * `pending` or `record` is set. `pending`: its temp file is written and closed but not yet
+ * synced, and the import pipeline makes it durable (with the rest of its batch) before it
+ * records the file. `record`: a small blob, encrypted but not written (encryptBlob's layout),
+ * which the pipeline appends to a pack file (packs.ts) unless that content is stored already.
  */
 export type FileOutcome =
-  | { ok: true; meta: DicomMeta; sha256: string; size: number; origin?: UploadOrigin; pending?: ClosedStagedBlob }
+  | { ok: true; meta: DicomMeta; sha256: string; size: number; origin?: UploadOrigin; pending?: ClosedStagedBlob; record?: Uint8Array }
   | { ok: false; reason: string; diskFull?: boolean };
 
-/** A file after the CPU work: its blob staged (written, still open, not yet synced). */
-export type StagedOutcome = { ok: true; meta: DicomMeta; sha256: string; size: number; origin?: UploadOrigin; staged: StagedBlob } | Extract<FileOutcome, { ok: false }>;
+/**
+ * A file after the CPU work: its blob staged (written, still open, not yet synced), or, for a
+ * small blob when the caller packs (`pack`), encrypted into `record` with nothing written.
+ */
+export type StagedOutcome =
+  | { ok: true; meta: DicomMeta; sha256: string; size: number; origin?: UploadOrigin; staged: StagedBlob | null; record?: Uint8Array }
+  | Extract<FileOutcome, { ok: false }>;
+
+/** What the per-file work needs. `pack`: small blobs come back as records for a pack file (the import pipeline) instead of files of their own. */
+export interface StageOptions { limits: DicomLimits; blobFolder: string; kek: Buffer; pack?: boolean }
+
+/** `b` in an ArrayBuffer of its own, so it can be moved to another thread (a small Buffer shares Node's pool). */
+const ownBuffer = (b: Buffer): Uint8Array => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b));
 
 function refusalOf(err: unknown): Extract<FileOutcome, { ok: false }> {
   if (err instanceof DicomRefusal) return { ok: false, reason: err.reason };
@@ -64,10 +77,11 @@ export async function validateDicom(bytes: Uint8Array, limits: DicomLimits): Pro
   return parsed.meta;
 }
 
-export async function stageBytes(bytes: Uint8Array, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<StagedOutcome> {
+export async function stageBytes(bytes: Uint8Array, opts: StageOptions): Promise<StagedOutcome> {
   try {
     const meta = await validateDicom(bytes, opts.limits);
     const sha256 = sha256Hex(bytes);
+    if (opts.pack && bytes.length <= PACK_MAX_BLOB_BYTES) return { ok: true, meta, sha256, size: bytes.length, staged: null, record: ownBuffer(encryptBlob(opts.kek, sha256, bytes)) };
     const staged = stageBlobFile(opts.blobFolder, opts.kek, sha256, bytes);
     return { ok: true, meta, sha256, size: bytes.length, staged };
   } catch (err) {
@@ -75,7 +89,7 @@ export async function stageBytes(bytes: Uint8Array, opts: { limits: DicomLimits;
   }
 }
 
-export async function stageFile(file: string, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<StagedOutcome> {
+export async function stageFile(file: string, opts: StageOptions): Promise<StagedOutcome> {
   let bytes: Buffer;
   try {
     bytes = readLimited(file, opts.limits);
@@ -91,7 +105,7 @@ export async function stageFile(file: string, opts: { limits: DicomLimits; blobF
  * validated as it came (the same limits and refusals as any import), then relabelled to the
  * record. The result is validated and staged like any other file.
  */
-export async function stageUpload(bytes: Uint8Array, target: UploadTarget, index: number, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<StagedOutcome> {
+export async function stageUpload(bytes: Uint8Array, target: UploadTarget, index: number, opts: StageOptions): Promise<StagedOutcome> {
   let prepared: { bytes: Buffer; origin: UploadOrigin };
   try {
     if (bytes.length > opts.limits.maxFileBytes) throw new DicomRefusal(`the file is larger than the import limit (${Math.round(opts.limits.maxFileBytes / 2 ** 20)} MiB)`);
@@ -111,6 +125,7 @@ export async function stageUpload(bytes: Uint8Array, target: UploadTarget, index
 /** Makes a staged file's blob durable (in the thread that staged it); a failure refuses the file. */
 export async function finishStaged(s: StagedOutcome, blobFolder: string): Promise<FileOutcome> {
   if (!s.ok) return s;
+  if (!s.staged) return { ok: false, reason: 'it was encrypted for a pack file, which only the import pipeline writes (internal error)' };
   try {
     await makeDurable(blobFolder, s.staged);
   } catch (err) {
@@ -128,24 +143,25 @@ export function releaseStaged(s: StagedOutcome): FileOutcome {
   if (!s.ok) return s;
   let pending: ClosedStagedBlob | undefined;
   try {
-    if (s.staged.tmp !== null) pending = closeStaged(s.staged);
+    if (s.staged && s.staged.tmp !== null) pending = closeStaged(s.staged);
   } catch (err) {
     return refusalOf(err);
   }
   const base = { ok: true as const, meta: s.meta, sha256: s.sha256, size: s.size, ...(s.origin ? { origin: s.origin } : {}) };
+  if (s.record) return { ...base, record: s.record };
   return pending ? { ...base, pending } : base;
 }
 
 /** All of a file's import work in one call (tests, and callers without a pipeline). */
-export async function processBytes(bytes: Uint8Array, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<FileOutcome> {
+export async function processBytes(bytes: Uint8Array, opts: StageOptions): Promise<FileOutcome> {
   return finishStaged(await stageBytes(bytes, opts), opts.blobFolder);
 }
 
-export async function processUpload(bytes: Uint8Array, target: UploadTarget, index: number, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<FileOutcome> {
+export async function processUpload(bytes: Uint8Array, target: UploadTarget, index: number, opts: StageOptions): Promise<FileOutcome> {
   return finishStaged(await stageUpload(bytes, target, index, opts), opts.blobFolder);
 }
 
-export async function processFile(file: string, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<FileOutcome> {
+export async function processFile(file: string, opts: StageOptions): Promise<FileOutcome> {
   return finishStaged(await stageFile(file, opts), opts.blobFolder);
 }
 
@@ -170,18 +186,26 @@ function keepParsed(hash: string, parsed: ParsedDicom): void {
   releaseTimer.unref?.();
 }
 
+/** Where a stored blob is, as the index says: packed (its size and place) or, when null, a file of its own. */
+export type BlobWhere = { size: number; loc: PackLocation } | null;
+
+function readStored(hash: string, where: BlobWhere, opts: StageOptions): Buffer {
+  if (where) return readPacked(opts.blobFolder, opts.kek, hash, where.size, where.loc);
+  let raw: Buffer;
+  try {
+    raw = fs.readFileSync(blobPath(opts.blobFolder, hash));
+  } catch (err) {
+    throw new WorkstationError('NOT_FOUND', 'The stored image file is missing from the data folder. Restore the data folder from a backup.', { cause: err });
+  }
+  return decryptBlob(opts.kek, hash, raw);
+}
+
 /** Decrypts a stored instance and decodes one frame of it. */
-export async function loadFrame(hash: string, frame: number, opts: { limits: DicomLimits; blobFolder: string; kek: Buffer }): Promise<FrameData> {
+export async function loadFrame(hash: string, where: BlobWhere, frame: number, opts: StageOptions): Promise<FrameData> {
   let parsed = lastParsed?.hash === hash ? lastParsed.parsed : null;
   if (!parsed) {
     lastParsed = null;
-    let raw: Buffer;
-    try {
-      raw = fs.readFileSync(blobPath(opts.blobFolder, hash));
-    } catch (err) {
-      throw new WorkstationError('NOT_FOUND', 'The stored image file is missing from the data folder. Restore the data folder from a backup.', { cause: err });
-    }
-    const bytes = decryptBlob(opts.kek, hash, raw);
+    const bytes = readStored(hash, where, opts);
     try {
       parsed = parseDicomFile(bytes, opts.limits);
     } catch (err) {

@@ -16,7 +16,7 @@ import {
   type StudySummary,
 } from '../../contract';
 import type { AuditEntry } from '../audit';
-import { createBlobStore, loadOrCreateKek, type BlobStore } from '../blobs';
+import { createBlobStore, createPackWriter, loadOrCreateKek, type BlobStore, type PackIo, type PackWriter } from '../blobs';
 import type { Logger } from '../log';
 import type { Db } from '../store';
 import type { DecodedFrame } from './decode';
@@ -52,6 +52,8 @@ export interface DicomServiceOptions {
    * (default 500 ms). Tests change them to reach each path of the pipeline.
    */
   importBatch?: { size?: number; maxWaitMs?: number } | undefined;
+  /** The pack files' writes and fsyncs (packs.ts); a test passes a disk that fails. */
+  packIo?: PackIo | undefined;
 }
 
 export interface ImportOptions {
@@ -271,8 +273,18 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
   const blobFolder = path.join(options.dataFolder, 'blobs');
   let kek: Buffer | null = null;
   const getKek = (): Buffer => (kek ??= loadOrCreateKek(options.db()));
-  const blobs = createBlobStore({ folder: blobFolder, kek: getKek });
   const index = createDicomIndex(options.db);
+  const blobs = createBlobStore({
+    folder: blobFolder,
+    kek: getKek,
+    locate: (hash) => {
+      const b = index.blob(hash);
+      return b?.loc ? { size: b.size, loc: b.loc } : null;
+    },
+  });
+  // Small blobs of every import go into pack files, written from this thread (packs.ts).
+  let packs: PackWriter | null = null;
+  const getPacks = (): PackWriter => (packs ??= createPackWriter(blobFolder, options.packIo));
   const size = options.workers ?? defaultDicomWorkers(os.cpus().length);
   let pool: DicomPool | null = null;
   const getPool = (): DicomPool => (pool ??= new DicomPool({ size, limits, blobFolder, kek: getKek(), logger: options.logger }));
@@ -291,6 +303,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
     return runImportPipeline({
       pool: getPool(),
       blobFolder,
+      packs: getPacks(),
       index,
       items,
       pre,
@@ -418,7 +431,8 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
     async getFrame(instanceId, frame) {
       const rec = index.instance(instanceId);
       if (frame >= rec.frames) throw new WorkstationError('NOT_FOUND', `This image has ${rec.frames} frame(s); frame ${frame + 1} does not exist.`);
-      const m = await getPool().run({ kind: 'frame', hash: rec.contentSha256, frame });
+      const b = index.blob(rec.contentSha256);
+      const m = await getPool().run({ kind: 'frame', hash: rec.contentSha256, where: b?.loc ? { size: b.size, loc: b.loc } : null, frame });
       if (m.kind === 'error') throw new WorkstationError(m.code, m.message, { cause: new Error(m.detail) });
       if (m.kind !== 'frame') throw new WorkstationError('INTERNAL', 'The decoder gave an unexpected answer.');
       return toViewerFrame(instanceId, frame, m.frame, rec);
@@ -451,6 +465,8 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
       uploads.clear();
       if (pool) await pool.close();
       pool = null;
+      if (packs) await packs.close();
+      packs = null;
     },
   };
   return service;

@@ -13,13 +13,16 @@ interface Init {
   kek: Uint8Array;
 }
 const init = workerData as Init;
-const opts = { limits: init.limits, blobFolder: init.blobFolder, kek: Buffer.from(init.kek) };
+// Small blobs come back encrypted, for the pipeline's pack files (packs.ts), moved, not copied.
+const opts = { limits: init.limits, blobFolder: init.blobFolder, kek: Buffer.from(init.kek), pack: true };
 // The data folder's shard folders, made once (a stat each when they exist): no import pays a mkdir.
 prepareShardFolders(opts.blobFolder);
 
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(msg, transfer);
 }
+/** The records of these outcomes, moved with the message (each is in a buffer of its own). */
+const records = (outcomes: FileOutcome[]): ArrayBuffer[] => outcomes.flatMap((o) => (o.ok && o.record ? [o.record.buffer as ArrayBuffer] : []));
 
 // The work is done strictly in the order messages came, one at a time (a file, then the next).
 // An import file is answered as soon as its blob is staged (written and closed, not synced): the
@@ -40,8 +43,9 @@ function flushHeld(): void {
   if (!held.length) return;
   const out = held;
   held = [];
-  if (out.length === 1) post({ id: out[0]!.id, kind: 'outcome', outcome: out[0]!.outcome });
-  else post({ id: 0, kind: 'outcomes', outcomes: out });
+  const transfer = records(out.map((h) => h.outcome));
+  if (out.length === 1) post({ id: out[0]!.id, kind: 'outcome', outcome: out[0]!.outcome }, transfer);
+  else post({ id: 0, kind: 'outcomes', outcomes: out }, transfer);
 }
 
 parentPort!.on('message', (msg: ToWorker) => {
@@ -72,7 +76,7 @@ async function work(msg: ToWorker): Promise<void> {
       return;
     }
     flushHeld();
-    const { frame, meta } = await loadFrame(msg.hash, msg.frame, opts);
+    const { frame, meta } = await loadFrame(msg.hash, msg.where, msg.frame, opts);
     const px = frame.pixels;
     post({ id: msg.id, kind: 'frame', frame, meta }, px.byteOffset === 0 && px.byteLength === px.buffer.byteLength ? [px.buffer as ArrayBuffer] : []);
   } catch (err) {
@@ -82,3 +86,4 @@ async function work(msg: ToWorker): Promise<void> {
   }
 }
 post({ id: 0, kind: 'ready' });
+

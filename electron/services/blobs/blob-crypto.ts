@@ -1,0 +1,60 @@
+// The blob encryption: each blob is AES-256-GCM under its own key (HMAC of the store's key and
+// the blob's sha256), with a random IV, its AAD binding it to its hash. The same record layout is
+// used for a blob file of its own (blob-store.ts) and for a record in a pack file (packs.ts).
+import crypto from 'node:crypto';
+import { WorkstationError } from '../../contract';
+
+/** File layout: MAGIC(4) | IV(12) | ciphertext | GCM tag(16). */
+export const BLOB_MAGIC = Buffer.from('TPB1', 'latin1');
+export const IV_BYTES = 12;
+const TAG_BYTES = 16;
+export const BLOB_OVERHEAD = BLOB_MAGIC.length + IV_BYTES + TAG_BYTES;
+
+export function sha256Hex(data: Uint8Array): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * The blob's own key: HMAC-SHA256(kek, hash). The key-encryption key lives only in the encrypted
+ * database, so a blob file alone (or the whole blobs folder) reveals nothing.
+ */
+export function blobKey(kek: Buffer, hash: string): Buffer {
+  if (kek.length !== 32) throw new WorkstationError('INTERNAL', 'The blob store key has the wrong length.');
+  return crypto.createHmac('sha256', kek).update('tumorpredict-blob-v1:' + hash).digest();
+}
+
+/** The additional authenticated data binds a file to its name: a renamed or swapped file fails its tag. */
+export function aad(hash: string): Buffer {
+  return Buffer.concat([BLOB_MAGIC, Buffer.from(hash, 'latin1')]);
+}
+
+export function encryptBlob(kek: Buffer, hash: string, plaintext: Uint8Array): Buffer {
+  const iv = crypto.randomBytes(IV_BYTES); // random 96-bit IV for every write
+  const cipher = crypto.createCipheriv('aes-256-gcm', blobKey(kek, hash), iv);
+  cipher.setAAD(aad(hash));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([BLOB_MAGIC, iv, body, cipher.getAuthTag()]);
+}
+
+export function decryptBlob(kek: Buffer, hash: string, file: Buffer): Buffer {
+  if (file.length < BLOB_OVERHEAD || !file.subarray(0, 4).equals(BLOB_MAGIC)) {
+    throw new WorkstationError('INTERNAL', 'A stored image file is damaged (it is not a workstation blob). Restore the data folder from a backup.', { details: { hash } });
+  }
+  const iv = file.subarray(4, 4 + IV_BYTES);
+  const tag = file.subarray(file.length - TAG_BYTES);
+  const decipher = crypto.createDecipheriv('aes-256-gcm', blobKey(kek, hash), iv);
+  decipher.setAAD(aad(hash));
+  decipher.setAuthTag(tag);
+  let out: Buffer;
+  try {
+    out = Buffer.concat([decipher.update(file.subarray(4 + IV_BYTES, file.length - TAG_BYTES)), decipher.final()]);
+  } catch (err) {
+    throw new WorkstationError('INTERNAL', 'A stored image file failed its integrity check (it was changed or damaged on disk). Restore the data folder from a backup.', { cause: err, details: { hash } });
+  }
+  // The tag proves the key and name; the hash proves the content is what the index expects.
+  if (sha256Hex(out) !== hash) {
+    throw new WorkstationError('INTERNAL', 'A stored image file does not match its content hash. Restore the data folder from a backup.', { details: { hash } });
+  }
+  return out;
+}
+

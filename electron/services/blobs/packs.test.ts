@@ -1,0 +1,109 @@
+// Pack files: records appended concurrently land whole at their offsets (even through short
+// writes), a failed write or fsync is reported for what it concerns, and a record changed at
+// rest, read under another blob's hash, cut short or named outside the packs folder is refused
+// with a clear error while its neighbours still read.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WorkstationError } from '../../contract';
+import { encryptBlob, sha256Hex } from './blob-crypto';
+import { createPackWriter, packFolder, readPacked, type PackIo, type PackLocation } from './packs';
+
+const kek = crypto.randomBytes(32);
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+const tmp = (): string => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-packs-'));
+  dirs.push(d);
+  return d;
+};
+
+/** `n` blobs of different sizes, each with its encrypted record. */
+function blobs(n: number): { plain: Buffer; hash: string; record: Buffer }[] {
+  return Array.from({ length: n }, (_, i) => {
+    const plain = crypto.randomBytes(100 + i * 997);
+    const hash = sha256Hex(plain);
+    return { plain, hash, record: encryptBlob(kek, hash, plain) };
+  });
+}
+
+const realFs: PackIo = { writev: (fd, b, p, cb) => fs.writev(fd, b, p, cb), fsync: (fd, cb) => fs.fsync(fd, cb) };
+
+async function appendAll(folder: string, items: { record: Buffer }[], io: PackIo = realFs): Promise<PackLocation[]> {
+  const w = createPackWriter(folder, io);
+  const appends = items.map((b) => w.append(b.record));
+  expect(await Promise.all(appends.map((a) => a.written))).toEqual(items.map(() => null));
+  expect(await w.sync(appends.map((a) => a.loc.pack))).toBeNull();
+  expect(w.pendingBytes()).toBe(0);
+  await w.close();
+  return appends.map((a) => a.loc);
+}
+
+describe('pack files', () => {
+  it('records appended at once land whole at their offsets, through short writes too, in one file', async () => {
+    const folder = tmp();
+    const items = blobs(40);
+    // A disk that writes at most 1000 bytes per call: every record is split over several writes.
+    const short: PackIo = { writev: (fd, bufs, pos, cb) => fs.write(fd, bufs[0]!, 0, Math.min(1000, bufs[0]!.length), pos, cb), fsync: realFs.fsync };
+    const locs = await appendAll(folder, items, short);
+    expect(new Set(locs.map((l) => l.pack)).size).toBe(1);
+    expect(fs.readdirSync(packFolder(folder))).toHaveLength(1);
+    items.forEach((b, i) => expect(readPacked(folder, kek, b.hash, b.plain.length, locs[i]!).equals(b.plain)).toBe(true));
+    const total = items.reduce((n, b) => n + b.record.length, 0);
+    expect(fs.statSync(path.join(packFolder(folder), locs[0]!.pack)).size).toBe(total);
+  });
+
+  it('a failed write is reported for its record only as a full disk; a failed fsync fails the sync', async () => {
+    const folder = tmp();
+    const items = blobs(3);
+    let calls = 0;
+    const full: PackIo = {
+      writev: (fd, bufs, pos, cb) => (++calls === 1 ? cb(Object.assign(new Error('no space'), { code: 'ENOSPC' }), 0) : fs.writev(fd, bufs, pos, cb)),
+      fsync: realFs.fsync,
+    };
+    const w = createPackWriter(folder, full);
+    const first = w.append(items[0]!.record);
+    const err = await first.written;
+    expect(err).toBeInstanceOf(WorkstationError);
+    expect(err?.details?.reason).toBe('disk-full');
+    expect(err?.message).toMatch(/full/);
+    const second = w.append(items[1]!.record);
+    expect(await second.written).toBeNull();
+    expect(await w.sync([second.loc.pack])).toBeNull();
+    expect(readPacked(folder, kek, items[1]!.hash, items[1]!.plain.length, second.loc).equals(items[1]!.plain)).toBe(true);
+    await w.close();
+
+    const failing = createPackWriter(folder, { writev: realFs.writev, fsync: (_fd, cb) => cb(Object.assign(new Error('io error'), { code: 'EIO' })) });
+    const a = failing.append(items[2]!.record);
+    expect(await a.written).toBeNull();
+    const syncErr = await failing.sync([a.loc.pack]);
+    expect(syncErr).toBeInstanceOf(WorkstationError);
+    expect(syncErr?.code).toBe('UNAVAILABLE');
+    await failing.close();
+  });
+
+  it('a record changed at rest, read under another hash, cut short or named outside the packs folder is refused; its neighbours still read', async () => {
+    const folder = tmp();
+    const items = blobs(3);
+    const locs = await appendAll(folder, items);
+    const file = path.join(packFolder(folder), locs[0]!.pack);
+    const bytes = fs.readFileSync(file);
+    bytes[locs[1]!.offset + 40]! ^= 0x01; // one bit of the middle record's ciphertext
+    fs.writeFileSync(file, bytes);
+    expect(() => readPacked(folder, kek, items[1]!.hash, items[1]!.plain.length, locs[1]!)).toThrow(/integrity check/);
+    expect(readPacked(folder, kek, items[0]!.hash, items[0]!.plain.length, locs[0]!).equals(items[0]!.plain)).toBe(true);
+    expect(readPacked(folder, kek, items[2]!.hash, items[2]!.plain.length, locs[2]!).equals(items[2]!.plain)).toBe(true);
+    // A row pointing at another blob's record (same length) fails its tag: the AAD binds the hash.
+    const twin = crypto.randomBytes(items[0]!.plain.length);
+    expect(() => readPacked(folder, kek, sha256Hex(twin), twin.length, locs[0]!)).toThrow(/integrity check/);
+    fs.truncateSync(file, locs[2]!.offset + 10);
+    expect(() => readPacked(folder, kek, items[2]!.hash, items[2]!.plain.length, locs[2]!)).toThrow(/cut short/);
+    for (const pack of ['../../etc/passwd', 'x.pack', '../packs/' + locs[0]!.pack]) {
+      expect(() => readPacked(folder, kek, items[0]!.hash, items[0]!.plain.length, { pack, offset: 0 })).toThrow(/invalid name/);
+    }
+  });
+});
