@@ -25,15 +25,23 @@ export function blobKey(kek: Buffer, hash: string): Buffer {
 
 /** The additional authenticated data binds a file to its name: a renamed or swapped file fails its tag. */
 export function aad(hash: string): Buffer {
-  return Buffer.concat([BLOB_MAGIC, Buffer.from(hash, 'latin1')]);
+  return Buffer.from(BLOB_MAGIC.toString('latin1') + hash, 'latin1');
 }
 
 export function encryptBlob(kek: Buffer, hash: string, plaintext: Uint8Array): Buffer {
   const iv = crypto.randomBytes(IV_BYTES); // random 96-bit IV for every write
   const cipher = crypto.createCipheriv('aes-256-gcm', blobKey(kek, hash), iv);
   cipher.setAAD(aad(hash));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([BLOB_MAGIC, iv, body, cipher.getAuthTag()]);
+  const body = cipher.update(plaintext);
+  const last = cipher.final(); // empty for GCM, kept for the API's sake
+  // One buffer of its own (not Node's shared pool), so the record can be moved to another thread.
+  const out = Buffer.allocUnsafeSlow(BLOB_OVERHEAD + body.length + last.length);
+  BLOB_MAGIC.copy(out, 0);
+  iv.copy(out, BLOB_MAGIC.length);
+  body.copy(out, BLOB_MAGIC.length + IV_BYTES);
+  last.copy(out, BLOB_MAGIC.length + IV_BYTES + body.length);
+  cipher.getAuthTag().copy(out, out.length - TAG_BYTES);
+  return out;
 }
 
 export function decryptBlob(kek: Buffer, hash: string, file: Buffer): Buffer {
