@@ -132,8 +132,17 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
   let closed = false;
   let waiters: (() => void)[] = [];
 
+  // Folders this writer made (the packs folder, and the blobs folder of a new data folder): their
+  // entries must reach the disk too before a row points into them, once.
+  let madeFolders: string[] = [];
   const open = (): OpenPack => {
-    fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+    const first = fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+    if (first) {
+      for (let d = folder; ; d = path.dirname(d)) {
+        madeFolders.push(path.dirname(d));
+        if (d === first || path.dirname(d) === d) break;
+      }
+    }
     // Time first, so the names sort in the order the packs were started.
     const name = `${Date.now().toString(36)}${crypto.randomBytes(6).toString('hex')}.pack`;
     const fd = fs.openSync(path.join(folder, name), 'wx', 0o600);
@@ -212,13 +221,16 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
           if (!p.folderSynced) folderDirty = true;
         }));
         if (folderDirty) {
-          // A new pack's name must reach the disk before a row points into it.
-          const fd = fs.openSync(folder, 'r');
-          try {
-            await fsync(fd);
-          } finally {
-            fs.closeSync(fd);
+          // A new pack's name (and any folder made for it) must reach the disk before a row points into it.
+          for (const dir of [folder, ...madeFolders]) {
+            const fd = fs.openSync(dir, 'r');
+            try {
+              await fsync(fd);
+            } finally {
+              fs.closeSync(fd);
+            }
           }
+          madeFolders = [];
           for (const name of names) {
             const p = packs.get(name);
             if (p) p.folderSynced = true;
