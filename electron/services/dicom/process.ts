@@ -1,9 +1,10 @@
 // The per-file work of an import and of a frame request, as plain functions: read (size-checked),
 // parse once, check the pixel data (checkPixelData: lengths for native files, every frame located
-// and the first and last decoded for compressed ones), hash once, encrypt into a staged blob file
-// (stageFile / stageBytes: the CPU work), then make it durable (finishStaged: fsync, rename,
-// folder fsync, on the I/O threads while the worker goes on with the next file). The import
-// worker runs these; tests call them directly.
+// and the first and last decoded for compressed ones), hash once, then encrypt: a small blob into
+// a record for the pipeline's pack files (`pack`), anything else into a staged blob file
+// (stageFile / stageBytes: the CPU work), made durable later (finishStaged: fsync, rename, folder
+// fsync, on the I/O threads while the worker goes on with the next file). The import worker runs
+// these; tests call them directly.
 import fs from 'node:fs';
 import { sha256Hex, decryptBlob, blobPath, closeStaged, encryptBlob, makeDurable, readPacked, stageBlobFile, PACK_MAX_BLOB_BYTES, type ClosedStagedBlob, type PackLocation, type StagedBlob } from '../blobs';
 import { WorkstationError } from '../../contract';
@@ -34,9 +35,6 @@ export type StagedOutcome =
 
 /** What the per-file work needs. `pack`: small blobs come back as records for a pack file (the import pipeline) instead of files of their own. */
 export interface StageOptions { limits: DicomLimits; blobFolder: string; kek: Buffer; pack?: boolean }
-
-/** `b` in an ArrayBuffer of its own, so it can be moved to another thread (a small Buffer shares Node's pool). */
-const ownBuffer = (b: Buffer): Uint8Array => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b));
 
 function refusalOf(err: unknown): Extract<FileOutcome, { ok: false }> {
   if (err instanceof DicomRefusal) return { ok: false, reason: err.reason };
@@ -81,7 +79,7 @@ export async function stageBytes(bytes: Uint8Array, opts: StageOptions): Promise
   try {
     const meta = await validateDicom(bytes, opts.limits);
     const sha256 = sha256Hex(bytes);
-    if (opts.pack && bytes.length <= PACK_MAX_BLOB_BYTES) return { ok: true, meta, sha256, size: bytes.length, staged: null, record: ownBuffer(encryptBlob(opts.kek, sha256, bytes)) };
+    if (opts.pack && bytes.length <= PACK_MAX_BLOB_BYTES) return { ok: true, meta, sha256, size: bytes.length, staged: null, record: encryptBlob(opts.kek, sha256, bytes) };
     const staged = stageBlobFile(opts.blobFolder, opts.kek, sha256, bytes);
     return { ok: true, meta, sha256, size: bytes.length, staged };
   } catch (err) {

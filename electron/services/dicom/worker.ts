@@ -21,13 +21,13 @@ prepareShardFolders(opts.blobFolder);
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(msg, transfer);
 }
-/** The records of these outcomes, moved with the message (each is in a buffer of its own). */
+/** The records of these outcomes, moved with the message (encryptBlob gives each a buffer of its own). */
 const records = (outcomes: FileOutcome[]): ArrayBuffer[] => outcomes.flatMap((o) => (o.ok && o.record ? [o.record.buffer as ArrayBuffer] : []));
 
 // The work is done strictly in the order messages came, one at a time (a file, then the next).
-// An import file is answered as soon as its blob is staged (written and closed, not synced): the
-// pipeline makes each batch durable at once before recording it (makeDurableMany), so the
-// worker never waits for the disk.
+// An import file is answered as soon as its blob is encrypted: a small one as a record, which the
+// pipeline appends to a pack file, a large one staged (written and closed, not synced), which the
+// pipeline makes durable with its batch (makeDurableMany). The worker never waits for the disk.
 // While more files wait behind the one just done, its answer is held and sent with the next ones
 // (at most HOLD_MAX at a time, always when nothing else waits): a message each way per file cost
 // as much as hashing it. A held answer is only delayed, never lost: if this worker dies, the pool
