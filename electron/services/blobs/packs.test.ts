@@ -86,6 +86,26 @@ describe('pack files', () => {
     await failing.close();
   });
 
+  it('starts an fsync on its own once a few MB are written, before the batch asks for its sync', async () => {
+    const folder = tmp();
+    const fsyncs: number[] = [];
+    const counting: PackIo = { writev: realFs.writev, fsync: (fd, cb) => { fsyncs.push(fd); fs.fsync(fd, cb); } };
+    const w = createPackWriter(folder, counting);
+    const record = Buffer.alloc(512 * 1024, 1);
+    const appends = Array.from({ length: 12 }, () => w.append(record)); // 6 MiB
+    await Promise.all(appends.map((a) => a.written));
+    expect(fsyncs.length).toBeGreaterThanOrEqual(1);
+    expect(await w.sync([appends[0]!.loc.pack])).toBeNull();
+    await w.close();
+    // Few bytes: no fsync until the sync.
+    const small = createPackWriter(tmp(), counting);
+    fsyncs.length = 0;
+    const a = small.append(Buffer.alloc(1000, 2));
+    await a.written;
+    expect(fsyncs).toEqual([]);
+    await small.close();
+  });
+
   it('a record changed at rest, read under another hash, cut short or named outside the packs folder is refused; its neighbours still read', async () => {
     const folder = tmp();
     const items = blobs(3);

@@ -84,7 +84,17 @@ interface OpenPack {
   /** Records waiting for the write in flight (contiguous, in order). */
   queue: { data: Uint8Array; position: number; done(err: unknown): void }[];
   writing: boolean;
+  /** Bytes written since the last fsync was started, and the early one running (waited for before close). */
+  unsynced: number;
+  earlySync: Promise<void> | null;
 }
+
+/**
+ * Once this many bytes are written to a pack and not yet synced, an fsync starts on its own, so
+ * that a batch's sync before its commit finds little left to write: the import's last batch
+ * then waits for a few MB, not for everything it wrote.
+ */
+const EARLY_SYNC_BYTES = 4 * 1024 * 1024;
 
 /** Records per writev (the system's IOV_MAX is 1024). */
 const WRITEV_MAX = 256;
@@ -146,7 +156,7 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
     // Time first, so the names sort in the order the packs were started.
     const name = `${Date.now().toString(36)}${crypto.randomBytes(6).toString('hex')}.pack`;
     const fd = fs.openSync(path.join(folder, name), 'wx', 0o600);
-    const p: OpenPack = { name, fd, size: 0, writes: new Set(), folderSynced: false, queue: [], writing: false };
+    const p: OpenPack = { name, fd, size: 0, writes: new Set(), folderSynced: false, queue: [], writing: false, unsynced: 0, earlySync: null };
     packs.set(name, p);
     return p;
   };
@@ -162,6 +172,16 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
       p.writing = false;
       for (const q of batch) q.done(err);
       flushQueue(p);
+      if (!err) {
+        p.unsynced += batch.reduce((n, q) => n + q.data.length, 0);
+        if (p.unsynced >= EARLY_SYNC_BYTES && !p.earlySync) {
+          // Only a head start: a failure here is found again by the batch's own sync.
+          p.unsynced = 0;
+          const started = new Promise<void>((resolve) => io.fsync(p.fd, () => resolve()));
+          p.earlySync = started;
+          void started.then(() => { if (p.earlySync === started) p.earlySync = null; });
+        }
+      }
     };
     const step = (bufs: Uint8Array[], at: number): void => {
       io.writev(p.fd, bufs, at, (err, n) => {
@@ -217,6 +237,7 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
           const p = packs.get(name);
           if (!p) throw new Error(`pack ${name} is not open`);
           await Promise.all([...p.writes]);
+          p.unsynced = 0;
           await fsync(p.fd);
           if (!p.folderSynced) folderDirty = true;
         }));
@@ -250,6 +271,7 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
       current = null;
       for (const p of all) {
         await Promise.all([...p.writes]);
+        await p.earlySync;
         try { fs.closeSync(p.fd); } catch { /* already closed */ }
       }
     },

@@ -223,7 +223,7 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
     delete outcome.record;
     const earlier = appended.get(outcome.sha256);
     if (earlier) return earlier;
-    if (index.blob(outcome.sha256)) return undefined;
+    if (index.hasBlob(outcome.sha256)) return undefined;
     const a = o.packs.append(record);
     appended.set(outcome.sha256, a);
     // A full disk stops the lanes now, not at the batch's commit.

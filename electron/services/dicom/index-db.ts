@@ -122,6 +122,8 @@ export interface DicomIndex {
   /** One patient record as the index knows it, or null. */
   patient(patientId: string): { id: string; displayName: string; dicomPatientId: string | null; birthDate: string | null; sex: string | null } | null;
   findBySha(sha256: string): { instanceId: string; studyId: string } | null;
+  /** Whether a blob with this content is stored (cheaper than blob()). */
+  hasBlob(sha256: string): boolean;
   /** The stored blob with this content, if any: its size and, for a packed one, where it is (null: a blob file of its own). */
   blob(sha256: string): { size: number; loc: PackLocation | null } | null;
   countStudies(): number;
@@ -152,6 +154,7 @@ function prepareWrites(conn: Db) {
     seriesAcquisition: conn.prepare('UPDATE series SET acquisition = ? WHERE id = ? AND acquisition IS NULL'),
     recordOfSop: conn.prepare('SELECT id FROM instances WHERE sop_instance_uid = ? AND conflict_of IS NULL'),
     blobRow: conn.prepare('SELECT size, pack, pack_offset FROM blobs WHERE hash = ?'),
+    blobExists: conn.prepare('SELECT 1 FROM blobs WHERE hash = ?').pluck(),
     insertBlob: conn.prepare('INSERT OR IGNORE INTO blobs (hash, size, created_at, pack, pack_offset) VALUES (?, ?, ?, ?, ?)'),
     insertInstance: conn.prepare(`INSERT INTO instances (id, series_id, sop_instance_uid, sop_class_uid, instance_number, transfer_syntax, rows, columns, frames, samples_per_pixel,
         bits_allocated, bits_stored, pixel_representation, photometric, pixel_spacing, image_position, image_orientation, slice_location, window_center, window_width,
@@ -268,6 +271,7 @@ export function createDicomIndex(db: () => Db): DicomIndex {
 
   return {
     findBySha,
+    hasBlob: (sha256) => writes(db()).blobExists.get(sha256) !== undefined,
     blob(sha256) {
       const r = writes(db()).blobRow.get(sha256) as { size: number; pack: string | null; pack_offset: number | null } | undefined;
       if (!r) return null;
