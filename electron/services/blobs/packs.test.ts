@@ -77,12 +77,20 @@ describe('pack files', () => {
     expect(readPacked(folder, kek, items[1]!.hash, items[1]!.plain.length, second.loc).equals(items[1]!.plain)).toBe(true);
     await w.close();
 
-    const failing = createPackWriter(folder, { writev: realFs.writev, fsync: (_fd, cb) => cb(Object.assign(new Error('io error'), { code: 'EIO' })) });
+    // One fsync fails (as Linux reports a lost write-back once): that sync fails, and so does every
+    // later sync of the same pack, though its next fsync would succeed; new records go elsewhere.
+    let failNext = true;
+    const failing = createPackWriter(folder, { writev: realFs.writev, fsync: (fd, cb) => (failNext ? ((failNext = false), cb(Object.assign(new Error('io error'), { code: 'EIO' }))) : fs.fsync(fd, cb)) });
     const a = failing.append(items[2]!.record);
     expect(await a.written).toBeNull();
     const syncErr = await failing.sync([a.loc.pack]);
     expect(syncErr).toBeInstanceOf(WorkstationError);
     expect(syncErr?.code).toBe('UNAVAILABLE');
+    expect(await failing.sync([a.loc.pack])).toBeInstanceOf(WorkstationError);
+    const b = failing.append(items[0]!.record);
+    expect(b.loc.pack).not.toBe(a.loc.pack);
+    expect(await b.written).toBeNull();
+    expect(await failing.sync([b.loc.pack])).toBeNull();
     await failing.close();
   });
 

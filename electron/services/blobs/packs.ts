@@ -87,6 +87,12 @@ interface OpenPack {
   /** Bytes written since the last fsync was started, and the early one running (waited for before close). */
   unsynced: number;
   earlySync: Promise<void> | null;
+  /**
+   * The first fsync error of this pack. Linux reports a write-back error to one fsync only, so a
+   * later fsync may succeed over lost data: once one failed, every later sync of the pack fails
+   * too, and new records go to a new pack.
+   */
+  broken: unknown;
 }
 
 /**
@@ -156,7 +162,7 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
     // Time first, so the names sort in the order the packs were started.
     const name = `${Date.now().toString(36)}${crypto.randomBytes(6).toString('hex')}.pack`;
     const fd = fs.openSync(path.join(folder, name), 'wx', 0o600);
-    const p: OpenPack = { name, fd, size: 0, writes: new Set(), folderSynced: false, queue: [], writing: false, unsynced: 0, earlySync: null };
+    const p: OpenPack = { name, fd, size: 0, writes: new Set(), folderSynced: false, queue: [], writing: false, unsynced: 0, earlySync: null, broken: null };
     packs.set(name, p);
     return p;
   };
@@ -175,9 +181,9 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
       if (!err) {
         p.unsynced += batch.reduce((n, q) => n + q.data.length, 0);
         if (p.unsynced >= EARLY_SYNC_BYTES && !p.earlySync) {
-          // Only a head start: a failure here is found again by the batch's own sync.
+          // A head start for the batch's own sync; a failure here fails that sync (breakPack).
           p.unsynced = 0;
-          const started = new Promise<void>((resolve) => io.fsync(p.fd, () => resolve()));
+          const started = new Promise<void>((resolve) => io.fsync(p.fd, (err) => { if (err) breakPack(p, err); resolve(); }));
           p.earlySync = started;
           void started.then(() => { if (p.earlySync === started) p.earlySync = null; });
         }
@@ -199,11 +205,15 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
   };
 
   const fsync = (fd: number): Promise<void> => new Promise((resolve, reject) => io.fsync(fd, (err) => (err ? reject(err) : resolve())));
+  const breakPack = (p: OpenPack, err: unknown): void => {
+    p.broken ??= err;
+    if (current === p) current = null;
+  };
 
   return {
     append(record) {
       if (closed) throw new WorkstationError('UNAVAILABLE', 'The DICOM service is shutting down.');
-      if (!current || current.size + record.length > PACK_ROLL_BYTES) {
+      if (!current || current.size + record.length > PACK_ROLL_BYTES || current.broken) {
         try {
           current = open();
         } catch (err) {
@@ -238,7 +248,8 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
           if (!p) throw new Error(`pack ${name} is not open`);
           await Promise.all([...p.writes]);
           p.unsynced = 0;
-          await fsync(p.fd);
+          if (!p.broken) await fsync(p.fd).catch((err: unknown) => breakPack(p, err));
+          if (p.broken) throw p.broken;
           if (!p.folderSynced) folderDirty = true;
         }));
         if (folderDirty) {
