@@ -1,7 +1,7 @@
 // The import pipeline loses nothing when it stops early: on a full disk (a real 1 MiB tmpfs) and
 // on cancellation in the middle, every file it reports as imported has its index row and its
 // durable blob, no temp file is left behind, and a second run imports exactly what is missing.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { WorkstationError } from '../../contract';
 import { packFolder, recordLength } from '../blobs';
 import { imageBody, openTestStore, part10, storedBlobRange } from '../../testing/dicom';
 import { QUEUED_PER_WORKER } from './pool';
+import { createStore } from '../store';
 import { createDicomService, type DicomService } from './service';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -196,4 +197,45 @@ describe('pack files', () => {
     // The first attempt's records are unreferenced bytes in its pack; every row reads.
     expect(expectRowsMatchBlobs(env, dicom, path.join(env.dir, 'blobs'), false)).toBe(12);
   });
+});
+
+describe('SIGKILL in the middle of an import', () => {
+  it('leaves every recorded instance readable from its pack, and the next import stores exactly the rest', async () => {
+    const env = await openTestStore('tp-pipe-kill-');
+    cleanups.push(() => env.cleanup());
+    env.store.close(); // the child opens the data folder; this test reopens it afterwards
+    const input = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-pipe-in-'));
+    cleanups.push(() => fs.rmSync(input, { recursive: true, force: true }));
+    const n = 400;
+    writeSeries(input, n, 128, 128);
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'import-kill-child.ts'), env.dir, input], {
+      env: { ...process.env, TP_TEST_PASSPHRASE: 'correct horse battery staple 42' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const killed = await new Promise<boolean>((resolve) => {
+      child.stdout.on('data', (d) => {
+        out += String(d);
+        // A few batches in, while appends, fsyncs and commits are under way.
+        if (/committed 3\n/.test(out)) child.kill('SIGKILL');
+      });
+      child.stderr.on('data', (d) => (err += String(d)));
+      child.on('exit', (_code, signal) => resolve(signal === 'SIGKILL'));
+    });
+    expect(killed, `the child finished before the kill:\n${out}\n${err}`).toBe(true);
+
+    const store = await createStore({ dataFolder: env.dir, keySource: 'passphrase', passphrase: 'correct horse battery staple 42' });
+    cleanups.push(() => store.close());
+    const dicom = createDicomService({ db: () => store.db(), dataFolder: env.dir, workers: 2 });
+    cleanups.push(() => dicom.close());
+    const rows = store.db().prepare('SELECT content_sha256 AS h FROM instances').all() as { h: string }[];
+    expect(rows.length).toBeGreaterThanOrEqual(3 * 8);
+    expect(rows.length).toBeLessThan(n);
+    for (const r of rows) expect(dicom.blobs.get(r.h).length).toBeGreaterThan(0);
+
+    const again = await dicom.importPaths([input], { actor: 'test' });
+    expect([again.imported, again.duplicates, again.refused]).toEqual([n - rows.length, rows.length, 0]);
+    expect((store.db().prepare('SELECT count(*) AS n FROM instances').get() as { n: number }).n).toBe(n);
+  }, 120_000);
 });
