@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { blobPath, packFolder, recordLength } from '../services/blobs';
+import { createDicomIndex } from '../services/dicom/index-db';
 import { createStore, type Db, type Store } from '../services/store';
 import { createAuditLog, type AuditLog } from '../services/audit';
 
@@ -107,9 +108,10 @@ export function hostileFiles(): Record<string, Buffer> {
  * (packs.ts), or a blob file of its own (the whole file).
  */
 export function storedBlobRange(db: Db, blobFolder: string, hash: string): { file: string; offset: number; length: number } {
-  const row = db.prepare('SELECT size, pack, pack_offset FROM blobs WHERE hash = ?').get(hash) as { size: number; pack: string | null; pack_offset: number | null } | undefined;
-  if (!row) throw new Error(`no blob row for ${hash}`);
-  if (row.pack !== null && row.pack_offset !== null) return { file: path.join(packFolder(blobFolder), row.pack), offset: row.pack_offset, length: recordLength(row.size) };
+  const index = createDicomIndex(() => db);
+  if (!index.hasBlob(hash)) throw new Error(`no blob row for ${hash}`);
+  const packed = index.packedBlob(hash);
+  if (packed) return { file: path.join(packFolder(blobFolder), packed.loc.pack), offset: packed.loc.offset, length: recordLength(packed.size) };
   const file = blobPath(blobFolder, hash);
   return { file, offset: 0, length: fs.statSync(file).size };
 }

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkstationError } from '../../contract';
 import { BLOB_MAGIC, IV_BYTES, aad, blobKey, decryptBlob, encryptBlob, sha256Hex } from './blob-crypto';
-import { readPacked, type PackLocation } from './packs';
+import { missingBlob, writeError } from './errors';
+import { readPacked, type PackedBlob } from './packs';
 
 export { BLOB_MAGIC, BLOB_OVERHEAD, blobKey, decryptBlob, encryptBlob, sha256Hex } from './blob-crypto';
 
@@ -21,14 +22,6 @@ const realIo: BlobIo = { write: (fd, data, offset, length) => fs.writeSync(fd, d
 export function blobPath(folder: string, hash: string): string {
   if (!HASH_RE.test(hash)) throw new WorkstationError('INVALID_INPUT', 'That is not a valid image reference.');
   return path.join(folder, hash.slice(0, 2), hash);
-}
-
-function diskFull(folder: string, err: unknown): WorkstationError {
-  return new WorkstationError(
-    'UNAVAILABLE',
-    `The disk holding the data folder (${folder}) is full. Free some space and import again; nothing was half-written.`,
-    { cause: err, details: { reason: 'disk-full' } },
-  );
 }
 
 /**
@@ -139,13 +132,6 @@ export function stageBlobFile(folder: string, kek: Buffer, hash: string, plainte
     if ((err as { code?: string }).code === 'ENOENT') knownDirs.delete(dir);
     throw writeError(folder, err);
   }
-}
-
-function writeError(folder: string, err: unknown): WorkstationError {
-  const code = (err as { code?: string }).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return diskFull(folder, err);
-  if (err instanceof WorkstationError) return err;
-  return new WorkstationError('UNAVAILABLE', `An image could not be written to the data folder (${folder}). Check that the folder is writable.`, { cause: err });
 }
 
 const callback = (f: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> =>
@@ -336,8 +322,23 @@ export interface BlobStoreOptions {
   /** The key-encryption key (from the encrypted database); called when needed so a locked store fails late. */
   kek: () => Buffer;
   io?: BlobIo;
-  /** Where a blob lives when it was packed (packs.ts): its pack, offset and size, from the index; null for a blob file of its own. */
-  locate?: (hash: string) => { size: number; loc: PackLocation } | null;
+  /** Where a blob lives when it was packed (packs.ts), from the index; null for a blob file of its own. */
+  locate?: (hash: string) => PackedBlob | null;
+}
+
+/**
+ * Reads, authenticates and decrypts a stored blob (any thread): from its pack when `packed` says
+ * where (the index knows), else from its file of its own.
+ */
+export function readStoredBlob(folder: string, kek: Buffer, hash: string, packed: PackedBlob | null): Buffer {
+  if (packed) return readPacked(folder, kek, hash, packed);
+  let raw: Buffer;
+  try {
+    raw = fs.readFileSync(blobPath(folder, hash));
+  } catch (err) {
+    throw missingBlob(hash, err);
+  }
+  return decryptBlob(kek, hash, raw);
 }
 
 export interface BlobStore {
@@ -360,18 +361,7 @@ export function createBlobStore(options: BlobStoreOptions): BlobStore {
       const res = writeBlobFile(folder, hash, encryptBlob(options.kek(), hash, data), options.io);
       return { hash, size: data.length, existed: res.existed };
     },
-    get(hash) {
-      const packed = options.locate?.(hash);
-      if (packed) return readPacked(folder, options.kek(), hash, packed.size, packed.loc);
-      const file = blobPath(folder, hash);
-      let raw: Buffer;
-      try {
-        raw = fs.readFileSync(file);
-      } catch (err) {
-        throw new WorkstationError('NOT_FOUND', 'A stored image file is missing from the data folder. Restore the data folder from a backup.', { cause: err, details: { hash } });
-      }
-      return decryptBlob(options.kek(), hash, raw);
-    },
+    get: (hash) => readStoredBlob(folder, options.kek(), hash, options.locate?.(hash) ?? null),
     has(hash) {
       return !!options.locate?.(hash) || fs.existsSync(blobPath(folder, hash));
     },

@@ -52,7 +52,7 @@ describe('pack files', () => {
     const locs = await appendAll(folder, items, short);
     expect(new Set(locs.map((l) => l.pack)).size).toBe(1);
     expect(fs.readdirSync(packFolder(folder))).toHaveLength(1);
-    items.forEach((b, i) => expect(readPacked(folder, kek, b.hash, b.plain.length, locs[i]!).equals(b.plain)).toBe(true));
+    items.forEach((b, i) => expect(readPacked(folder, kek, b.hash, { size: b.plain.length, loc: locs[i]! }).equals(b.plain)).toBe(true));
     const total = items.reduce((n, b) => n + b.record.length, 0);
     expect(fs.statSync(path.join(packFolder(folder), locs[0]!.pack)).size).toBe(total);
   });
@@ -74,7 +74,7 @@ describe('pack files', () => {
     const second = w.append(items[1]!.record);
     expect(await second.written).toBeNull();
     expect(await w.sync([second.loc.pack])).toBeNull();
-    expect(readPacked(folder, kek, items[1]!.hash, items[1]!.plain.length, second.loc).equals(items[1]!.plain)).toBe(true);
+    expect(readPacked(folder, kek, items[1]!.hash, { size: items[1]!.plain.length, loc: second.loc }).equals(items[1]!.plain)).toBe(true);
     await w.close();
 
     // One fsync fails (as Linux reports a lost write-back once): that sync fails, and so does every
@@ -122,16 +122,16 @@ describe('pack files', () => {
     const bytes = fs.readFileSync(file);
     bytes[locs[1]!.offset + 40]! ^= 0x01; // one bit of the middle record's ciphertext
     fs.writeFileSync(file, bytes);
-    expect(() => readPacked(folder, kek, items[1]!.hash, items[1]!.plain.length, locs[1]!)).toThrow(/integrity check/);
-    expect(readPacked(folder, kek, items[0]!.hash, items[0]!.plain.length, locs[0]!).equals(items[0]!.plain)).toBe(true);
-    expect(readPacked(folder, kek, items[2]!.hash, items[2]!.plain.length, locs[2]!).equals(items[2]!.plain)).toBe(true);
+    expect(() => readPacked(folder, kek, items[1]!.hash, { size: items[1]!.plain.length, loc: locs[1]! })).toThrow(/integrity check/);
+    expect(readPacked(folder, kek, items[0]!.hash, { size: items[0]!.plain.length, loc: locs[0]! }).equals(items[0]!.plain)).toBe(true);
+    expect(readPacked(folder, kek, items[2]!.hash, { size: items[2]!.plain.length, loc: locs[2]! }).equals(items[2]!.plain)).toBe(true);
     // A row pointing at another blob's record (same length) fails its tag: the AAD binds the hash.
     const twin = crypto.randomBytes(items[0]!.plain.length);
-    expect(() => readPacked(folder, kek, sha256Hex(twin), twin.length, locs[0]!)).toThrow(/integrity check/);
+    expect(() => readPacked(folder, kek, sha256Hex(twin), { size: twin.length, loc: locs[0]! })).toThrow(/integrity check/);
     fs.truncateSync(file, locs[2]!.offset + 10);
-    expect(() => readPacked(folder, kek, items[2]!.hash, items[2]!.plain.length, locs[2]!)).toThrow(/cut short/);
+    expect(() => readPacked(folder, kek, items[2]!.hash, { size: items[2]!.plain.length, loc: locs[2]! })).toThrow(/cut short/);
     for (const pack of ['../../etc/passwd', 'x.pack', '../packs/' + locs[0]!.pack]) {
-      expect(() => readPacked(folder, kek, items[0]!.hash, items[0]!.plain.length, { pack, offset: 0 })).toThrow(/invalid name/);
+      expect(() => readPacked(folder, kek, items[0]!.hash, { size: items[0]!.plain.length, loc: { pack, offset: 0 } })).toThrow(/invalid name/);
     }
   });
 });

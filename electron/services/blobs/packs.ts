@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkstationError } from '../../contract';
 import { BLOB_OVERHEAD, decryptBlob } from './blob-crypto';
+import { missingBlob, writeError } from './errors';
 
 /** Blobs of at most this many bytes (plaintext) go into packs; larger ones get a file of their own. */
 export const PACK_MAX_BLOB_BYTES = 1024 * 1024;
@@ -24,6 +25,12 @@ const PACK_NAME_RE = /^[0-9a-z]{10,40}\.pack$/;
 export interface PackLocation {
   pack: string;
   offset: number;
+}
+
+/** A packed blob as the index knows it: its plaintext size (which gives its record's length) and where it is. */
+export interface PackedBlob {
+  size: number;
+  loc: PackLocation;
 }
 
 export function packFolder(blobFolder: string): string {
@@ -39,7 +46,7 @@ function packPath(blobFolder: string, pack: string): string {
 export const recordLength = (size: number): number => size + BLOB_OVERHEAD;
 
 /** Reads, authenticates and decrypts one packed blob (any thread). */
-export function readPacked(blobFolder: string, kek: Buffer, hash: string, size: number, loc: PackLocation): Buffer {
+export function readPacked(blobFolder: string, kek: Buffer, hash: string, { size, loc }: PackedBlob): Buffer {
   const length = recordLength(size);
   const buf = Buffer.allocUnsafe(length);
   let fd: number;
@@ -47,7 +54,7 @@ export function readPacked(blobFolder: string, kek: Buffer, hash: string, size: 
     fd = fs.openSync(packPath(blobFolder, loc.pack), 'r');
   } catch (err) {
     if (err instanceof WorkstationError) throw err;
-    throw new WorkstationError('NOT_FOUND', 'A stored image file is missing from the data folder. Restore the data folder from a backup.', { cause: err, details: { hash } });
+    throw missingBlob(hash, err);
   }
   let got = 0;
   try {
@@ -131,14 +138,6 @@ export interface PackWriter {
   close(): Promise<void>;
 }
 
-function writeFailure(blobFolder: string, err: unknown): WorkstationError {
-  const code = (err as { code?: string }).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new WorkstationError('UNAVAILABLE', `The disk holding the data folder (${blobFolder}) is full. Free some space and import again; nothing was half-written.`, { cause: err, details: { reason: 'disk-full' } });
-  }
-  return new WorkstationError('UNAVAILABLE', `An image could not be written to the data folder (${blobFolder}). Check that the folder is writable.`, { cause: err });
-}
-
 /** The pack writer of one data folder; used by one thread (the main thread's import pipeline). */
 export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackWriter {
   const folder = packFolder(blobFolder);
@@ -217,7 +216,7 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
         try {
           current = open();
         } catch (err) {
-          const e = writeFailure(blobFolder, err);
+          const e = writeError(blobFolder, err);
           return { loc: { pack: '', offset: 0 }, written: Promise.resolve(e) };
         }
       }
@@ -226,7 +225,7 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
       p.size += record.length;
       pending += record.length;
       const w = new Promise<WorkstationError | null>((resolve) => {
-        p.queue.push({ data: record, position: offset, done: (err) => resolve(err ? writeFailure(blobFolder, err) : null) });
+        p.queue.push({ data: record, position: offset, done: (err) => resolve(err ? writeError(blobFolder, err) : null) });
         flushQueue(p);
       });
       const tracked = w.finally(() => {
@@ -270,7 +269,7 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
         }
         return null;
       } catch (err) {
-        return writeFailure(blobFolder, err);
+        return writeError(blobFolder, err);
       }
     },
     pendingBytes: () => pending,

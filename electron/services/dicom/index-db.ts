@@ -3,7 +3,7 @@
 // batch), and the worklist queries. Rows hold metadata; pixels stay in blobs.
 import crypto from 'node:crypto';
 import { MAX_PATIENT_MATCHES, WorkstationError, type InstanceSummary, type PatientMatch, type SeriesSummary, type StudyDetail, type StudySummary } from '../../contract';
-import type { PackLocation } from '../blobs';
+import type { PackedBlob, PackLocation } from '../blobs';
 import type { Db } from '../store';
 import { guessMrSequence, SEQUENCE_NAMES, type MrAcquisition } from './mr-sequence';
 import type { DicomMeta } from './parse';
@@ -122,10 +122,10 @@ export interface DicomIndex {
   /** One patient record as the index knows it, or null. */
   patient(patientId: string): { id: string; displayName: string; dicomPatientId: string | null; birthDate: string | null; sex: string | null } | null;
   findBySha(sha256: string): { instanceId: string; studyId: string } | null;
-  /** Whether a blob with this content is stored (cheaper than blob()). */
+  /** Whether a blob with this content is stored (cheaper than packedBlob()). */
   hasBlob(sha256: string): boolean;
-  /** The stored blob with this content, if any: its size and, for a packed one, where it is (null: a blob file of its own). */
-  blob(sha256: string): { size: number; loc: PackLocation | null } | null;
+  /** Where the stored blob with this content is, when it is in a pack; null when it is a file of its own, or not stored. */
+  packedBlob(sha256: string): PackedBlob | null;
   countStudies(): number;
   list(q: ListQuery): { rows: StudySummary[]; total: number };
   get(studyId: string): StudyDetail;
@@ -153,7 +153,7 @@ function prepareWrites(conn: Db) {
     seriesFrameOfReference: conn.prepare('UPDATE series SET frame_of_reference_uid = ? WHERE id = ? AND frame_of_reference_uid IS NULL'),
     seriesAcquisition: conn.prepare('UPDATE series SET acquisition = ? WHERE id = ? AND acquisition IS NULL'),
     recordOfSop: conn.prepare('SELECT id FROM instances WHERE sop_instance_uid = ? AND conflict_of IS NULL'),
-    blobRow: conn.prepare('SELECT size, pack, pack_offset FROM blobs WHERE hash = ?'),
+    packedBlob: conn.prepare('SELECT size, pack, pack_offset FROM blobs WHERE hash = ? AND pack IS NOT NULL AND pack_offset IS NOT NULL'),
     blobExists: conn.prepare('SELECT 1 FROM blobs WHERE hash = ?').pluck(),
     insertBlob: conn.prepare('INSERT OR IGNORE INTO blobs (hash, size, created_at, pack, pack_offset) VALUES (?, ?, ?, ?, ?)'),
     insertInstance: conn.prepare(`INSERT INTO instances (id, series_id, sop_instance_uid, sop_class_uid, instance_number, transfer_syntax, rows, columns, frames, samples_per_pixel,
@@ -272,10 +272,9 @@ export function createDicomIndex(db: () => Db): DicomIndex {
   return {
     findBySha,
     hasBlob: (sha256) => writes(db()).blobExists.get(sha256) !== undefined,
-    blob(sha256) {
-      const r = writes(db()).blobRow.get(sha256) as { size: number; pack: string | null; pack_offset: number | null } | undefined;
-      if (!r) return null;
-      return { size: r.size, loc: r.pack !== null && r.pack_offset !== null ? { pack: r.pack, offset: r.pack_offset } : null };
+    packedBlob(sha256) {
+      const r = writes(db()).packedBlob.get(sha256) as { size: number; pack: string; pack_offset: number } | undefined;
+      return r ? { size: r.size, loc: { pack: r.pack, offset: r.pack_offset } } : null;
     },
     add(meta, sha256, size, actor, patientId) {
       return addMany([{ meta, sha256, size, patientId }], actor)[0]!;

@@ -6,7 +6,7 @@
 // fsync, on the I/O threads while the worker goes on with the next file). The import worker runs
 // these; tests call them directly.
 import fs from 'node:fs';
-import { sha256Hex, decryptBlob, blobPath, closeStaged, encryptBlob, makeDurable, readPacked, stageBlobFile, PACK_MAX_BLOB_BYTES, type ClosedStagedBlob, type PackLocation, type StagedBlob } from '../blobs';
+import { sha256Hex, closeStaged, encryptBlob, makeDurable, readStoredBlob, stageBlobFile, PACK_MAX_BLOB_BYTES, type ClosedStagedBlob, type PackedBlob, type StagedBlob } from '../blobs';
 import { WorkstationError } from '../../contract';
 import { checkPixelData, decodeFrame, type DecodedFrame } from './decode';
 import type { DicomLimits } from './limits';
@@ -184,26 +184,13 @@ function keepParsed(hash: string, parsed: ParsedDicom): void {
   releaseTimer.unref?.();
 }
 
-/** Where a stored blob is, as the index says: packed (its size and place) or, when null, a file of its own. */
-export type BlobWhere = { size: number; loc: PackLocation } | null;
-
-function readStored(hash: string, where: BlobWhere, opts: StageOptions): Buffer {
-  if (where) return readPacked(opts.blobFolder, opts.kek, hash, where.size, where.loc);
-  let raw: Buffer;
-  try {
-    raw = fs.readFileSync(blobPath(opts.blobFolder, hash));
-  } catch (err) {
-    throw new WorkstationError('NOT_FOUND', 'The stored image file is missing from the data folder. Restore the data folder from a backup.', { cause: err });
-  }
-  return decryptBlob(opts.kek, hash, raw);
-}
-
 /** Decrypts a stored instance and decodes one frame of it. */
-export async function loadFrame(hash: string, where: BlobWhere, frame: number, opts: StageOptions): Promise<FrameData> {
+/** `packed`: where the index says the blob is, when it is in a pack (null: a file of its own). */
+export async function loadFrame(hash: string, packed: PackedBlob | null, frame: number, opts: StageOptions): Promise<FrameData> {
   let parsed = lastParsed?.hash === hash ? lastParsed.parsed : null;
   if (!parsed) {
     lastParsed = null;
-    const bytes = readStored(hash, where, opts);
+    const bytes = readStoredBlob(opts.blobFolder, opts.kek, hash, packed);
     try {
       parsed = parseDicomFile(bytes, opts.limits);
     } catch (err) {

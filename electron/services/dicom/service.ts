@@ -277,10 +277,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
   const blobs = createBlobStore({
     folder: blobFolder,
     kek: getKek,
-    locate: (hash) => {
-      const b = index.blob(hash);
-      return b?.loc ? { size: b.size, loc: b.loc } : null;
-    },
+    locate: (hash) => index.packedBlob(hash),
   });
   // Small blobs of every import go into pack files, written from this thread (packs.ts).
   let packs: PackWriter | null = null;
@@ -431,8 +428,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
     async getFrame(instanceId, frame) {
       const rec = index.instance(instanceId);
       if (frame >= rec.frames) throw new WorkstationError('NOT_FOUND', `This image has ${rec.frames} frame(s); frame ${frame + 1} does not exist.`);
-      const b = index.blob(rec.contentSha256);
-      const m = await getPool().run({ kind: 'frame', hash: rec.contentSha256, where: b?.loc ? { size: b.size, loc: b.loc } : null, frame });
+      const m = await getPool().run({ kind: 'frame', hash: rec.contentSha256, packed: index.packedBlob(rec.contentSha256), frame });
       if (m.kind === 'error') throw new WorkstationError(m.code, m.message, { cause: new Error(m.detail) });
       if (m.kind !== 'frame') throw new WorkstationError('INTERNAL', 'The decoder gave an unexpected answer.');
       return toViewerFrame(instanceId, frame, m.frame, rec);

@@ -2,14 +2,15 @@
 import type { ErrorCode } from '../../contract';
 import type { DecodedFrame } from './decode';
 import type { DicomMeta } from './parse';
-import type { BlobWhere, FileOutcome } from './process';
+import type { PackedBlob } from '../blobs';
+import type { FileOutcome } from './process';
 import type { UploadTarget } from './reconcile';
 
 export type ToWorker =
   | { id: number; kind: 'file'; path: string }
   | { id: number; kind: 'bytes'; bytes: Uint8Array }
   | { id: number; kind: 'upload'; bytes: Uint8Array; target: UploadTarget; index: number }
-  | { id: number; kind: 'frame'; hash: string; where: BlobWhere; frame: number };
+  | { id: number; kind: 'frame'; hash: string; packed: PackedBlob | null; frame: number };
 
 export type FromWorker =
   | { id: 0; kind: 'ready' }

@@ -76,7 +76,7 @@ async function work(msg: ToWorker): Promise<void> {
       return;
     }
     flushHeld();
-    const { frame, meta } = await loadFrame(msg.hash, msg.where, msg.frame, opts);
+    const { frame, meta } = await loadFrame(msg.hash, msg.packed, msg.frame, opts);
     const px = frame.pixels;
     post({ id: msg.id, kind: 'frame', frame, meta }, px.byteOffset === 0 && px.byteLength === px.buffer.byteLength ? [px.buffer as ArrayBuffer] : []);
   } catch (err) {
