@@ -16,7 +16,7 @@ import { WorkstationError, type ImportEntry, type ImportProgress, type ImportRep
 import type { AuditEntry } from '../audit';
 import { earlySyncQueue, makeDurableMany, type EarlySync, type PackAppend, type PackWriter } from '../blobs';
 import type { Logger } from '../log';
-import type { DicomIndex, IndexOutcome } from './index-db';
+import type { DicomIndex, IndexFile, IndexOutcome } from './index-db';
 import { QUEUED_PER_WORKER, type DicomPool } from './pool';
 import type { FileOutcome } from './process';
 import type { UploadOrigin } from './reconcile';
@@ -164,8 +164,9 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
     if (ready.length) {
       const added: { studyIds: Set<string> } = { studyIds: new Set() };
       let results: IndexOutcome[] | null = null;
+      const files: IndexFile[] = ready.map((s) => ({ meta: s.outcome.meta, sha256: s.outcome.sha256, size: s.outcome.size, patientId: o.filing?.patientId, pack: s.packed?.loc }));
       try {
-        results = index.addMany(ready.map((s) => ({ meta: s.outcome.meta, sha256: s.outcome.sha256, size: s.outcome.size, patientId: o.filing?.patientId, pack: s.packed?.loc })), o.actor);
+        results = index.addMany(files, o.actor);
       } catch (err) {
         // One bad row must not cost the batch: record the files one by one to find it.
         o.logger?.warn('dicom.index-batch-failed', { importId: o.importId, err });
@@ -174,7 +175,7 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
         let r = results?.[i];
         if (!r) {
           try {
-            r = index.addMany([{ meta: s.outcome.meta, sha256: s.outcome.sha256, size: s.outcome.size, patientId: o.filing?.patientId, pack: s.packed?.loc }], o.actor)[0]!;
+            r = index.addMany([files[i]!], o.actor)[0]!;
           } catch (err) {
             o.logger?.error('dicom.index-failed', { importId: o.importId, err });
             refuse(s.item.name, 'it could not be recorded in the database');
