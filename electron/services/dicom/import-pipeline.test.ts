@@ -10,13 +10,29 @@ import { WorkstationError } from '../../contract';
 import { packFolder, recordLength } from '../blobs';
 import { imageBody, openTestStore, part10, storedBlobRange } from '../../testing/dicom';
 import { QUEUED_PER_WORKER } from './pool';
-import { createStore } from '../store';
+import { createStore, type Db } from '../store';
 import { createDicomService, type DicomService } from './service';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+/** A test store, closed after the test. */
+async function testStore(prefix: string): Promise<Awaited<ReturnType<typeof openTestStore>>> {
+  const env = await openTestStore(prefix);
+  cleanups.push(() => env.cleanup());
+  return env;
+}
+
+/** A temp folder, removed after the test. */
+function tempDir(prefix = 'tp-pipe-in-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const countRows = (db: Db, from: string): number => (db.prepare(`SELECT count(*) AS n FROM ${from}`).get() as { n: number }).n;
 
 /** `n` distinct 16-bit images of rows x cols in `dir`, one series. */
 function writeSeries(dir: string, n: number, rows: number, cols: number): string[] {
@@ -61,13 +77,11 @@ function expectRowsMatchBlobs(env: Awaited<ReturnType<typeof openTestStore>>, di
 describe('import pipeline, stopped early', () => {
   it('a full disk stops the import: what it reports as imported is recorded with its blob, nothing half-written stays', async () => {
     expect(process.getuid?.(), 'this test mounts a small tmpfs: run it as root (CI does)').toBe(0);
-    const env = await openTestStore('tp-pipe-full-');
-    cleanups.push(() => env.cleanup());
+    const env = await testStore('tp-pipe-full-');
     const data = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-pipe-disk-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', data]);
     cleanups.push(() => { execFileSync('umount', [data]); fs.rmSync(data, { recursive: true, force: true }); });
-    const input = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-pipe-in-'));
-    cleanups.push(() => fs.rmSync(input, { recursive: true, force: true }));
+    const input = tempDir();
     writeSeries(input, 30, 200, 200); // 30 x 80 KB: about a third fits
     // One batch for the whole import: what is done when the disk fills is recorded by the last commit.
     const dicom = createDicomService({ db: () => env.store.db(), dataFolder: data, workers: 2, importBatch: { size: 1000, maxWaitMs: 600_000 } });
@@ -91,10 +105,8 @@ describe('import pipeline, stopped early', () => {
   });
 
   it('cancelled half-way: every file done is recorded with its blob, and the next run imports exactly the rest', async () => {
-    const env = await openTestStore('tp-pipe-cancel-');
-    cleanups.push(() => env.cleanup());
-    const input = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-pipe-in-'));
-    cleanups.push(() => fs.rmSync(input, { recursive: true, force: true }));
+    const env = await testStore('tp-pipe-cancel-');
+    const input = tempDir();
     // Many more files than the pipeline may have in hand (in flight or staged and not yet
     // recorded), so some are always left "not processed" when the first batch's commit cancels.
     const n = 150;
@@ -137,10 +149,8 @@ describe('import pipeline, stopped early', () => {
 
 describe('pack files', () => {
   it('small blobs are appended to one pack file, a large one gets a file of its own; both read back, and a re-import writes nothing', async () => {
-    const env = await openTestStore('tp-pipe-pack-');
-    cleanups.push(() => env.cleanup());
-    const input = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-pipe-in-'));
-    cleanups.push(() => fs.rmSync(input, { recursive: true, force: true }));
+    const env = await testStore('tp-pipe-pack-');
+    const input = tempDir();
     writeSeries(input, 40, 64, 64);
     // 800 x 800 x 2 bytes: past PACK_MAX_BLOB_BYTES.
     fs.writeFileSync(path.join(input, 'large.dcm'), part10(imageBody({ rows: 800, cols: 800, sop: '1.2.826.0.1.3680043.10.999.8.1', pixels: Buffer.alloc(800 * 800 * 2, 3) })));
@@ -155,8 +165,7 @@ describe('pack files', () => {
     const packs = files.filter((f) => f.startsWith(packFolder(blobFolder) + path.sep));
     expect(packs).toHaveLength(1);
     expect(files.filter((f) => !packs.includes(f))).toHaveLength(1);
-    const packed = env.store.db().prepare('SELECT count(*) AS n FROM blobs WHERE pack IS NOT NULL').get() as { n: number };
-    expect(packed.n).toBe(40);
+    expect(countRows(env.store.db(), 'blobs WHERE pack IS NOT NULL')).toBe(40);
     // The viewer's frames come from the pack and from the file of its own.
     for (const e of r1.entries) {
       const frame = await dicom.getFrame(e.instanceId!, 0);
@@ -171,10 +180,8 @@ describe('pack files', () => {
   });
 
   it('a pack fsync that fails refuses the batch with a clear reason and records none of it; the next import stores them all', async () => {
-    const env = await openTestStore('tp-pipe-packfail-');
-    cleanups.push(() => env.cleanup());
-    const input = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-pipe-in-'));
-    cleanups.push(() => fs.rmSync(input, { recursive: true, force: true }));
+    const env = await testStore('tp-pipe-packfail-');
+    const input = tempDir();
     writeSeries(input, 12, 64, 64);
     const failing = createDicomService({
       db: () => env.store.db(),
@@ -186,8 +193,8 @@ describe('pack files', () => {
     const r1 = await failing.importPaths([input], { actor: 'test' });
     expect([r1.imported, r1.refused]).toEqual([0, 12]);
     for (const e of r1.entries) expect(e.reason).toMatch(/could not be written to the data folder/);
-    expect((env.store.db().prepare('SELECT count(*) AS n FROM instances').get() as { n: number }).n).toBe(0);
-    expect((env.store.db().prepare('SELECT count(*) AS n FROM blobs').get() as { n: number }).n).toBe(0);
+    expect(countRows(env.store.db(), 'instances')).toBe(0);
+    expect(countRows(env.store.db(), 'blobs')).toBe(0);
     await failing.close();
 
     const dicom = createDicomService({ db: () => env.store.db(), dataFolder: env.dir, workers: 1 });
@@ -201,11 +208,9 @@ describe('pack files', () => {
 
 describe('SIGKILL in the middle of an import', () => {
   it('leaves every recorded instance readable from its pack, and the next import stores exactly the rest', async () => {
-    const env = await openTestStore('tp-pipe-kill-');
-    cleanups.push(() => env.cleanup());
+    const env = await testStore('tp-pipe-kill-');
     env.store.close(); // the child opens the data folder; this test reopens it afterwards
-    const input = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-pipe-in-'));
-    cleanups.push(() => fs.rmSync(input, { recursive: true, force: true }));
+    const input = tempDir();
     const n = 400;
     writeSeries(input, n, 128, 128);
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'import-kill-child.ts'), env.dir, input], {
@@ -236,6 +241,6 @@ describe('SIGKILL in the middle of an import', () => {
 
     const again = await dicom.importPaths([input], { actor: 'test' });
     expect([again.imported, again.duplicates, again.refused]).toEqual([n - rows.length, rows.length, 0]);
-    expect((store.db().prepare('SELECT count(*) AS n FROM instances').get() as { n: number }).n).toBe(n);
+    expect(countRows(store.db(), 'instances')).toBe(n);
   }, 120_000);
 });
