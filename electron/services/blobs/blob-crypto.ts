@@ -28,20 +28,54 @@ export function aad(hash: string): Buffer {
   return Buffer.from(BLOB_MAGIC.toString('latin1') + hash, 'latin1');
 }
 
-export function encryptBlob(kek: Buffer, hash: string, plaintext: Uint8Array): Buffer {
-  const iv = crypto.randomBytes(IV_BYTES); // random 96-bit IV for every write
-  const cipher = crypto.createCipheriv('aes-256-gcm', blobKey(kek, hash), iv);
+/**
+ * A blob's encrypted record in two buffers, each of its own (not Node's shared pool), so both can
+ * be moved to another thread without a copy: `frame` is MAGIC | IV | tag (32 bytes), `body` the
+ * ciphertext. Written out, it is the record layout above: MAGIC | IV | body | tag (sealedParts).
+ */
+export interface SealedBlob {
+  frame: Uint8Array;
+  body: Uint8Array;
+}
+
+const FRAME_HEAD = BLOB_MAGIC.length + IV_BYTES;
+
+/** The record's bytes in file order, as views (no copy): MAGIC | IV, the ciphertext, the tag. */
+export const sealedParts = (s: SealedBlob): Uint8Array[] => [s.frame.subarray(0, FRAME_HEAD), s.body, s.frame.subarray(FRAME_HEAD)];
+
+/** The record's length on disk. */
+export const sealedLength = (s: SealedBlob): number => s.frame.length + s.body.length;
+
+/** True when `b` views the whole of an ArrayBuffer of its own (so it can be moved to another thread). */
+export const ownsBuffer = (b: Uint8Array): boolean => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+
+/**
+ * Encrypts a blob into a record without concatenating it: the cipher's output is the body as it
+ * came (a buffer of its own in Node), and the 32 bytes around it are the frame. A record is held
+ * once, not twice, on its way to a pack file.
+ */
+export function sealBlob(kek: Buffer, hash: string, plaintext: Uint8Array): SealedBlob {
+  const frame = Buffer.allocUnsafeSlow(BLOB_OVERHEAD);
+  BLOB_MAGIC.copy(frame, 0);
+  crypto.randomFillSync(frame, BLOB_MAGIC.length, IV_BYTES); // random 96-bit IV for every write
+  const cipher = crypto.createCipheriv('aes-256-gcm', blobKey(kek, hash), frame.subarray(BLOB_MAGIC.length, FRAME_HEAD));
   cipher.setAAD(aad(hash));
-  const body = cipher.update(plaintext);
+  let body = cipher.update(plaintext);
   const last = cipher.final(); // empty for GCM, kept for the API's sake
-  // One buffer of its own (not Node's shared pool), so the record can be moved to another thread.
-  const out = Buffer.allocUnsafeSlow(BLOB_OVERHEAD + body.length + last.length);
-  BLOB_MAGIC.copy(out, 0);
-  iv.copy(out, BLOB_MAGIC.length);
-  body.copy(out, BLOB_MAGIC.length + IV_BYTES);
-  last.copy(out, BLOB_MAGIC.length + IV_BYTES + body.length);
-  cipher.getAuthTag().copy(out, out.length - TAG_BYTES);
-  return out;
+  if (last.length) body = Buffer.concat([body, last]);
+  // Should a runtime hand back a view of a shared buffer, the body gets one of its own.
+  if (!ownsBuffer(body)) {
+    const own = Buffer.allocUnsafeSlow(body.length);
+    body.copy(own);
+    body = own;
+  }
+  cipher.getAuthTag().copy(frame, FRAME_HEAD);
+  return { frame, body };
+}
+
+/** The record in one buffer (a blob file of its own is written from it). */
+export function encryptBlob(kek: Buffer, hash: string, plaintext: Uint8Array): Buffer {
+  return Buffer.concat(sealedParts(sealBlob(kek, hash, plaintext)));
 }
 
 export function decryptBlob(kek: Buffer, hash: string, file: Buffer): Buffer {

@@ -89,7 +89,7 @@ interface OpenPack {
   /** Its name is durable in the packs folder. */
   folderSynced: boolean;
   /** Records waiting for the write in flight (contiguous, in order). */
-  queue: { data: Uint8Array; position: number; done(err: unknown): void }[];
+  queue: { parts: readonly Uint8Array[]; length: number; position: number; done(err: unknown): void }[];
   writing: boolean;
   /** Bytes written since the last fsync was started, and the early one running (waited for before close). */
   unsynced: number;
@@ -109,7 +109,7 @@ interface OpenPack {
  */
 const EARLY_SYNC_BYTES = 4 * 1024 * 1024;
 
-/** Records per writev (the system's IOV_MAX is 1024). */
+/** Records per writev: at most three buffers each (sealedParts), within the system's IOV_MAX of 1024. */
 const WRITEV_MAX = 256;
 
 /** A pending append: its place, and its write (null once on disk's page cache, else the error). */
@@ -120,10 +120,11 @@ export interface PackAppend {
 
 export interface PackWriter {
   /**
-   * Appends one encrypted record (encryptBlob's layout) to the current pack: its place is fixed
-   * now, its write runs on the I/O threads. The record must not be changed until `written`.
+   * Appends one encrypted record (encryptBlob's layout, in one buffer or in parts written one
+   * after the other, as sealedParts gives them) to the current pack: its place is fixed now, its
+   * write runs on the I/O threads. The record must not be changed until `written`.
    */
-  append(record: Uint8Array): PackAppend;
+  append(record: Uint8Array | readonly Uint8Array[]): PackAppend;
   /**
    * Makes the appends to these packs durable: waits for their writes, fsyncs each pack (and,
    * once per new pack, the packs folder). Resolves with the error, or null when they are on
@@ -178,7 +179,7 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
       for (const q of batch) q.done(err);
       flushQueue(p);
       if (!err) {
-        p.unsynced += batch.reduce((n, q) => n + q.data.length, 0);
+        p.unsynced += batch.reduce((n, q) => n + q.length, 0);
         if (p.unsynced >= EARLY_SYNC_BYTES && !p.earlySync) {
           // A head start for the batch's own sync; a failure here fails that sync (breakPack).
           p.unsynced = 0;
@@ -200,7 +201,7 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
         step([bufs[k]!.subarray(left), ...bufs.slice(k + 1)], at + n);
       });
     };
-    step(batch.map((q) => q.data), position);
+    step(batch.flatMap((q) => q.parts), position);
   };
 
   const fsync = (fd: number): Promise<void> => new Promise((resolve, reject) => io.fsync(fd, (err) => (err ? reject(err) : resolve())));
@@ -211,8 +212,10 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
 
   return {
     append(record) {
+      const parts = record instanceof Uint8Array ? [record] : record;
+      const length = parts.reduce((n, b) => n + b.length, 0);
       if (closed) throw new WorkstationError('UNAVAILABLE', 'The DICOM service is shutting down.');
-      if (!current || current.size + record.length > PACK_ROLL_BYTES || current.broken) {
+      if (!current || current.size + length > PACK_ROLL_BYTES || current.broken) {
         try {
           current = open();
         } catch (err) {
@@ -222,15 +225,15 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
       }
       const p = current;
       const offset = p.size;
-      p.size += record.length;
-      pending += record.length;
+      p.size += length;
+      pending += length;
       const w = new Promise<WorkstationError | null>((resolve) => {
-        p.queue.push({ data: record, position: offset, done: (err) => resolve(err ? writeError(blobFolder, err) : null) });
+        p.queue.push({ parts, length, position: offset, done: (err) => resolve(err ? writeError(blobFolder, err) : null) });
         flushQueue(p);
       });
       const tracked = w.finally(() => {
         p.writes.delete(tracked);
-        pending -= record.length;
+        pending -= length;
         const ws = waiters;
         waiters = [];
         for (const r of ws) r();

@@ -14,7 +14,7 @@
 // written (at most MAX_PENDING_PACK_BYTES).
 import { WorkstationError, type ImportEntry, type ImportProgress, type ImportReport } from '../../contract';
 import type { AuditEntry } from '../audit';
-import { earlySyncQueue, makeDurableMany, type EarlySync, type PackAppend, type PackWriter } from '../blobs';
+import { earlySyncQueue, makeDurableMany, sealedParts, type EarlySync, type PackAppend, type PackWriter } from '../blobs';
 import type { Logger } from '../log';
 import type { DicomIndex, IndexFile, IndexOutcome } from './index-db';
 import { QUEUED_PER_WORKER, type DicomPool } from './pool';
@@ -225,7 +225,7 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
     const earlier = appended.get(outcome.sha256);
     if (earlier) return earlier;
     if (index.hasBlob(outcome.sha256)) return undefined;
-    const a = o.packs.append(record);
+    const a = o.packs.append(sealedParts(record));
     appended.set(outcome.sha256, a);
     // A full disk stops the lanes now, not at the batch's commit.
     void a.written.then((err) => { if (err?.details?.reason === 'disk-full') diskFull ??= err.message; });

@@ -126,20 +126,23 @@ export function sequenceDepth(ds: DataSet, limit: number): number {
   return max;
 }
 
+/** Latin-1 text of bytes, read in place (Buffer.from(bytes) would copy them first). */
+const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+
 /** Text of an element in the file's character set (UTF-8 when declared, Latin-1 otherwise). */
 function textOf(ds: DataSet, tag: string, utf8: boolean): string {
   const el = ds.elements[tag];
   if (!el || el.length <= 0) return '';
   const end = Math.min(el.dataOffset + el.length, ds.byteArray.length);
   const raw = ds.byteArray.subarray(el.dataOffset, end);
-  const s = utf8 ? new TextDecoder('utf-8').decode(raw) : Buffer.from(raw).toString('latin1');
+  const s = utf8 ? new TextDecoder('utf-8').decode(raw) : latin1(raw);
   return s.replace(/\0/g, '').trim();
 }
 
 function numberList(ds: DataSet, tag: string): number[] | null {
   const el = ds.elements[tag];
   if (!el || el.length <= 0 || el.length > 1024) return null;
-  const raw = Buffer.from(ds.byteArray.subarray(el.dataOffset, Math.min(el.dataOffset + el.length, ds.byteArray.length))).toString('latin1');
+  const raw = latin1(ds.byteArray.subarray(el.dataOffset, Math.min(el.dataOffset + el.length, ds.byteArray.length)));
   const vals = raw.split('\\').map((v) => Number.parseFloat(v.trim()));
   return vals.every((v) => Number.isFinite(v)) ? vals : null;
 }

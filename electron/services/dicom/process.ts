@@ -6,7 +6,7 @@
 // fsync, on the I/O threads while the worker goes on with the next file). The import worker runs
 // these; tests call them directly.
 import fs from 'node:fs';
-import { sha256Hex, closeStaged, encryptBlob, makeDurable, readStoredBlob, stageBlobFile, PACK_MAX_BLOB_BYTES, type ClosedStagedBlob, type PackedBlob, type StagedBlob } from '../blobs';
+import { sha256Hex, closeStaged, makeDurable, readStoredBlob, sealBlob, stageBlobFile, PACK_MAX_BLOB_BYTES, type ClosedStagedBlob, type PackedBlob, type SealedBlob, type StagedBlob } from '../blobs';
 import { WorkstationError } from '../../contract';
 import { checkPixelData, decodeFrame, type DecodedFrame } from './decode';
 import type { DicomLimits } from './limits';
@@ -18,11 +18,11 @@ import { isImageFile, relabelDicom, wrapImage, type UploadOrigin, type UploadTar
  * What the service learns about one file of an import. When ok, its blob is durable, unless
  * `pending` or `record` is set. `pending`: its temp file is written and closed but not yet
  * synced, and the import pipeline makes it durable (with the rest of its batch) before it
- * records the file. `record`: a small blob, encrypted but not written (encryptBlob's layout),
+ * records the file. `record`: a small blob, encrypted but not written (sealBlob: two buffers),
  * which the pipeline appends to a pack file (packs.ts) unless that content is stored already.
  */
 export type FileOutcome =
-  | { ok: true; meta: DicomMeta; sha256: string; size: number; origin?: UploadOrigin; pending?: ClosedStagedBlob; record?: Uint8Array }
+  | { ok: true; meta: DicomMeta; sha256: string; size: number; origin?: UploadOrigin; pending?: ClosedStagedBlob; record?: SealedBlob }
   | { ok: false; reason: string; diskFull?: boolean };
 
 /**
@@ -30,11 +30,40 @@ export type FileOutcome =
  * small blob when the caller packs (`pack`), encrypted into `record` with nothing written.
  */
 export type StagedOutcome =
-  | { ok: true; meta: DicomMeta; sha256: string; size: number; origin?: UploadOrigin; staged: StagedBlob | null; record?: Uint8Array }
+  | { ok: true; meta: DicomMeta; sha256: string; size: number; origin?: UploadOrigin; staged: StagedBlob | null; record?: SealedBlob }
   | Extract<FileOutcome, { ok: false }>;
 
-/** What the per-file work needs. `pack`: small blobs come back as records for a pack file (the import pipeline) instead of files of their own. */
-export interface StageOptions { limits: DicomLimits; blobFolder: string; kek: Buffer; pack?: boolean }
+/**
+ * What the per-file work needs. `pack`: small blobs come back as records for a pack file (the
+ * import pipeline) instead of files of their own. `readBuffer`: a file of at most its size is
+ * read into it instead of a new buffer (the import worker: one file at a time).
+ */
+export interface StageOptions { limits: DicomLimits; blobFolder: string; kek: Buffer; pack?: boolean; readBuffer?: ReadBuffer }
+
+/**
+ * One buffer that files are read into, one at a time, by a thread that works on one file at a
+ * time (the import worker): a new 30 KB buffer per slice cost the worker and V8's background
+ * threads more than reading it (its memory outside the heap is what drives their collections).
+ * Only files small enough for a pack use it; nothing keeps a view of it past the file's work
+ * (the metadata is strings, the record a buffer of its own). While it is lent out, a second
+ * reader gets a buffer of its own, so an overlap can never share it.
+ */
+export class ReadBuffer {
+  private buf: Buffer | null = null;
+  private lent = false;
+  constructor(readonly maxBytes: number = PACK_MAX_BLOB_BYTES) {}
+  /** A buffer of `size` bytes to read into: this one, when it is free and the size fits. */
+  take(size: number): { bytes: Buffer; shared: boolean } {
+    if (this.lent || size > this.maxBytes) return { bytes: Buffer.allocUnsafe(size), shared: false };
+    if (!this.buf || this.buf.length < size) this.buf = Buffer.allocUnsafeSlow(Math.max(size, 64 * 1024, this.buf ? Math.min(this.maxBytes, this.buf.length * 2) : 0));
+    this.lent = true;
+    return { bytes: this.buf.subarray(0, size), shared: true };
+  }
+  /** Gives it back after the file's work (only the taker whose buffer was shared). */
+  giveBack(): void {
+    this.lent = false;
+  }
+}
 
 function refusalOf(err: unknown): Extract<FileOutcome, { ok: false }> {
   if (err instanceof DicomRefusal) return { ok: false, reason: err.reason };
@@ -44,7 +73,8 @@ function refusalOf(err: unknown): Extract<FileOutcome, { ok: false }> {
   return { ok: false, reason: `it could not be read (${err instanceof Error ? err.message.slice(0, 120) : 'unknown error'})` };
 }
 
-export function readLimited(file: string, limits: DicomLimits): Buffer {
+/** Reads a file within the import's size limit, into `into` when given and free (`shared`: give it back after the file's work). */
+export function readLimited(file: string, limits: DicomLimits, into?: ReadBuffer): { bytes: Buffer; shared: boolean } {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -55,14 +85,19 @@ export function readLimited(file: string, limits: DicomLimits): Buffer {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new DicomRefusal('it is not a regular file');
     if (st.size > limits.maxFileBytes) throw new DicomRefusal(`the file is larger than the import limit (${Math.round(limits.maxFileBytes / 2 ** 20)} MiB)`);
-    const buf = Buffer.allocUnsafe(st.size);
+    const { bytes: buf, shared } = into ? into.take(st.size) : { bytes: Buffer.allocUnsafe(st.size), shared: false };
     let off = 0;
-    while (off < st.size) {
-      const n = fs.readSync(fd, buf, off, st.size - off, off);
-      if (n === 0) break;
-      off += n;
+    try {
+      while (off < st.size) {
+        const n = fs.readSync(fd, buf, off, st.size - off, off);
+        if (n === 0) break;
+        off += n;
+      }
+    } catch (err) {
+      if (shared) into!.giveBack();
+      throw err;
     }
-    return off === st.size ? buf : buf.subarray(0, off);
+    return { bytes: off === st.size ? buf : buf.subarray(0, off), shared };
   } finally {
     fs.closeSync(fd);
   }
@@ -79,7 +114,7 @@ export async function stageBytes(bytes: Uint8Array, opts: StageOptions): Promise
   try {
     const meta = await validateDicom(bytes, opts.limits);
     const sha256 = sha256Hex(bytes);
-    if (opts.pack && bytes.length <= PACK_MAX_BLOB_BYTES) return { ok: true, meta, sha256, size: bytes.length, staged: null, record: encryptBlob(opts.kek, sha256, bytes) };
+    if (opts.pack && bytes.length <= PACK_MAX_BLOB_BYTES) return { ok: true, meta, sha256, size: bytes.length, staged: null, record: sealBlob(opts.kek, sha256, bytes) };
     const staged = stageBlobFile(opts.blobFolder, opts.kek, sha256, bytes);
     return { ok: true, meta, sha256, size: bytes.length, staged };
   } catch (err) {
@@ -88,14 +123,18 @@ export async function stageBytes(bytes: Uint8Array, opts: StageOptions): Promise
 }
 
 export async function stageFile(file: string, opts: StageOptions): Promise<StagedOutcome> {
-  let bytes: Buffer;
+  let read: { bytes: Buffer; shared: boolean };
   try {
-    bytes = readLimited(file, opts.limits);
+    read = readLimited(file, opts.limits, opts.readBuffer);
   } catch (err) {
     if (err instanceof DicomRefusal) return { ok: false, reason: err.reason };
     return { ok: false, reason: 'it cannot be read' };
   }
-  return stageBytes(bytes, opts);
+  try {
+    return await stageBytes(read.bytes, opts);
+  } finally {
+    if (read.shared) opts.readBuffer!.giveBack();
+  }
 }
 
 /**

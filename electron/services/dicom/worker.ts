@@ -3,8 +3,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { WorkstationError } from '../../contract';
 import type { DicomLimits } from './limits';
-import { prepareShardFolders } from '../blobs';
-import { loadFrame, releaseStaged, stageBytes, stageFile, stageUpload, type FileOutcome } from './process';
+import { ownsBuffer, prepareShardFolders } from '../blobs';
+import { loadFrame, ReadBuffer, releaseStaged, stageBytes, stageFile, stageUpload, type FileOutcome } from './process';
 import type { ToWorker, FromWorker } from './worker-protocol';
 
 interface Init {
@@ -14,15 +14,17 @@ interface Init {
 }
 const init = workerData as Init;
 // Small blobs come back encrypted, for the pipeline's pack files (packs.ts), moved, not copied.
-const opts = { limits: init.limits, blobFolder: init.blobFolder, kek: Buffer.from(init.kek), pack: true };
+// Files are read into one buffer, reused from file to file (the worker does one file at a time).
+const opts = { limits: init.limits, blobFolder: init.blobFolder, kek: Buffer.from(init.kek), pack: true, readBuffer: new ReadBuffer() };
 // The data folder's shard folders, made once (a stat each when they exist): no import pays a mkdir.
 prepareShardFolders(opts.blobFolder);
 
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(msg, transfer);
 }
-/** The records of these outcomes, moved with the message (encryptBlob gives each a buffer of its own). */
-const records = (outcomes: FileOutcome[]): ArrayBuffer[] => outcomes.flatMap((o) => (o.ok && o.record ? [o.record.buffer as ArrayBuffer] : []));
+/** The records of these outcomes, moved with the message (sealBlob gives both buffers of a record their own memory). */
+const records = (outcomes: FileOutcome[]): ArrayBuffer[] =>
+  outcomes.flatMap((o) => (o.ok && o.record ? [o.record.frame, o.record.body].filter(ownsBuffer).map((b) => b.buffer as ArrayBuffer) : []));
 
 // The work is done strictly in the order messages came, one at a time (a file, then the next).
 // An import file is answered as soon as its blob is encrypted: a small one as a record, which the
