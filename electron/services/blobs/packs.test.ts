@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkstationError } from '../../contract';
-import { encryptBlob, sha256Hex } from './blob-crypto';
+import { decryptBlob, encryptBlob, ownsBuffer, sealBlob, sealedLength, sealedParts, sha256Hex } from './blob-crypto';
 import { createPackWriter, packFolder, readPacked, type PackIo, type PackLocation } from './packs';
 
 const kek = crypto.randomBytes(32);
@@ -22,18 +22,23 @@ const tmp = (): string => {
   return d;
 };
 
-/** `n` blobs of different sizes, each with its encrypted record. */
-function blobs(n: number): { plain: Buffer; hash: string; record: Buffer }[] {
+/** `n` blobs of different sizes, each with its encrypted record: in one buffer, or (every other one, `parts`) sealed in parts as the import worker gives them. */
+function blobs(n: number, parts = false): { plain: Buffer; hash: string; record: Uint8Array | Uint8Array[]; length: number }[] {
   return Array.from({ length: n }, (_, i) => {
     const plain = crypto.randomBytes(100 + i * 997);
     const hash = sha256Hex(plain);
-    return { plain, hash, record: encryptBlob(kek, hash, plain) };
+    if (parts && i % 2) {
+      const sealed = sealBlob(kek, hash, plain);
+      return { plain, hash, record: sealedParts(sealed), length: sealedLength(sealed) };
+    }
+    const record = encryptBlob(kek, hash, plain);
+    return { plain, hash, record, length: record.length };
   });
 }
 
 const realFs: PackIo = { writev: (fd, b, p, cb) => fs.writev(fd, b, p, cb), fsync: (fd, cb) => fs.fsync(fd, cb) };
 
-async function appendAll(folder: string, items: { record: Buffer }[], io: PackIo = realFs): Promise<PackLocation[]> {
+async function appendAll(folder: string, items: { record: Uint8Array | Uint8Array[] }[], io: PackIo = realFs): Promise<PackLocation[]> {
   const w = createPackWriter(folder, io);
   const appends = items.map((b) => w.append(b.record));
   expect(await Promise.all(appends.map((a) => a.written))).toEqual(items.map(() => null));
@@ -44,16 +49,16 @@ async function appendAll(folder: string, items: { record: Buffer }[], io: PackIo
 }
 
 describe('pack files', () => {
-  it('records appended at once land whole at their offsets, through short writes too, in one file', async () => {
+  it('records appended at once, in one buffer or in parts, land whole at their offsets, through short writes too, in one file', async () => {
     const folder = tmp();
-    const items = blobs(40);
+    const items = blobs(40, true);
     // A disk that writes at most 1000 bytes per call: every record is split over several writes.
     const short: PackIo = { writev: (fd, bufs, pos, cb) => fs.write(fd, bufs[0]!, 0, Math.min(1000, bufs[0]!.length), pos, cb), fsync: realFs.fsync };
     const locs = await appendAll(folder, items, short);
     expect(new Set(locs.map((l) => l.pack)).size).toBe(1);
     expect(fs.readdirSync(packFolder(folder))).toHaveLength(1);
     items.forEach((b, i) => expect(readPacked(folder, kek, b.hash, { size: b.plain.length, loc: locs[i]! }).equals(b.plain)).toBe(true));
-    const total = items.reduce((n, b) => n + b.record.length, 0);
+    const total = items.reduce((n, b) => n + b.length, 0);
     expect(fs.statSync(path.join(packFolder(folder), locs[0]!.pack)).size).toBe(total);
   });
 
@@ -133,5 +138,20 @@ describe('pack files', () => {
     for (const pack of ['../../etc/passwd', 'x.pack', '../packs/' + locs[0]!.pack]) {
       expect(() => readPacked(folder, kek, items[0]!.hash, { size: items[0]!.plain.length, loc: { pack, offset: 0 } })).toThrow(/invalid name/);
     }
+  });
+
+  it('a sealed record is the blob-file layout in two buffers of their own, which can be moved to another thread and still decrypt', () => {
+    const plain = crypto.randomBytes(29_070);
+    const hash = sha256Hex(plain);
+    const sealed = sealBlob(kek, hash, plain);
+    expect(sealed.frame.length).toBe(32);
+    expect(ownsBuffer(sealed.frame) && ownsBuffer(sealed.body)).toBe(true);
+    const moved = structuredClone(sealed, { transfer: [sealed.frame.buffer as ArrayBuffer, sealed.body.buffer as ArrayBuffer] });
+    expect(sealed.body.byteLength).toBe(0); // detached here: moved, not copied
+    expect(decryptBlob(kek, hash, Buffer.concat(sealedParts(moved))).equals(plain)).toBe(true);
+    // Each seal has its own IV.
+    const again = sealBlob(kek, hash, plain);
+    expect(Buffer.from(again.frame.subarray(4, 16)).equals(Buffer.from(moved.frame.subarray(4, 16)))).toBe(false);
+    expect(sealBlob(kek, sha256Hex(Buffer.alloc(0)), Buffer.alloc(0)).body.length).toBe(0);
   });
 });
