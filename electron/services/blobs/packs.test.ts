@@ -154,4 +154,50 @@ describe('pack files', () => {
     expect(Buffer.from(again.frame.subarray(4, 16)).equals(Buffer.from(moved.frame.subarray(4, 16)))).toBe(false);
     expect(sealBlob(kek, sha256Hex(Buffer.alloc(0)), Buffer.alloc(0)).body.length).toBe(0);
   });
+
+  it('a pack that rolled over is closed once all of it is synced; a later sync that names it still succeeds, and its records read', async () => {
+    const folder = tmp();
+    const items = blobs(12); // 100 B to 11 KB each
+    const openPackFds = (): number => fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try { return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(packFolder(folder)); } catch { return false; }
+    }).length;
+    const w = createPackWriter(folder, realFs, { rollBytes: 4 * 1024 });
+    const first = items.slice(0, 6).map((b) => w.append(b.record));
+    const packsOfFirst = [...new Set(first.map((a) => a.loc.pack))];
+    expect(packsOfFirst.length).toBeGreaterThan(1);
+    expect(await w.sync(packsOfFirst)).toBeNull();
+    const second = items.slice(6).map((b) => w.append(b.record));
+    // The second batch names a rolled pack again (as a batch with records from before a roll does).
+    expect(await w.sync([...packsOfFirst, ...second.map((a) => a.loc.pack)])).toBeNull();
+    const packs = new Set([...first, ...second].map((a) => a.loc.pack));
+    expect(packs.size).toBeGreaterThan(3);
+    expect(openPackFds()).toBe(1); // the current pack only
+    [...first, ...second].forEach((a, i) => expect(readPacked(folder, kek, items[i]!.hash, { size: items[i]!.plain.length, loc: a.loc }).equals(items[i]!.plain)).toBe(true));
+    await w.close();
+    expect(openPackFds()).toBe(0);
+
+    // A record appended to a pack while its sync runs, just before the pack rolls over, is not
+    // covered by that sync: the pack stays open until a sync that covers it.
+    // Its fsyncs, once armed, hold back the second one (so two syncs overlap for certain).
+    let fsyncsSinceArmed = -1;
+    const slowSecond: PackIo = {
+      writev: realFs.writev,
+      fsync: (fd, cb) => (fsyncsSinceArmed >= 0 && ++fsyncsSinceArmed === 2 ? void setTimeout(() => fs.fsync(fd, cb), 30) : fs.fsync(fd, cb)),
+    };
+    const racing = createPackWriter(folder, slowSecond, { rollBytes: 4096 });
+    const a = racing.append(Buffer.alloc(1000, 1));
+    const syncing = racing.sync([a.loc.pack]);
+    const b = racing.append(Buffer.alloc(1000, 2));
+    const c = racing.append(Buffer.alloc(3000, 3));
+    expect(b.loc.pack).toBe(a.loc.pack);
+    expect(c.loc.pack).not.toBe(a.loc.pack);
+    expect(await syncing).toBeNull();
+    await Promise.all([b.written, c.written]);
+    expect(openPackFds()).toBe(2);
+    // Two imports syncing the same rolled pack at once: both succeed (neither closes it under the other).
+    fsyncsSinceArmed = 0;
+    expect(await Promise.all([racing.sync([b.loc.pack]), racing.sync([b.loc.pack, c.loc.pack])])).toEqual([null, null]);
+    expect(openPackFds()).toBe(1);
+    await racing.close();
+  });
 });

@@ -91,6 +91,10 @@ interface OpenPack {
   /** Records waiting for the write in flight (contiguous, in order). */
   queue: { parts: readonly Uint8Array[]; length: number; position: number; done(err: unknown): void }[];
   writing: boolean;
+  /** Bytes from the start known to be on disk (a sync covered them). */
+  durable: number;
+  /** Syncs of it in progress (two imports may sync at once): it is closed only when none is. */
+  syncing: number;
   /** Bytes written since the last fsync was started, and the early one running (waited for before close). */
   unsynced: number;
   earlySync: Promise<void> | null;
@@ -139,10 +143,16 @@ export interface PackWriter {
   close(): Promise<void>;
 }
 
-/** The pack writer of one data folder; used by one thread (the main thread's import pipeline). */
-export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackWriter {
+/**
+ * The pack writer of one data folder; used by one thread (the main thread's import pipeline).
+ * `rollBytes`: the size at which a pack is closed for appends (tests make it small).
+ */
+export function createPackWriter(blobFolder: string, io: PackIo = realIo, { rollBytes = PACK_ROLL_BYTES }: { rollBytes?: number } = {}): PackWriter {
   const folder = packFolder(blobFolder);
   const packs = new Map<string, OpenPack>();
+  // Packs closed for appends whose every byte was synced, their files closed: a later sync that
+  // names one (a batch with records from before the roll) has nothing left to do.
+  const retired = new Set<string>();
   let current: OpenPack | null = null;
   let pending = 0;
   let closed = false;
@@ -162,7 +172,7 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
     // Time first, so the names sort in the order the packs were started.
     const name = `${Date.now().toString(36)}${crypto.randomBytes(6).toString('hex')}.pack`;
     const fd = fs.openSync(path.join(folder, name), 'wx', 0o600);
-    const p: OpenPack = { name, fd, size: 0, writes: new Set(), folderSynced: false, queue: [], writing: false, unsynced: 0, earlySync: null, broken: null };
+    const p: OpenPack = { name, fd, size: 0, durable: 0, syncing: 0, writes: new Set(), folderSynced: false, queue: [], writing: false, unsynced: 0, earlySync: null, broken: null };
     packs.set(name, p);
     return p;
   };
@@ -215,7 +225,7 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
       const parts = record instanceof Uint8Array ? [record] : record;
       const length = parts.reduce((n, b) => n + b.length, 0);
       if (closed) throw new WorkstationError('UNAVAILABLE', 'The DICOM service is shutting down.');
-      if (!current || current.size + length > PACK_ROLL_BYTES || current.broken) {
+      if (!current || current.size + length > rollBytes || current.broken) {
         try {
           current = open();
         } catch (err) {
@@ -246,12 +256,21 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
       try {
         let folderDirty = false;
         await Promise.all(names.map(async (name) => {
+          if (retired.has(name)) return;
           const p = packs.get(name);
           if (!p) throw new Error(`pack ${name} is not open`);
-          await Promise.all([...p.writes]);
-          p.unsynced = 0;
-          if (!p.broken) await fsync(p.fd).catch((err: unknown) => breakPack(p, err));
+          // Every append so far is in p.writes: once they are done, the fsync covers `upTo` bytes.
+          const upTo = p.size;
+          p.syncing++;
+          try {
+            await Promise.all([...p.writes]);
+            p.unsynced = 0;
+            if (!p.broken) await fsync(p.fd).catch((err: unknown) => breakPack(p, err));
+          } finally {
+            p.syncing--;
+          }
           if (p.broken) throw p.broken;
+          p.durable = Math.max(p.durable, upTo);
           if (!p.folderSynced) folderDirty = true;
         }));
         if (folderDirty) {
@@ -269,6 +288,15 @@ export function createPackWriter(blobFolder: string, io: PackIo = realIo): PackW
             const p = packs.get(name);
             if (p) p.folderSynced = true;
           }
+        }
+        // A pack that no longer takes appends (rolled, not broken) and is now wholly on disk is
+        // closed: a long session would otherwise keep a file open per GiB imported.
+        for (const name of names) {
+          const p = packs.get(name);
+          if (!p || p === current || p.broken || p.durable < p.size || p.writes.size || p.syncing || p.earlySync || !p.folderSynced) continue;
+          packs.delete(name);
+          retired.add(name);
+          try { fs.closeSync(p.fd); } catch { /* already closed */ }
         }
         return null;
       } catch (err) {
