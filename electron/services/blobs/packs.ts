@@ -2,8 +2,8 @@
 // blob file is (MAGIC | IV | ciphertext | tag, its key and AAD bound to its hash), to a few large
 // files under <blobs>/packs/ instead of one file each. Creating a file costs far more than writing
 // a slice (on this ext4, 0.25-0.5 ms of kernel time per file after deletions, against the
-// microseconds of a 30 KB write), and a batch of 256 slices then needs one fsync, not 256 fsyncs,
-// 256 renames and a folder fsync each. The index row of a blob holds its pack and offset; the
+// microseconds of a 30 KB write), and a batch of 1,000 slices then needs one fsync, not 1,000 fsyncs,
+// 1,000 renames and a folder fsync each. The index row of a blob holds its pack and offset; the
 // row is written only after the pack is fsynced, so a crash leaves at most unreferenced bytes
 // at a pack's end, never a row pointing at bytes that are not on disk.
 // Large blobs (a multi-frame file) stay one file each (blob-store.ts): streamed in chunks, never

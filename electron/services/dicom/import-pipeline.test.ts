@@ -147,6 +147,22 @@ describe('import pipeline, stopped early', () => {
   });
 });
 
+describe('batches', () => {
+  it('a series of a few hundred slices is recorded in one index transaction (the workers do not wait for a commit half-way)', async () => {
+    const env = await testStore('tp-pipe-batch-');
+    const input = tempDir();
+    writeSeries(input, 300, 16, 16);
+    const commits: string[][] = [];
+    // The default batch size; only the half-second flush is pushed out of reach, so a slow machine records the same way.
+    const dicom = createDicomService({ db: () => env.store.db(), dataFolder: env.dir, workers: 2, importBatch: { maxWaitMs: 600_000 }, onStudiesImported: (ids) => commits.push(ids) });
+    cleanups.push(() => dicom.close());
+    const r = await dicom.importPaths([input], { actor: 'test' });
+    expect(r.imported).toBe(300);
+    expect(commits).toHaveLength(1);
+    expect(expectRowsMatchBlobs(env, dicom, path.join(env.dir, 'blobs'))).toBe(300);
+  });
+});
+
 describe('pack files', () => {
   it('small blobs are appended to one pack file, a large one gets a file of its own; both read back, and a re-import writes nothing', async () => {
     const env = await testStore('tp-pipe-pack-');

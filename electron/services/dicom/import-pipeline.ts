@@ -56,11 +56,20 @@ export interface PipelineOptions {
   onCommitted?: ((studyIds: string[]) => void) | undefined;
   /** A patient upload: every file is filed under this record, and what each file claimed is collected. */
   filing?: { patientId: string; origins: UploadOrigin[] } | undefined;
-  /** Files per index transaction (default 256). */
+  /**
+   * Files per index transaction at most (default 1024, DEFAULT_IMPORT_BATCH). Fewer, larger
+   * transactions were faster here: while the main thread records a batch (a synchronous SQLite
+   * transaction), the workers run dry of files; a 500-slice series in one batch instead of two
+   * took 129.5 against 147 ms (median, alternating A/B), 1,000 slices 287 against 316 ms.
+   * batchMaxWaitMs still records a batch at least every half second, for the progress.
+   */
   batchSize?: number | undefined;
   /** The longest a batch waits for more files before it is recorded (default 500 ms), so progress shows on slow imports. */
   batchMaxWaitMs?: number | undefined;
 }
+
+/** Files per index transaction unless told otherwise (see PipelineOptions.batchSize). */
+export const DEFAULT_IMPORT_BATCH = 1024;
 
 /** Files sent to the workers at once: each worker's own queue full, and a few more. */
 const windowFor = (poolSize: number): number => poolSize * QUEUED_PER_WORKER + 4;
@@ -84,7 +93,7 @@ export async function runImportPipeline(o: PipelineOptions): Promise<ImportRepor
   const entries: ImportEntry[] = [...o.pre];
   const counts = { imported: 0, duplicates: 0, conflicts: 0, refused: o.pre.length };
   const total = items.length + o.pre.length;
-  const batchSize = o.batchSize ?? 256;
+  const batchSize = o.batchSize ?? DEFAULT_IMPORT_BATCH;
   const batchMaxWaitMs = o.batchMaxWaitMs ?? 500;
   let done = o.pre.length;
   let lastEmit = 0;
