@@ -4,23 +4,15 @@
 // with a clear error while its neighbours still read.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkstationError } from '../../contract';
-import { decryptBlob, encryptBlob, ownsBuffer, sealBlob, sealedLength, sealedParts, sha256Hex } from './blob-crypto';
-import { createPackWriter, packFolder, readPacked, type PackIo, type PackLocation } from './packs';
+import { decryptBlob, encryptBlob, ownsBuffer, sealBlob, sealedParts, sha256Hex } from './blob-crypto';
+import { createPackWriter, packFolder, readPacked, recordLength, type PackIo, type PackLocation } from './packs';
+import { tempFolders } from '../../testing/temp';
 
 const kek = crypto.randomBytes(32);
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-const tmp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-packs-'));
-  dirs.push(d);
-  return d;
-};
+const tmp = tempFolders('tp-packs-');
 
 /** `n` blobs of different sizes, each with its encrypted record: in one buffer, or (every other one, `parts`) sealed in parts as the import worker gives them. */
 function blobs(n: number, parts = false): { plain: Buffer; hash: string; record: Uint8Array | Uint8Array[]; length: number }[] {
@@ -28,8 +20,7 @@ function blobs(n: number, parts = false): { plain: Buffer; hash: string; record:
     const plain = crypto.randomBytes(100 + i * 997);
     const hash = sha256Hex(plain);
     if (parts && i % 2) {
-      const sealed = sealBlob(kek, hash, plain);
-      return { plain, hash, record: sealedParts(sealed), length: sealedLength(sealed) };
+      return { plain, hash, record: sealedParts(sealBlob(kek, hash, plain)), length: recordLength(plain.length) };
     }
     const record = encryptBlob(kek, hash, plain);
     return { plain, hash, record, length: record.length };

@@ -3,23 +3,15 @@
 // file gives the buffer back, and a second reader while it is lent gets a buffer of its own.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decryptBlob, sealedParts } from '../blobs';
 import { DEFAULT_LIMITS } from './limits';
 import { ReadBuffer, stageFile, type StageOptions } from './process';
 import { imageBody, part10 } from '../../testing/dicom';
+import { tempFolders } from '../../testing/temp';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-const tmp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-process-'));
-  dirs.push(d);
-  return d;
-};
+const tmp = tempFolders('tp-process-');
 
 describe('the read buffer of the import worker', () => {
   it('is lent to one reader at a time; a second reader, or a file too large for it, gets a buffer of its own', () => {
