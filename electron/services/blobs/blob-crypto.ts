@@ -43,9 +43,6 @@ const FRAME_HEAD = BLOB_MAGIC.length + IV_BYTES;
 /** The record's bytes in file order, as views (no copy): MAGIC | IV, the ciphertext, the tag. */
 export const sealedParts = (s: SealedBlob): Uint8Array[] => [s.frame.subarray(0, FRAME_HEAD), s.body, s.frame.subarray(FRAME_HEAD)];
 
-/** The record's length on disk. */
-export const sealedLength = (s: SealedBlob): number => s.frame.length + s.body.length;
-
 /** True when `b` views the whole of an ArrayBuffer of its own (so it can be moved to another thread). */
 export const ownsBuffer = (b: Uint8Array): boolean => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
 

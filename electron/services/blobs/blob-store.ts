@@ -9,7 +9,7 @@ import { BLOB_MAGIC, IV_BYTES, aad, blobKey, decryptBlob, encryptBlob, sha256Hex
 import { missingBlob, writeError } from './errors';
 import { readPacked, type PackedBlob } from './packs';
 
-export { BLOB_MAGIC, BLOB_OVERHEAD, blobKey, decryptBlob, encryptBlob, ownsBuffer, sealBlob, sealedLength, sealedParts, sha256Hex } from './blob-crypto';
+export { BLOB_MAGIC, BLOB_OVERHEAD, blobKey, decryptBlob, encryptBlob, ownsBuffer, sealBlob, sealedParts, sha256Hex } from './blob-crypto';
 export type { SealedBlob } from './blob-crypto';
 
 const HASH_RE = /^[0-9a-f]{64}$/;

@@ -69,7 +69,7 @@ export interface PipelineOptions {
 }
 
 /** Files per index transaction unless told otherwise (see PipelineOptions.batchSize). */
-export const DEFAULT_IMPORT_BATCH = 1024;
+const DEFAULT_IMPORT_BATCH = 1024;
 
 /** Files sent to the workers at once: each worker's own queue full, and a few more. */
 const windowFor = (poolSize: number): number => poolSize * QUEUED_PER_WORKER + 4;
