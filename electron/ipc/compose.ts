@@ -315,6 +315,13 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     if (store.isOpen()) startDimse();
     else store.onOpened(startDimse);
   }
+  // The DICOM workers start and warm their code (warm-up.ts) once the database is open (their
+  // blob key is in it), while the workstation is idle: the first import does not pay for it.
+  const warmDicom = (): void => void dicom.warmUp().catch((err: unknown) => logger.warn('dicom.warm-up-failed', { err }));
+  if (config.transport !== 'cli') {
+    if (store.isOpen()) warmDicom();
+    else store.onOpened(warmDicom);
+  }
   // First run: the bundled demo study, so the worklist shows something real (derived images,
   // made-up patient) until real studies arrive. The setting importDemoStudy (default on) allows it.
   // In passphrase mode the database opens later (first-run setup or unlock), hence the listener.

@@ -138,7 +138,7 @@ async function measure(workDir: string, name: string, input: string, files: stri
     const store = await createStore({ dataFolder: data, keySource: 'passphrase', passphrase: 'bench passphrase 1234567890' });
     const dicom = createDicomService({ db: () => store.db(), dataFolder: data });
     try {
-      await dicom.warmUp(); // the workers start once per process, outside the timing
+      await dicom.warmUp(); // the workers start and warm their code, as the app has them do once the database is open: outside the timing
       t = performance.now();
       const imp = await withPeakRss(() => dicom.importPaths([input], { actor: 'bench' }));
       const importS = (performance.now() - t) / 1000;

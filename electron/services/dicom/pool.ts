@@ -15,7 +15,7 @@ const require = createRequire(import.meta.url);
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 type Task = { msg: ToWorker; resolve(m: FromWorker): void; reject(e: unknown): void; transfer: ArrayBuffer[]; suspect: boolean };
-interface Slot { worker: Worker; ready: Promise<void>; tasks: Task[]; started: boolean }
+interface Slot { worker: Worker; ready: Promise<void>; warm: Promise<void>; tasks: Task[]; started: boolean }
 
 /**
  * Files may wait in a worker's own queue behind the one in work, so a worker never idles while
@@ -56,6 +56,8 @@ export class DicomPool {
   private startFailures = 0;
   /** Messages from the workers so far (the answers to several files may come in one). */
   messagesReceived = 0;
+  /** Files' worth of warm-up the workers have run (warm-up.ts), all of them together. */
+  warmUpRounds = 0;
 
   constructor(private readonly opts: PoolOptions) {}
 
@@ -67,7 +69,9 @@ export class DicomPool {
     const worker = spawn(this.init(), this.opts.maxHeapMb ?? 768);
     let readyResolve!: () => void;
     let readyReject!: (e: unknown) => void;
-    const slot: Slot = { worker, ready: new Promise<void>((r, j) => { readyResolve = r; readyReject = j; }), tasks: [], started: false };
+    let warmResolve!: () => void;
+    const warm = new Promise<void>((r) => (warmResolve = r));
+    const slot: Slot = { worker, ready: new Promise<void>((r, j) => { readyResolve = r; readyReject = j; }), warm, tasks: [], started: false };
     slot.ready.catch(() => {});
     const answer = (m: FromWorker): void => {
       const i = slot.tasks.findIndex((t) => t.msg.id === m.id);
@@ -76,12 +80,14 @@ export class DicomPool {
     worker.on('message', (m: FromWorker) => {
       this.messagesReceived++;
       if (m.kind === 'ready') { slot.started = true; this.startFailures = 0; readyResolve(); this.pump(); return; }
+      if (m.kind === 'warm') { this.warmUpRounds += m.rounds; warmResolve(); return; }
       if (m.kind === 'outcomes') for (const o of m.outcomes) answer({ id: o.id, kind: 'outcome', outcome: o.outcome });
       else answer(m);
       this.pump();
     });
     const die = (err: unknown): void => {
       readyReject(err);
+      warmResolve();
       const idx = this.slots.indexOf(slot);
       if (idx >= 0) this.slots.splice(idx, 1);
       const tasks = slot.tasks.splice(0);
@@ -110,7 +116,12 @@ export class DicomPool {
       if (!this.closed) this.pump();
     };
     worker.on('error', die);
-    worker.on('exit', (code) => { if (this.slots.includes(slot)) die(new Error(`worker exited with code ${code}`)); });
+    worker.on('exit', (code) => {
+      // A worker stopped by close() never becomes ready or warm: whoever waits for it is let go.
+      readyReject(new Error(`worker exited with code ${code}`));
+      warmResolve();
+      if (this.slots.includes(slot)) die(new Error(`worker exited with code ${code}`));
+    });
     this.slots.push(slot);
     return slot;
   }
@@ -159,10 +170,13 @@ export class DicomPool {
     });
   }
 
-  /** Starts every worker now (they start on first use otherwise); resolves when they are ready. */
+  /**
+   * Starts every worker now (they start on first use otherwise); resolves when they are ready and
+   * have warmed their code (warm-up.ts), or have stopped warming for real work.
+   */
   async warmUp(): Promise<void> {
     while (!this.closed && this.slots.length < this.opts.size) this.addSlot();
-    await Promise.all(this.slots.map((s) => s.ready.catch(() => undefined)));
+    await Promise.all(this.slots.map((s) => s.ready.then(() => s.warm, () => undefined)));
   }
 
   get size(): number {

@@ -14,6 +14,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { id: 0; kind: 'ready' }
+  /** The worker has run its warm-up (warm-up.ts): `rounds` files' worth, fewer when real work stopped it. */
+  | { id: 0; kind: 'warm'; rounds: number }
   | { id: number; kind: 'outcome'; outcome: FileOutcome }
   /** Several import files answered at once (the worker had more files waiting): one message, not one each. */
   | { id: 0; kind: 'outcomes'; outcomes: { id: number; outcome: FileOutcome }[] }
