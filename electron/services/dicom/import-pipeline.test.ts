@@ -109,8 +109,8 @@ describe('import pipeline, stopped early', () => {
     const input = tempDir();
     // Many more files than the pipeline may have in hand (in flight or staged and not yet
     // recorded), so some are always left "not processed" when the first batch's commit cancels.
-    const n = 150;
-    writeSeries(input, n, 256, 256);
+    const n = 2 * (2 * QUEUED_PER_WORKER + 4) + 60;
+    writeSeries(input, n, 64, 64);
     const controller = new AbortController();
     const committed: string[][] = [];
     const dicom = createDicomService({
@@ -148,18 +148,18 @@ describe('import pipeline, stopped early', () => {
 });
 
 describe('batches', () => {
-  it('a series of a few hundred slices is recorded in one index transaction (the workers do not wait for a commit half-way)', async () => {
+  it('a series of a few hundred slices is recorded in batches of 256, the last one after the workers are done', async () => {
     const env = await testStore('tp-pipe-batch-');
     const input = tempDir();
-    writeSeries(input, 300, 16, 16);
+    writeSeries(input, 600, 16, 16);
     const commits: string[][] = [];
     // The default batch size; only the half-second flush is pushed out of reach, so a slow machine records the same way.
     const dicom = createDicomService({ db: () => env.store.db(), dataFolder: env.dir, workers: 2, importBatch: { maxWaitMs: 600_000 }, onStudiesImported: (ids) => commits.push(ids) });
     cleanups.push(() => dicom.close());
     const r = await dicom.importPaths([input], { actor: 'test' });
-    expect(r.imported).toBe(300);
-    expect(commits).toHaveLength(1);
-    expect(expectRowsMatchBlobs(env, dicom, path.join(env.dir, 'blobs'))).toBe(300);
+    expect(r.imported).toBe(600);
+    expect(commits).toHaveLength(3); // 256 + 256 + 88
+    expect(expectRowsMatchBlobs(env, dicom, path.join(env.dir, 'blobs'))).toBe(600);
   });
 });
 

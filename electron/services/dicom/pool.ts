@@ -19,12 +19,15 @@ interface Slot { worker: Worker; ready: Promise<void>; warm: Promise<void>; task
 
 /**
  * Files may wait in a worker's own queue behind the one in work, so a worker never idles while
- * the main thread is busy (a batch commit, a burst of I/O callbacks). Only tasks that can be sent
- * again if the worker dies may wait there: files by path, and bytes sent as a copy (small ones).
- * Bytes moved without a copy cannot be sent again, and a frame for the viewer should not wait
- * behind files, so those go only to an idle worker.
+ * the main thread is busy (a batch commit, a burst of I/O callbacks). 64 files are 7-15 ms of a
+ * worker's work here, about what the main thread takes to record a batch of 256 (the import
+ * pipeline's default): the workers go on through a commit instead of running dry. Only tasks that
+ * can be sent again if the worker dies may wait there: files by path, and bytes sent as a copy
+ * (small ones). Bytes moved without a copy cannot be sent again, and a frame for the viewer should
+ * not wait behind files, so those go only to an idle worker (during an import, the next worker to
+ * empty its queue: a few ms).
  */
-export const QUEUED_PER_WORKER = 16;
+export const QUEUED_PER_WORKER = 64;
 const shareable = (t: Task): boolean => !t.suspect && (t.msg.kind === 'file' || ((t.msg.kind === 'bytes' || t.msg.kind === 'upload') && t.transfer.length === 0));
 
 export interface PoolOptions {

@@ -48,7 +48,7 @@ export interface DicomServiceOptions {
    */
   onStudiesImported?: ((studyIds: string[], info: { actor: string }) => void) | undefined;
   /**
-   * Files recorded per index transaction (default 1024), and the longest a batch waits for more
+   * Files recorded per index transaction (default 256), and the longest a batch waits for more
    * (default 500 ms). Tests change them to reach each path of the pipeline.
    */
   importBatch?: { size?: number; maxWaitMs?: number } | undefined;
