@@ -316,7 +316,8 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     else store.onOpened(startDimse);
   }
   // The DICOM workers start and warm their code (warm-up.ts) once the database is open (their
-  // blob key is in it), while the workstation is idle: the first import does not pay for it.
+  // blob key is in it), while the workstation is idle: the first import does not pay for starting
+  // them, and pays less for compiling (part of the compiled code is dropped after an idle minute).
   const warmDicom = (): void => void dicom.warmUp().catch((err: unknown) => logger.warn('dicom.warm-up-failed', { err }));
   if (config.transport !== 'cli') {
     if (store.isOpen()) warmDicom();
