@@ -6,7 +6,7 @@
 // MR slices (explicit and implicit VR little endian, the attributes the index reads) a few hundred
 // times instead, while the workstation is idle, so the compiled code is there when files come.
 // It keeps only partly: after 30-60 s of idling, V8's memory-reducing collections drop compiled
-// code whose object shapes have died, and an import then compiled 21-30 functions again (10 right
+// code whose object shapes have died, and an import then compiled 29-30 functions again (10 right
 // after the warm-up, about 40 in a cold worker; --trace-opt). The slices are made here, byte by
 // byte: no file is read and nothing is written.
 import type { StageOptions } from './process';
