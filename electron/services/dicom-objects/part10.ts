@@ -28,12 +28,13 @@ export function uidFor(name: string): string {
   return '2.25.' + BigInt('0x' + crypto.createHash('sha256').update(name).digest('hex').slice(0, 32)).toString();
 }
 
-export function writePart10(dataset: Dataset): Buffer {
+/** Part 10 bytes of `dataset`, explicit VR little endian unless `transferSyntax` names another uncompressed one dcmjs writes (implicit VR little endian). */
+export function writePart10(dataset: Dataset, transferSyntax: string = EXPLICIT_VR_LITTLE_ENDIAN): Buffer {
   const meta = {
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
     MediaStorageSOPClassUID: String(dataset.SOPClassUID),
     MediaStorageSOPInstanceUID: String(dataset.SOPInstanceUID),
-    TransferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN,
+    TransferSyntaxUID: transferSyntax,
     ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
     ImplementationVersionName: 'TUMORPREDICT',
     _vrMap: {},
