@@ -309,31 +309,27 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
     checkpoints.start();
     store.onOpened(() => checkpoints.runDue());
   }
+  // Work that needs the database: now when it is open, else once it opens (passphrase mode: after
+  // first-run setup or unlock).
+  const whenOpen = (fn: () => void): void => {
+    if (store.isOpen()) fn();
+    else store.onOpened(fn);
+  };
   // The app and the host listen for DIMSE pushes when enabled (once the database is open); a CLI command does not.
   const startDimse = (): void => void dimse.start().catch((err: unknown) => logger.warn('dimse.start-failed', { err }));
-  if (config.transport !== 'cli') {
-    if (store.isOpen()) startDimse();
-    else store.onOpened(startDimse);
-  }
+  if (config.transport !== 'cli') whenOpen(startDimse);
   // The DICOM workers start and warm their code (warm-up.ts) once the database is open (their
   // blob key is in it), while the workstation is idle: the first import does not pay for starting
   // them, and pays less for compiling (part of the compiled code is dropped after an idle minute).
   const warmDicom = (): void => void dicom.warmUp().catch((err: unknown) => logger.warn('dicom.warm-up-failed', { err }));
-  if (config.transport !== 'cli') {
-    if (store.isOpen()) warmDicom();
-    else store.onOpened(warmDicom);
-  }
+  if (config.transport !== 'cli') whenOpen(warmDicom);
   // First run: the bundled demo study, so the worklist shows something real (derived images,
   // made-up patient) until real studies arrive. The setting importDemoStudy (default on) allows it.
-  // In passphrase mode the database opens later (first-run setup or unlock), hence the listener.
   const importDemo = (): void => {
     const allowed = settings.get().importDemoStudy;
     void dicom.importDemoStudyIfEmpty({ allowed, folder: defaultDemoFolder(), actor: 'system:demo' }).catch((err: unknown) => logger.warn('dicom.demo-failed', { err }));
   };
-  if (config.transport !== 'cli') {
-    if (store.isOpen()) importDemo();
-    else store.onOpened(importDemo);
-  }
+  if (config.transport !== 'cli') whenOpen(importDemo);
   // The admin's stored inference runtime, for every transport (doctor and score report and use
   // it too). A runtime it names that no longer loads here is kept as the setting, with the
   // fastest available one used meanwhile; a --runtime flag or env var wins over it (the service).
@@ -344,15 +340,11 @@ export async function createWorkstation(config: WorkstationConfig): Promise<Work
       logger.warn('inference.runtime.setting-failed', { err });
     }
   };
-  if (store.isOpen()) applyRuntimeSetting();
-  else store.onOpened(applyRuntimeSetting);
+  whenOpen(applyRuntimeSetting);
   // The background queue starts with the studies left unscored (a restart, a new model); not for
   // a one-shot CLI command.
   const startBackground = (): void => void aiBackground.start().catch((err: unknown) => logger.warn('ai.background.start-failed', { err }));
-  if (config.transport !== 'cli') {
-    if (store.isOpen()) startBackground();
-    else store.onOpened(startBackground);
-  }
+  if (config.transport !== 'cli') whenOpen(startBackground);
   logger.info('workstation.started', { runtime: inference.activeRuntime(), gpu: gpu.found });
 
   return {
