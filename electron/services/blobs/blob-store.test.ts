@@ -98,7 +98,7 @@ describe('blob store', () => {
     for (const size of [1000, 9 * 1024 * 1024 + 17]) { // one write, and the chunked path
       const bytes = crypto.randomBytes(size);
       const hash = sha256Hex(bytes);
-      const staged = stageBlobFile(folder, kek, hash, bytes);
+      const staged = await stageBlobFile(folder, kek, hash, bytes);
       expect(staged.tmp).not.toBeNull();
       expect(fs.existsSync(staged.tmp!)).toBe(true);
       expect(store.has(hash)).toBe(false);
@@ -106,7 +106,7 @@ describe('blob store', () => {
       expect(fs.existsSync(staged.tmp!)).toBe(false);
       expect(Buffer.compare(store.get(hash), bytes)).toBe(0);
       // A second stage of the same content writes nothing.
-      const again = stageBlobFile(folder, kek, hash, bytes);
+      const again = await stageBlobFile(folder, kek, hash, bytes);
       expect(again.tmp).toBeNull();
       await makeDurable(folder, again);
     }
@@ -114,12 +114,12 @@ describe('blob store', () => {
     // The blob folder removed behind the thread's back (a restore) is made again.
     fs.rmSync(folder, { recursive: true, force: true });
     const bytes = Buffer.from('after the folder went away');
-    const s2 = stageBlobFile(folder, kek, sha256Hex(bytes), bytes);
+    const s2 = await stageBlobFile(folder, kek, sha256Hex(bytes), bytes);
     await makeDurable(folder, s2);
     expect(store.get(sha256Hex(bytes)).toString()).toBe('after the folder went away');
   });
 
-  it('a full disk while staging gives the disk-full error and leaves no temp file', () => {
+  it('a full disk while staging gives the disk-full error and leaves no temp file', async () => {
     const folder = tmp();
     const big = crypto.randomBytes(6 * 1024 * 1024);
     let written = 0;
@@ -129,9 +129,58 @@ describe('blob store', () => {
       return fs.writeSync(fd, data, offset, length);
     } };
     let err: unknown;
-    try { stageBlobFile(folder, kek, sha256Hex(big), big, io); } catch (e) { err = e; }
+    try { await stageBlobFile(folder, kek, sha256Hex(big), big, io); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(WorkstationError);
     expect((err as WorkstationError).details?.reason).toBe('disk-full');
+    expect(listAll(folder)).toEqual([]);
+  });
+
+  it('a large blob is synced while it is written, and its short writes go on where they stopped', async () => {
+    const folder = tmp();
+    const store = createBlobStore({ folder, kek: () => kek });
+    const big = crypto.randomBytes(40 * 1024 * 1024 + 5);
+    const syncs: number[] = [];
+    let calls = 0;
+    const io = {
+      write: (fd: number, data: Uint8Array, offset: number, length: number): number => fs.writeSync(fd, data, offset, length),
+      // At most 1 MiB a call, often in the middle of a buffer: the rest must follow, in order.
+      writev: (fd: number, parts: Uint8Array[]): number => {
+        calls++;
+        let budget = 1024 * 1024 - (calls % 7) * 1013;
+        const take: Uint8Array[] = [];
+        for (const p of parts) {
+          if (budget <= 0) break;
+          take.push(p.subarray(0, Math.min(p.length, budget)));
+          budget -= p.length;
+        }
+        return fs.writevSync(fd, take);
+      },
+      datasync: (fd: number, done: (err: NodeJS.ErrnoException | null) => void): void => {
+        syncs.push(fs.fstatSync(fd).size);
+        fs.fdatasync(fd, done);
+      },
+    };
+    const staged = await stageBlobFile(folder, kek, sha256Hex(big), big, io);
+    // Synced on the way (after 16 MiB and more were written), not only at the end.
+    expect(syncs.length).toBeGreaterThanOrEqual(1);
+    expect(syncs[0]).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+    expect(syncs[0]).toBeLessThan(big.length);
+    await makeDurable(folder, staged);
+    expect(Buffer.compare(store.get(sha256Hex(big)), big)).toBe(0);
+  });
+
+  it('a failed early sync of a large blob fails its stage (a later fsync might not report it) and leaves no temp file', async () => {
+    const folder = tmp();
+    const big = crypto.randomBytes(40 * 1024 * 1024);
+    const io = {
+      write: (fd: number, data: Uint8Array, offset: number, length: number): number => fs.writeSync(fd, data, offset, length),
+      datasync: (_fd: number, done: (err: NodeJS.ErrnoException | null) => void): void => {
+        setImmediate(() => done(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
+      },
+    };
+    const err = await stageBlobFile(folder, kek, sha256Hex(big), big, io).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkstationError);
+    expect((err as WorkstationError).message).toMatch(/could not be written/);
     expect(listAll(folder)).toEqual([]);
   });
 
@@ -141,7 +190,7 @@ describe('blob store', () => {
     prepareShardFolders(folder);
     expect(fs.readdirSync(folder)).toHaveLength(256);
     const contents = Array.from({ length: 40 }, (_, i) => Buffer.from(`blob number ${i} `.repeat(50 + i)));
-    const staged = contents.map((b) => closeStaged(stageBlobFile(folder, kek, sha256Hex(b), b)));
+    const staged = await Promise.all(contents.map(async (b) => closeStaged(await stageBlobFile(folder, kek, sha256Hex(b), b))));
     // Written and closed, not yet under their names: nothing may point at them yet.
     for (const s of staged) {
       expect(s.fd).toBeNull();
@@ -151,7 +200,7 @@ describe('blob store', () => {
     // One temp file lost before the group's sync (a sweep, a failing disk): that blob fails alone.
     fs.rmSync(staged[7]!.tmp!);
     // The same content twice in one group (two copies of a file in one import): one blob.
-    const dup = stageBlobFile(folder, kek, sha256Hex(contents[3]!), contents[3]!);
+    const dup = await stageBlobFile(folder, kek, sha256Hex(contents[3]!), contents[3]!);
     const errors = await makeDurableMany(folder, [...staged, closeStaged(dup)]);
     expect(errors.map((e, i) => (e ? i : -1)).filter((i) => i >= 0)).toEqual([7]);
     expect(errors[7]).toBeInstanceOf(WorkstationError);
@@ -161,7 +210,7 @@ describe('blob store', () => {
     });
     expect(listAll(folder).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     // The same content staged again after the group is durable writes nothing.
-    expect(stageBlobFile(folder, kek, sha256Hex(contents[0]!), contents[0]!).tmp).toBeNull();
+    expect((await stageBlobFile(folder, kek, sha256Hex(contents[0]!), contents[0]!)).tmp).toBeNull();
   });
 
   it('fsyncs started early are waited for by the group, and a blob whose early fsync failed is refused, not stored', async () => {
@@ -169,7 +218,7 @@ describe('blob store', () => {
     const store = createBlobStore({ folder, kek: () => kek });
     prepareShardFolders(folder);
     const contents = Array.from({ length: 12 }, (_, i) => Buffer.from(`early blob ${i} `.repeat(80 + i)));
-    const staged = contents.map((b) => closeStaged(stageBlobFile(folder, kek, sha256Hex(b), b)));
+    const staged = await Promise.all(contents.map(async (b) => closeStaged(await stageBlobFile(folder, kek, sha256Hex(b), b))));
     // A temp file lost before its fsync: the early fsync says so.
     fs.rmSync(staged[2]!.tmp!);
     const syncEarly = earlySyncQueue(2);

@@ -115,7 +115,7 @@ export async function stageBytes(bytes: Uint8Array, opts: StageOptions): Promise
     const meta = await validateDicom(bytes, opts.limits);
     const sha256 = sha256Hex(bytes);
     if (opts.pack && bytes.length <= PACK_MAX_BLOB_BYTES) return { ok: true, meta, sha256, size: bytes.length, staged: null, record: sealBlob(opts.kek, sha256, bytes) };
-    const staged = stageBlobFile(opts.blobFolder, opts.kek, sha256, bytes);
+    const staged = await stageBlobFile(opts.blobFolder, opts.kek, sha256, bytes);
     return { ok: true, meta, sha256, size: bytes.length, staged };
   } catch (err) {
     return refusalOf(err);
