@@ -35,18 +35,31 @@ interface CpuPeak {
   flopsPerCycle: number;
   peakGflops: number;
   avx512: boolean;
+  /**
+   * True only for an AMD CPU with AVX-512 (Zen 4), which runs each 512-bit instruction on 256-bit
+   * units: it sustains half the nominal 512-bit FP32 and VNNI rates. An AMD CPU without AVX-512
+   * (Zen 2 and 3: AVX2 only) runs 256-bit FMAs at their native width, so nothing is halved.
+   */
+  halfRate512: boolean;
   how: string;
 }
 
-export function cpuPeak(): CpuPeak {
-  const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
-  const model = /model name\s*:\s*(.*)/.exec(info)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
-  const mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(info)?.[1] ?? os.cpus()[0]?.speed ?? 0);
+/** The peak this CPU is assumed to have, from the text of /proc/cpuinfo (a pure function, for the tests). */
+export function cpuPeakFrom(info: string, cores: number, fallbackModel = 'unknown', fallbackMhz = 0): CpuPeak {
+  const model = /model name\s*:\s*(.*)/.exec(info)?.[1]?.trim() ?? fallbackModel;
+  const mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(info)?.[1] ?? fallbackMhz);
   const flags = /flags\s*:\s*(.*)/.exec(info)?.[1] ?? '';
   const avx512 = /\bavx512f\b/.test(flags);
-  const fpc = avx512 ? FLOPS_PER_CYCLE_AVX512 : /\bfma\b/.test(flags) ? 32 : 8;
-  const cores = os.availableParallelism();
+  const fma = /\bfma\b/.test(flags);
+  const fpc = avx512 ? FLOPS_PER_CYCLE_AVX512 : fma ? 32 : 8;
+  const halfRate512 = avx512 && /\bAMD\b/i.test(model);
   const ghz = mhz / 1000;
+  const width = avx512 ? '2 FMA units x 16 lanes x 2' : fma ? 'AVX2: 2 FMA x 8 lanes x 2' : 'no FMA: 2 x 4 lanes (SSE)';
+  const caveat = halfRate512
+    ? 'Nominal: AMD Zen 4 executes 512-bit FMAs on 256-bit units, so its sustained FMA rate may be half this; the measured GEMM ceiling is reported beside it.'
+    : avx512
+      ? 'Nominal: 512-bit FMAs at the nominal clock (a CPU may clock down under them); the measured GEMM ceiling is reported beside it.'
+      : `Nominal: no AVX-512 in this CPU's flags, so ${fma ? '256-bit FMAs are its native width and nothing is halved' : 'the count assumes SSE'}; the measured GEMM ceiling is reported beside it.`;
   return {
     model,
     cores,
@@ -54,11 +67,15 @@ export function cpuPeak(): CpuPeak {
     flopsPerCycle: fpc,
     peakGflops: Number((cores * ghz * fpc).toFixed(1)),
     avx512,
+    halfRate512,
     how:
       `cores (${cores}) x nominal clock (${ghz.toFixed(3)} GHz, "cpu MHz" in /proc/cpuinfo, as the hypervisor reports it; no turbo) x ` +
-      `${fpc} FP32 FLOP/cycle (${avx512 ? '2 FMA units x 16 lanes x 2' : 'AVX2: 2 FMA x 8 lanes x 2'}). ` +
-      'Nominal: AMD Zen 4 executes 512-bit FMAs on 256-bit units, so its sustained FMA rate may be half this; the measured GEMM ceiling is reported beside it.',
+      `${fpc} FP32 FLOP/cycle (${width}). ` + caveat,
   };
+}
+
+export function cpuPeak(): CpuPeak {
+  return cpuPeakFrom(fs.readFileSync('/proc/cpuinfo', 'utf8'), os.availableParallelism(), os.cpus()[0]?.model ?? 'unknown', os.cpus()[0]?.speed ?? 0);
 }
 
 function rssSampler(): { stop(): number } {
