@@ -7,7 +7,7 @@ import { tempFolders } from '../../testing/temp';
 import { DEFAULT_LIMITS } from './limits';
 import { DicomPool } from './pool';
 import { stageBytes } from './process';
-import { WARM_UP_ROUNDS, warmUpImportPath, warmUpSlices } from './warm-up';
+import { keepWarm, WARM_UP_ROUNDS, warmUpImportPath, warmUpSlices } from './warm-up';
 
 const tempFolder = tempFolders('tp-warm-');
 
@@ -53,5 +53,38 @@ describe('import worker warm-up', () => {
     await pool.close();
     await warming;
     expect(pool.warmUpRounds).toBeLessThan(WARM_UP_ROUNDS);
+  });
+
+  it('warms again while idle, never while busy, and stops keeping warm a while after the last work', async () => {
+    const opts = { limits: DEFAULT_LIMITS, blobFolder: tempFolder(), kek: crypto.randomBytes(32) };
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    const until = async (ok: () => boolean): Promise<void> => {
+      for (let i = 0; i < 500 && !ok(); i++) await sleep(10);
+      expect(ok()).toBe(true);
+    };
+    let busy = false;
+    const forMs = 1500;
+    const kw = keepWarm(opts, () => busy, { idleMs: 30, rounds: 2, forMs });
+    try {
+      // Idle: it runs, and again as long as the idling lasts.
+      await until(() => kw.runs() >= 2);
+      // Busy: no new warm-up starts (one already running may end).
+      busy = true;
+      await sleep(60);
+      const whileBusy = kw.runs();
+      await sleep(150);
+      expect(kw.runs()).toBe(whileBusy);
+      // Work done: idle again, it runs again; past forMs after that work it stops.
+      busy = false;
+      const touched = Date.now();
+      kw.touch();
+      await until(() => kw.runs() > whileBusy);
+      await sleep(Math.max(0, touched + forMs + 100 - Date.now()));
+      const after = kw.runs();
+      await sleep(200);
+      expect(kw.runs()).toBe(after);
+    } finally {
+      kw.stop();
+    }
   });
 });

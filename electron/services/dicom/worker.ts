@@ -5,7 +5,7 @@ import { WorkstationError } from '../../contract';
 import type { DicomLimits } from './limits';
 import { ownsBuffer, prepareShardFolders } from '../blobs';
 import { loadFrame, ReadBuffer, releaseStaged, stageBytes, stageFile, stageUpload, type FileOutcome } from './process';
-import { warmUpImportPath } from './warm-up';
+import { keepWarm, warmUpImportPath, type KeepWarm } from './warm-up';
 import type { ToWorker, FromWorker } from './worker-protocol';
 
 interface Init {
@@ -65,6 +65,7 @@ async function drain(): Promise<void> {
   } finally {
     flushHeld();
     draining = false;
+    warmth?.touch();
   }
 }
 
@@ -93,8 +94,12 @@ post({ id: 0, kind: 'ready' });
 // Then, while nothing else is asked of it, the worker runs the import path on synthetic slices
 // (warm-up.ts) so V8 has compiled it before the first real file, and says when it is warm. Real
 // work stops the warm-up (the files warm it as well); a failed warm-up costs only its time.
-void warmUpImportPath(opts, () => draining || queue.length > 0)
+// Once warm, it stays warm while idle (keepWarm: V8 drops compiled code after a minute's idling).
+let warmth: KeepWarm | null = null;
+const busy = (): boolean => draining || queue.length > 0;
+void warmUpImportPath(opts, busy)
   .catch(() => 0)
+  .finally(() => { warmth = keepWarm(opts, busy); })
   // A moment for the compiler threads to finish what the last rounds started.
   .then((rounds) => new Promise<number>((resolve) => setTimeout(() => resolve(rounds), 30)))
   .then((rounds) => post({ id: 0, kind: 'warm', rounds }));
