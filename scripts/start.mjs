@@ -15,22 +15,9 @@ function run(cmd, cmdArgs) {
   execFileSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' });
 }
 
-function newestMtime(dir) {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
 run(process.execPath, ['scripts/ensure-native.mjs', '--quiet']);
 
-const index = path.join(root, 'dist/renderer/index.html');
-if (!fs.existsSync(index) || newestMtime(path.join(root, 'renderer')) > fs.statSync(index).mtimeMs) {
-  console.log('Building the renderer…');
-  run(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'error']);
-}
+run(process.execPath, ['scripts/ensure-renderer.mjs']);
 
 function electronBinary() {
   try {
