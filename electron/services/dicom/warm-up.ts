@@ -11,11 +11,11 @@
 // --trace-opt). So an idle worker runs a short warm-up again every few seconds (keepWarm), for an
 // hour after its last work. The slices are made in memory: no file is read and nothing is written.
 import { writePart10, type Dataset } from '../dicom-objects';
+import { TS } from './parse';
 import type { StageOptions } from './process';
 import { stageBytes } from './process';
 
 const MR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.4';
-const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
 
 /**
  * One synthetic 64x64 16-bit MR slice with the attributes a scanner's file has and the index
@@ -83,7 +83,7 @@ function slice(explicit: boolean, full: boolean, n: number): Buffer {
     PixelData: [px.buffer.slice(px.byteOffset, px.byteOffset + px.byteLength)],
     _vrMap: { PixelData: 'OW' },
   };
-  return writePart10(dataset, explicit ? undefined : IMPLICIT_VR_LITTLE_ENDIAN);
+  return writePart10(dataset, explicit ? undefined : TS.implicitLE);
 }
 
 /** The warm-up's slices: explicit VR (most files), full and minimal, and implicit VR little endian. */
