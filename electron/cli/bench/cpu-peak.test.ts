@@ -12,6 +12,7 @@ describe('cpuPeakFrom', () => {
     expect(p.halfRate512).toBe(true);
     expect(p.peakGflops).toBeCloseTo(2 * 2.445 * 64, 0);
     expect(p.how).toMatch(/Zen 4/);
+    expect(p.int8Isa).toBe('avx512-vnni');
   });
 
   it('does not halve an AMD CPU without AVX-512 (Zen 2/3: 256-bit FMAs are its native width)', () => {
@@ -21,6 +22,7 @@ describe('cpuPeakFrom', () => {
     expect(p.halfRate512).toBe(false);
     expect(p.how).not.toMatch(/Zen 4/);
     expect(p.how).toMatch(/no AVX-512/);
+    expect(p.int8Isa).toBe('avx2');
   });
 
   it('does not halve an Intel CPU with AVX-512', () => {

@@ -34,8 +34,7 @@ export const inferenceInt8Bench: BenchSuite = {
     const card = readCardJson(modelDir);
     const spec = parseModelCard(card, modelDir);
     const cpu = cpuPeak();
-    const flags = /flags\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
-    const vnni = /\bavx512_vnni\b/.test(flags);
+    const vnni = cpu.int8Isa === 'avx512-vnni';
     // VPDPBUSD: 512 bits = 64 u8 x s8 products summed into 16 int32 lanes per instruction, 2 per cycle
     // nominal (2 ops per MAC). AMD Zen 4 runs 512-bit instructions on 256-bit units, so it sustains
     // half of the FP32 and the VNNI figure; the bench says which CPU the machine reports.
@@ -52,7 +51,7 @@ export const inferenceInt8Bench: BenchSuite = {
     ctx.log(
       vnniNominal
         ? `int8 VNNI peak: ${vnniNominal.toFixed(0)} GOP/s nominal (cores x clock x 2 VPDPBUSD/cycle x 64 MACs x 2); ${sustained(vnniNominal)}`
-        : `int8: this CPU has no AVX-512 VNNI${/\bavx_vnni\b/.test(flags) ? ' (it has AVX-VNNI, 256-bit)' : /\bavx2\b/.test(flags) ? ': its int8 products run on AVX2 (VPMADDUBSW, VPMADDWD, VPADDD: three instructions where VNNI has one VPDPBUSD), so int8 gains less over float here than on a VNNI CPU' : ''}`,
+        : `int8: this CPU has no AVX-512 VNNI${cpu.int8Isa === 'avx-vnni' ? ' (it has AVX-VNNI, 256-bit)' : cpu.int8Isa === 'avx2' ? ': its int8 products run on AVX2 (VPMADDUBSW, VPMADDWD, VPADDD: three instructions where VNNI has one VPDPBUSD), so int8 gains less over float here than on a VNNI CPU' : ''}`,
     );
 
     const dataset = path.resolve(appRoot(), '../shared/datasets/brain-tumor-mri');

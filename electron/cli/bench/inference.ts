@@ -41,6 +41,8 @@ interface CpuPeak {
    * (Zen 2 and 3: AVX2 only) runs 256-bit FMAs at their native width, so nothing is halved.
    */
   halfRate512: boolean;
+  /** The widest int8 dot-product instructions in the flags: AVX-512 VNNI, AVX-VNNI (256-bit), else AVX2 or none. */
+  int8Isa: 'avx512-vnni' | 'avx-vnni' | 'avx2' | 'none';
   how: string;
 }
 
@@ -53,6 +55,7 @@ export function cpuPeakFrom(info: string, cores: number, fallbackModel = 'unknow
   const fma = /\bfma\b/.test(flags);
   const fpc = avx512 ? FLOPS_PER_CYCLE_AVX512 : fma ? 32 : 8;
   const halfRate512 = avx512 && /\bAMD\b/i.test(model);
+  const int8Isa = /\bavx512_vnni\b/.test(flags) ? 'avx512-vnni' : /\bavx_vnni\b/.test(flags) ? 'avx-vnni' : /\bavx2\b/.test(flags) ? 'avx2' : 'none';
   const ghz = mhz / 1000;
   const width = avx512 ? '2 FMA units x 16 lanes x 2' : fma ? 'AVX2: 2 FMA x 8 lanes x 2' : 'no FMA: 2 x 4 lanes (SSE)';
   const caveat = halfRate512
@@ -68,6 +71,7 @@ export function cpuPeakFrom(info: string, cores: number, fallbackModel = 'unknow
     peakGflops: Number((cores * ghz * fpc).toFixed(1)),
     avx512,
     halfRate512,
+    int8Isa,
     how:
       `cores (${cores}) x nominal clock (${ghz.toFixed(3)} GHz, "cpu MHz" in /proc/cpuinfo, as the hypervisor reports it; no turbo) x ` +
       `${fpc} FP32 FLOP/cycle (${width}). ` + caveat,
