@@ -45,7 +45,12 @@ for (const mod of MODULES) {
   try {
     const gyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [path.dirname(process.execPath), '/usr/lib/node_modules/npm', '/usr/share/nodejs/npm', root] });
     // Compiler chatter is hidden; on failure its tail is printed.
-    execFileSync(process.execPath, [gyp, 'rebuild', '--release', '-j', 'max'], { cwd: dir, stdio: 'pipe', maxBuffer: 64 * 1024 * 1024 });
+    // node-gyp downloads Node's headers unless told where they are; npm passes its nodedir
+    // setting when this runs under npm, and a direct `node scripts/ensure-native.mjs` on a
+    // machine without internet needs the headers Node was installed with.
+    const nodedir = process.env.npm_config_nodedir || (fs.existsSync('/usr/include/node/node.h') ? '/usr' : '');
+    const args = [gyp, 'rebuild', '--release', '-j', 'max', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
+    execFileSync(process.execPath, args, { cwd: dir, stdio: 'pipe', maxBuffer: 64 * 1024 * 1024 });
   } catch (err) {
     const output = `${err.stdout ?? ''}${err.stderr ?? ''}`.split('\n').slice(-25).join('\n');
     console.error(`${output}\n[native] could not build ${mod.name}: ${String(err.message).split('\n')[0]}. It ${mod.hint}.`);

@@ -15,13 +15,11 @@ if [ -z "${TP_IN_DBUS:-}" ]; then
   exec dbus-run-session -- bash "$0" "$@"
 fi
 
-# A throwaway keyring, unlocked with a throwaway password, for this session only.
+# A throwaway keyring, unlocked with a throwaway password, for this session only (see
+# scripts/test-keyring.sh for why one foreground daemon and a wait over D-Bus).
 export XDG_DATA_HOME="$(mktemp -d /tmp/tp-keyring-XXXXXX)"
-echo -n "tp-test-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || true
-# The daemon --unlock starts writes the login keyring first; joining it earlier finds the
-# collection missing or locked ("Cannot create an item in a locked collection").
-for _ in $(seq 50); do [ -f "$XDG_DATA_HOME/keyrings/login.keyring" ] && break; sleep 0.2; done
-gnome-keyring-daemon --start --components=secrets >/dev/null 2>&1 || true
+. scripts/test-keyring.sh
+tp_keyring_start "tp-test-keyring"
 
 step() { printf '\n=== %s\n' "$*"; }
 

@@ -90,10 +90,8 @@ describe('keychain mode: errors name the real cause', () => {
     const child = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-vault-locked-'));
     const keyring = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-keyring-locked-'));
     const script = [
-      'echo -n locked-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1',
-      // The daemon that --unlock starts writes the login keyring first; --start then joins it.
-      'for i in $(seq 50); do [ -f "$XDG_DATA_HOME/keyrings/login.keyring" ] && break; sleep 0.2; done',
-      'gnome-keyring-daemon --start --components=secrets >/dev/null 2>&1',
+      // One foreground daemon, waited for over D-Bus (scripts/test-keyring.sh says why).
+      '. scripts/test-keyring.sh && tp_keyring_start locked-test || exit 1',
       `exec node --import tsx electron/testing/keychain-locked-child.ts "${child}"`,
     ].join('; ');
     const r = await run('dbus-run-session', ['--', 'bash', '-c', script], { ...process.env, XDG_DATA_HOME: keyring, DISPLAY: '' });
