@@ -11,15 +11,15 @@
 # "Object does not exist at path /org/freedesktop/secrets/collection/login".
 # The waits below use NameHasOwner, which never activates anything.
 tp_keyring_start() {
-  local password="$1" i owner locked
+  local password="$1" pid i owner locked
   : "${XDG_DATA_HOME:?set XDG_DATA_HOME to a throwaway folder first}"
   mkdir -p "$XDG_DATA_HOME"
   # Any daemon D-Bus activates after this point sees the same throwaway folder.
   dbus-update-activation-environment XDG_DATA_HOME >/dev/null 2>&1 || true
   printf '%s' "$password" | gnome-keyring-daemon --foreground --unlock --components=secrets >/dev/null 2>&1 &
-  TP_KEYRING_PID=$!
+  pid=$!
   for i in $(seq 300); do
-    if ! kill -0 "$TP_KEYRING_PID" 2>/dev/null; then
+    if ! kill -0 "$pid" 2>/dev/null; then
       echo "gnome-keyring-daemon exited while starting (install gnome-keyring and dbus)" >&2
       return 1
     fi

@@ -31,7 +31,7 @@ async function requireKeychain(): Promise<void> {
     throw new Error(
       `The OS keychain is not available, so the keychain tests cannot run: ${st.detail}\n` +
         'Install dbus, gnome-keyring and libsecret-1-dev, build keytar (node scripts/ensure-native.mjs), and run the tests through `npm test` ' +
-        "(or: dbus-run-session -- bash -c 'echo -n pw | gnome-keyring-daemon --unlock --components=secrets; npx vitest run ...').",
+        "(or: dbus-run-session -- bash -c 'export XDG_DATA_HOME=$(mktemp -d); . scripts/test-keyring.sh && tp_keyring_start pw && npx vitest run ...').",
     );
   }
 }
